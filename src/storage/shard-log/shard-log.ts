@@ -1,0 +1,66 @@
+/**
+ * The shard log: per shard, an append-only sequence of LogGroups kept as they arrived (still compressed), each with a
+ * consecutive sequence number (the cursor), its server receive time and a checksum. It is the source of truth;
+ * everything else (indexes, segments, consumer progress) can be rebuilt from it.
+ *
+ * Two implementations share this seam: the embedded one on local files (./embedded) and, in cluster mode, one on
+ * NATS JetStream. Only the composition root chooses.
+ */
+
+/** How a record's payload is encoded. The payload is always one serialized protobuf `LogGroup` once decoded. */
+export type PayloadCodec = 'none' | 'lz4' | 'deflate' | 'zstd';
+
+export interface AppendEntry {
+  /** The LogGroup bytes as stored (compressed per `codec`). */
+  readonly payload: Uint8Array;
+  readonly codec: PayloadCodec;
+  /** Size of the payload once decompressed (equals payload length for codec 'none'). */
+  readonly rawSize: number;
+}
+
+export interface StoredRecord {
+  /** Consecutive per shard: the record after `seq` is `seq + 1`. */
+  readonly seq: number;
+  /** Server receive time, unix milliseconds. */
+  readonly receiveTimeMs: number;
+  readonly codec: PayloadCodec;
+  readonly rawSize: number;
+  readonly payload: Buffer;
+}
+
+export interface ReadOptions {
+  /** At most this many records. */
+  readonly maxCount: number;
+  /**
+   * Stop once this many payload bytes have been collected. The first record is always returned even when larger, so
+   * a reader can never get stuck behind one big record.
+   */
+  readonly maxBytes: number;
+  /** Exclusive upper bound on sequence numbers to return. */
+  readonly endSeq?: number;
+}
+
+export interface ShardLog {
+  /** First sequence number still held (moves up when TTL trims whole files). */
+  beginSeq(): number;
+  /**
+   * One past the last durable record: the `end` cursor. Records become visible to readers only once durable, so a
+   * reader never sees a record that a crash could take back.
+   */
+  endSeq(): number;
+  /**
+   * Appends records atomically and in order; resolves with the sequence number of the first one only after an fsync
+   * (or replication quorum) that covers all of them. Concurrent appends share one fsync (group commit).
+   */
+  append(entries: readonly AppendEntry[], receiveTimeMs?: number): Promise<number>;
+  /** Reads durable records starting at `fromSeq` (which must lie in [beginSeq, endSeq]). */
+  read(fromSeq: number, options: ReadOptions): Promise<StoredRecord[]>;
+  /** First sequence number whose receive time is >= `unixMs`; `endSeq()` if there is none. */
+  seqAtTime(unixMs: number): Promise<number>;
+  /** Receive time (unix ms) of the record at `seq`, which must lie in [beginSeq, endSeq). */
+  timeOfSeq(seq: number): Promise<number>;
+  /** Drops whole files whose newest record was received before `unixMs`. */
+  trimBefore(unixMs: number): Promise<void>;
+  /** Flushes and closes; further calls fail. */
+  close(): Promise<void>;
+}

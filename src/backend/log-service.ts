@@ -1,0 +1,382 @@
+import { SlsError } from '../protocol/errors.js';
+import type { LogstoreMeta, MetaStore, ProjectMeta, ProjectQuota, ShardMeta } from '../meta/meta-store.js';
+import type { AppendEntry, ShardLog, StoredRecord } from '../storage/shard-log/shard-log.js';
+import { WriteQuotas } from './quota.js';
+import { planDelete, planInitialShards, planMerge, planSplit, requireShard, shardForKey } from './shard-plans.js';
+
+/** Opens (creating if needed) the log of one shard; `removeShardLog` deletes its data for good. */
+export interface ShardLogFactory {
+  open(project: string, logstore: string, shard: ShardMeta): Promise<ShardLog>;
+  remove(project: string, logstore: string, shard: ShardMeta): Promise<void>;
+  /** Deletes the data of shards that no longer exist in the metadata (left behind by a crash mid-delete). */
+  removeOrphans?(live: ReadonlySet<string>): Promise<void>;
+}
+
+export interface LogServiceOptions {
+  readonly meta: MetaStore;
+  readonly shardLogs: ShardLogFactory;
+  readonly defaultProjectQuota: ProjectQuota;
+  readonly maxShardsPerLogstore: number;
+  readonly clock?: () => number;
+}
+
+export interface CreateLogstoreInput {
+  readonly name: string;
+  readonly ttl: number;
+  readonly shardCount: number;
+  readonly enableTracking?: boolean;
+  readonly autoSplit?: boolean;
+  readonly maxSplitShard?: number;
+  readonly appendMeta?: boolean;
+  readonly telemetryType?: string;
+  readonly mode?: string;
+  readonly hotTtl?: number;
+}
+
+export interface PutResult {
+  readonly shardId: number;
+  readonly seq: number;
+}
+
+export interface PullResult {
+  readonly records: StoredRecord[];
+  /** Sequence number of the next unread record. */
+  readonly nextSeq: number;
+  readonly endSeq: number;
+}
+
+const FOREVER_DAYS = 3650;
+const DAY_MS = 86_400_000;
+
+/**
+ * The backend of the embedded server: projects, logstores and shards (metadata), and the shard logs behind them.
+ * It knows nothing of HTTP; the frontend decodes, validates and authenticates, then calls in here.
+ */
+export class LogService {
+  private readonly meta: MetaStore;
+  private readonly factory: ShardLogFactory;
+  private readonly logs = new Map<string, Promise<ShardLog>>();
+  private readonly quotas: WriteQuotas;
+  private readonly clock: () => number;
+  private readonly rr = new Map<string, number>();
+  private lastBase = 0;
+
+  constructor(private readonly options: LogServiceOptions) {
+    this.meta = options.meta;
+    this.factory = options.shardLogs;
+    this.clock = options.clock ?? Date.now;
+    this.quotas = new WriteQuotas(this.clock);
+    // Cursor bases must keep increasing across restarts even if the clock stepped back.
+    for (const p of this.meta.listProjects()) {
+      for (const ls of this.meta.listLogstores(p.name)) {
+        for (const s of this.meta.listShards(p.name, ls.name)) this.lastBase = Math.max(this.lastBase, s.baseSeq);
+      }
+    }
+  }
+
+  // ---- projects ------------------------------------------------------------------------------------------------
+
+  listProjects(): readonly ProjectMeta[] {
+    return this.meta.listProjects();
+  }
+
+  getProject(name: string): ProjectMeta {
+    const p = this.meta.getProject(name);
+    if (!p) throw new SlsError('ProjectNotExist', `The Project does not exist : ${name}`);
+    return p;
+  }
+
+  async createProject(name: string, description: string, quota?: ProjectQuota): Promise<void> {
+    const now = this.nowSec();
+    await this.meta.createProject({
+      name,
+      description,
+      createTime: now,
+      lastModifyTime: now,
+      quota: quota ?? this.options.defaultProjectQuota,
+    });
+  }
+
+  async updateProject(name: string, change: { description?: string; quota?: ProjectQuota }): Promise<void> {
+    await this.meta.updateProject(name, change);
+    if (change.quota) this.quotas.reset(name);
+  }
+
+  async deleteProject(name: string): Promise<void> {
+    this.getProject(name);
+    const stores = this.meta.listLogstores(name).map((l) => ({ name: l.name, shards: this.meta.listShards(name, l.name) }));
+    await this.meta.deleteProject(name);
+    this.quotas.reset(name);
+    for (const ls of stores) await this.dropShards(name, ls.name, ls.shards);
+  }
+
+  // ---- logstores -----------------------------------------------------------------------------------------------
+
+  listLogstores(project: string): readonly LogstoreMeta[] {
+    this.getProject(project);
+    return this.meta.listLogstores(project);
+  }
+
+  getLogstore(project: string, name: string): LogstoreMeta {
+    this.getProject(project);
+    const ls = this.meta.getLogstore(project, name);
+    if (!ls) throw new SlsError('LogStoreNotExist', `logstore ${name} does not exist`);
+    return ls;
+  }
+
+  async createLogstore(project: string, input: CreateLogstoreInput): Promise<void> {
+    this.getProject(project);
+    if (input.shardCount > this.options.maxShardsPerLogstore) {
+      throw new SlsError(
+        'ParameterInvalid',
+        `shardCount ${input.shardCount} is over the limit of ${this.options.maxShardsPerLogstore} shards per logstore`,
+      );
+    }
+    const now = this.nowSec();
+    const meta: LogstoreMeta = {
+      project,
+      name: input.name,
+      ttl: input.ttl,
+      enableTracking: input.enableTracking ?? false,
+      autoSplit: input.autoSplit ?? false,
+      maxSplitShard: input.maxSplitShard ?? 64,
+      appendMeta: input.appendMeta ?? false,
+      telemetryType: input.telemetryType ?? '',
+      mode: input.mode ?? 'standard',
+      ...(input.hotTtl !== undefined ? { hotTtl: input.hotTtl } : {}),
+      createTime: now,
+      lastModifyTime: now,
+    };
+    await this.meta.createLogstore(meta, planInitialShards(input.shardCount, now, () => this.nextBase()));
+  }
+
+  async updateLogstore(
+    project: string,
+    name: string,
+    change: Partial<Omit<LogstoreMeta, 'project' | 'name' | 'createTime' | 'lastModifyTime'>>,
+  ): Promise<void> {
+    this.getLogstore(project, name);
+    await this.meta.updateLogstore(project, name, change);
+  }
+
+  async deleteLogstore(project: string, name: string): Promise<void> {
+    this.getLogstore(project, name);
+    const shards = this.meta.listShards(project, name);
+    await this.meta.deleteLogstore(project, name);
+    await this.dropShards(project, name, shards);
+  }
+
+  // ---- shards --------------------------------------------------------------------------------------------------
+
+  listShards(project: string, logstore: string): readonly ShardMeta[] {
+    this.getLogstore(project, logstore);
+    return this.meta.listShards(project, logstore);
+  }
+
+  async splitShard(project: string, logstore: string, shardId: number, key: string): Promise<ShardMeta[]> {
+    const shards = this.listShards(project, logstore);
+    this.checkShardCount(shards, 2);
+    const next = await this.meta.mutateShards(project, logstore, (cur) =>
+      planSplit(cur, shardId, key, this.nowSec(), () => this.nextBase()),
+    );
+    return pickResult(next, shardId, (s) => s.parents.includes(shardId));
+  }
+
+  async mergeShard(project: string, logstore: string, shardId: number): Promise<ShardMeta[]> {
+    this.checkShardCount(this.listShards(project, logstore), 1);
+    let partner = -1;
+    const next = await this.meta.mutateShards(project, logstore, (cur) => {
+      const plan = planMerge(cur, shardId, this.nowSec(), () => this.nextBase());
+      const merged = plan[plan.length - 1]!;
+      partner = merged.parents[1]!;
+      return plan;
+    });
+    return [
+      ...pickResult(next, shardId, () => false),
+      ...next.filter((s) => s.id === partner),
+      next[next.length - 1]!,
+    ];
+  }
+
+  async deleteShard(project: string, logstore: string, shardId: number): Promise<void> {
+    const shard = requireShard(this.listShards(project, logstore), shardId);
+    await this.meta.mutateShards(project, logstore, (cur) => planDelete(cur, shardId));
+    await this.dropShards(project, logstore, [shard]);
+  }
+
+  // ---- write ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Routes a validated LogGroup to a shard (by hash key, else round-robin over the readwrite shards), charges the
+   * quotas, and resolves once the record is durable.
+   */
+  async put(project: string, logstore: string, entries: readonly AppendEntry[], hashKey?: string): Promise<PutResult> {
+    const projectMeta = this.getProject(project);
+    this.getLogstore(project, logstore);
+    const shards = this.meta.listShards(project, logstore);
+    const shard = hashKey !== undefined ? shardForKey(shards, hashKey) : this.nextWritable(project, logstore, shards);
+    if (!shard) throw new SlsError('LogStoreWithoutShard', `logstore ${logstore} has no readwrite shard`);
+    let rawBytes = 0;
+    for (const e of entries) rawBytes += e.rawSize;
+    this.quotas.admit({
+      project,
+      quota: projectMeta.quota,
+      shardKey: `${project}/${logstore}/${shard.id}`,
+      rawBytes,
+    });
+    const log = await this.shardLog(project, logstore, shard);
+    const seq = await log.append(entries, this.clock());
+    return { shardId: shard.id, seq };
+  }
+
+  // ---- read ----------------------------------------------------------------------------------------------------
+
+  async cursorRange(project: string, logstore: string, shardId: number): Promise<{ begin: number; end: number }> {
+    const log = await this.openShard(project, logstore, shardId);
+    return { begin: log.beginSeq(), end: log.endSeq() };
+  }
+
+  /** `from` is 'begin', 'end' or unix seconds (first record received at or after it). */
+  async cursorAt(project: string, logstore: string, shardId: number, from: 'begin' | 'end' | number): Promise<number> {
+    const log = await this.openShard(project, logstore, shardId);
+    if (from === 'begin') return log.beginSeq();
+    if (from === 'end') return log.endSeq();
+    return log.seqAtTime(from * 1000);
+  }
+
+  /** Receive time (unix seconds) of the record at `seq`; the end cursor maps to the newest record's time. */
+  async cursorTime(project: string, logstore: string, shardId: number, seq: number): Promise<number> {
+    const log = await this.openShard(project, logstore, shardId);
+    checkCursor(log, seq);
+    const begin = log.beginSeq();
+    const end = log.endSeq();
+    if (begin === end) return this.nowSec();
+    const at = seq === end ? end - 1 : seq;
+    return Math.floor((await log.timeOfSeq(at)) / 1000);
+  }
+
+  async pull(
+    project: string,
+    logstore: string,
+    shardId: number,
+    fromSeq: number,
+    options: { maxCount: number; maxBytes: number; endSeq?: number },
+  ): Promise<PullResult> {
+    const log = await this.openShard(project, logstore, shardId);
+    checkCursor(log, fromSeq);
+    if (options.endSeq !== undefined) checkCursor(log, options.endSeq);
+    const end = log.endSeq();
+    const stop = options.endSeq !== undefined ? Math.min(options.endSeq, end) : end;
+    if (fromSeq >= stop) return { records: [], nextSeq: fromSeq, endSeq: end };
+    const records = await log.read(fromSeq, { maxCount: options.maxCount, maxBytes: options.maxBytes, endSeq: stop });
+    return { records, nextSeq: fromSeq + records.length, endSeq: end };
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------------------
+
+  /** Drops whole shard-log files older than each logstore's TTL. */
+  async enforceRetention(): Promise<void> {
+    const now = this.clock();
+    for (const p of this.meta.listProjects()) {
+      for (const ls of this.meta.listLogstores(p.name)) {
+        if (ls.ttl >= FOREVER_DAYS) continue;
+        for (const shard of this.meta.listShards(p.name, ls.name)) {
+          const log = await this.shardLog(p.name, ls.name, shard);
+          await log.trimBefore(now - ls.ttl * DAY_MS);
+        }
+      }
+    }
+  }
+
+  /** Keys of every live shard, as the factory names them, for orphan cleanup at start. */
+  liveShardKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const p of this.meta.listProjects()) {
+      for (const ls of this.meta.listLogstores(p.name)) {
+        for (const s of this.meta.listShards(p.name, ls.name)) keys.add(shardLogKey(p.name, ls.name, s));
+      }
+    }
+    return keys;
+  }
+
+  async close(): Promise<void> {
+    const opened = [...this.logs.values()];
+    this.logs.clear();
+    await Promise.allSettled(opened.map(async (p) => (await p).close()));
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------------
+
+  private async openShard(project: string, logstore: string, shardId: number): Promise<ShardLog> {
+    const shard = requireShard(this.listShards(project, logstore), shardId);
+    return this.shardLog(project, logstore, shard);
+  }
+
+  private shardLog(project: string, logstore: string, shard: ShardMeta): Promise<ShardLog> {
+    const key = shardLogKey(project, logstore, shard);
+    let log = this.logs.get(key);
+    if (!log) {
+      log = this.factory.open(project, logstore, shard);
+      this.logs.set(key, log);
+      log.catch(() => this.logs.delete(key));
+    }
+    return log;
+  }
+
+  private async dropShards(project: string, logstore: string, shards: readonly ShardMeta[]): Promise<void> {
+    for (const shard of shards) {
+      const key = shardLogKey(project, logstore, shard);
+      const log = this.logs.get(key);
+      this.logs.delete(key);
+      if (log) await log.then((l) => l.close()).catch(() => {});
+      await this.factory.remove(project, logstore, shard);
+    }
+  }
+
+  private nextWritable(project: string, logstore: string, shards: readonly ShardMeta[]): ShardMeta | undefined {
+    const writable = shards.filter((s) => s.status === 'readwrite');
+    if (writable.length === 0) return undefined;
+    const key = `${project}/${logstore}`;
+    const i = ((this.rr.get(key) ?? -1) + 1) % writable.length;
+    this.rr.set(key, i);
+    return writable[i];
+  }
+
+  private checkShardCount(shards: readonly ShardMeta[], adding: number): void {
+    if (shards.length + adding > this.options.maxShardsPerLogstore) {
+      throw new SlsError(
+        'ParameterInvalid',
+        `logstore would have ${shards.length + adding} shards, over the limit of ${this.options.maxShardsPerLogstore}; delete readonly shards first`,
+      );
+    }
+  }
+
+  /**
+   * Cursor bases: microseconds since the epoch at shard creation, strictly increasing. They keep cursors in the
+   * magnitude SLS clients expect and make a recreated logstore's cursors differ from the old one's.
+   */
+  private nextBase(): number {
+    this.lastBase = Math.max(this.lastBase + 1_000_000, this.clock() * 1000);
+    return this.lastBase;
+  }
+
+  private nowSec(): number {
+    return Math.floor(this.clock() / 1000);
+  }
+}
+
+export function shardLogKey(project: string, logstore: string, shard: ShardMeta): string {
+  return `${project}/${logstore}/${shard.id}-${shard.baseSeq}`;
+}
+
+function checkCursor(log: ShardLog, seq: number): void {
+  const begin = log.beginSeq();
+  const end = log.endSeq();
+  if (seq < begin || seq > end) {
+    throw new SlsError('InvalidCursor', `cursor ${seq} is out of the shard's range [${begin}, ${end}]`);
+  }
+}
+
+function pickResult(shards: readonly ShardMeta[], parentId: number, isChild: (s: ShardMeta) => boolean): ShardMeta[] {
+  return [...shards.filter((s) => s.id === parentId), ...shards.filter((s) => s.id !== parentId && isChild(s))];
+}

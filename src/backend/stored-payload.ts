@@ -1,0 +1,26 @@
+import { inflateSync } from 'node:zlib';
+import { lz4BlockDecompress } from '../protocol/lz4-block.js';
+import { SlsError } from '../protocol/errors.js';
+import type { StoredRecord } from '../storage/shard-log/shard-log.js';
+
+/**
+ * The serialized LogGroup held by a stored record. Records keep the bytes the client sent (LZ4 blocks stay LZ4), so
+ * reading decompresses; a record that fails to decompress means the file was damaged behind the CRC's back and is
+ * reported as a server error, never returned as data.
+ */
+export function storedLogGroupBytes(record: StoredRecord): Uint8Array {
+  try {
+    switch (record.codec) {
+      case 'none':
+        return record.payload;
+      case 'lz4':
+        return lz4BlockDecompress(record.payload, record.rawSize);
+      case 'deflate':
+        return inflateSync(record.payload, { maxOutputLength: Math.max(record.rawSize, 1) });
+      case 'zstd':
+        throw new Error('zstd records are not readable by this build');
+    }
+  } catch (err) {
+    throw new SlsError('InternalServerError', `stored record ${record.seq} could not be decoded`, { cause: err });
+  }
+}

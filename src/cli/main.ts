@@ -1,0 +1,36 @@
+import { UsageError } from './args.js';
+import { SERVE_USAGE, serve } from './serve.js';
+
+const USAGE = `Usage: sluice <command> [options]
+
+Commands:
+  serve     run the embedded server (API + storage in one process)
+  help      show this help
+
+Run "sluice <command> --help" for a command's options.`;
+
+/** The `sluice` command line; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return 0;
+      default:
+        console.error(`sluice: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`sluice ${command}: ${err.message}\n\n${command === 'serve' ? SERVE_USAGE : USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

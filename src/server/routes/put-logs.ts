@@ -1,0 +1,108 @@
+import { decodeRequestBody } from '../../protocol/body-codec.js';
+import { SlsError } from '../../protocol/errors.js';
+import { parseHashKey } from '../../protocol/hash-range.js';
+import { decodeJsonLogGroup } from '../../protocol/json-log-group.js';
+import { decodeSlsLogPackageList, encodeLogGroup } from '../../protocol/log-group.js';
+import { DEFAULT_LOG_GROUP_LIMITS, type LogGroupLimits, validateLogGroup } from '../../protocol/log-group-validate.js';
+import type { AppendEntry, PayloadCodec } from '../../storage/shard-log/shard-log.js';
+import type { RequestContext, Router } from '../router.js';
+import type { RouteDeps } from './deps.js';
+import { requireHostProject } from './projects.js';
+
+/**
+ * PutLogs: `/logstores/{ls}/shards/lb` (any shard), `/logstores/{ls}/shards/route?key=<hash>` (the shard owning the
+ * hash), and `POST /logstores/{ls}` (the same, as the JSON form and web-tracking STS clients send it). The body is
+ * decompressed and validated whole before anything is written, then stored as it arrived (LZ4 stays LZ4).
+ */
+export function registerPutLogsRoutes(router: Router, deps: RouteDeps): void {
+  const { limits } = deps;
+  const groupLimits: LogGroupLimits = {
+    ...DEFAULT_LOG_GROUP_LIMITS,
+    maxLogsPerGroup: limits.maxLogsPerGroup,
+    maxValueBytes: limits.maxValueBytes,
+  };
+  const put = async (ctx: RequestContext, hashKey: string | undefined) => {
+    const project = requireHostProject(ctx);
+    const entries = decodeEntries(ctx, limits.maxRawBodyBytes, groupLimits);
+    await deps.service.put(project, ctx.params['logstore']!, entries, hashKey);
+    return {};
+  };
+  const maxBodyBytes = limits.maxBodyBytes;
+
+  router.add({
+    method: 'POST',
+    pattern: '/logstores/:logstore/shards/lb',
+    maxBodyBytes,
+    handle: (ctx) => put(ctx, optionalHashKey(header(ctx, 'x-log-hashkey'))),
+  });
+  router.add({
+    method: 'POST',
+    pattern: '/logstores/:logstore/shards/route',
+    maxBodyBytes,
+    handle: (ctx) => {
+      const key = ctx.query['key'] ?? header(ctx, 'x-log-hashkey');
+      if (key === undefined || key === '') throw new SlsError('ParameterInvalid', 'route needs key=<32 hex chars>');
+      return put(ctx, parseHashKey(key));
+    },
+  });
+  router.add({
+    method: 'POST',
+    pattern: '/logstores/:logstore',
+    maxBodyBytes,
+    handle: (ctx) => put(ctx, optionalHashKey(header(ctx, 'x-log-hashkey'))),
+  });
+}
+
+/** Turns the request body into the records to append, validating every LogGroup in it. */
+function decodeEntries(ctx: RequestContext, maxRawBytes: number, groupLimits: LogGroupLimits): AppendEntry[] {
+  const contentType = (header(ctx, 'content-type') ?? '').toLowerCase();
+  const compressType = header(ctx, 'x-log-compresstype');
+  const rawSize = header(ctx, 'x-log-bodyrawsize');
+  if (ctx.body.length === 0) throw new SlsError('PostBodyInvalid', 'PutLogs body is empty');
+
+  if (contentType.startsWith('application/json')) {
+    const { raw } = decodeRequestBody(ctx.body, compressType, rawSize, { maxRawBytes });
+    const group = encodeLogGroup(decodeJsonLogGroup(raw));
+    validateLogGroup(group, groupLimits);
+    return [{ payload: group, codec: 'none', rawSize: group.length }];
+  }
+  if (contentType !== '' && !contentType.startsWith('application/x-protobuf')) {
+    throw new SlsError('InvalidContentType', `Content-Type ${contentType} is not supported; use application/x-protobuf or application/json`);
+  }
+  if (contentType === '') throw new SlsError('MissingContentType', 'PutLogs needs Content-Type application/x-protobuf or application/json');
+
+  if (header(ctx, 'x-log-mode') === 'batch_group') {
+    // The body is an uncompressed SlsLogPackageList; each package is one LogGroup compressed on its own.
+    const packages = decodeSlsLogPackageList(ctx.body);
+    if (packages.length === 0) throw new SlsError('PostBodyInvalid', 'batch_group body holds no package');
+    let total = 0;
+    return packages.map((p) => {
+      const codec: PayloadCodec = p.compressType ?? 'lz4';
+      const size = codec === 'none' ? p.data.length : p.uncompressSize;
+      total += size ?? 0;
+      if (total > maxRawBytes) throw new SlsError('PostBodyTooLarge', `batch is over the limit of ${maxRawBytes} raw bytes`);
+      const { raw } = decodeRequestBody(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.length), codec === 'none' ? undefined : codec, size === undefined ? undefined : String(size), { maxRawBytes });
+      validateLogGroup(raw, groupLimits);
+      return storedEntry(p.data, codec, raw);
+    });
+  }
+
+  const { raw, codec } = decodeRequestBody(ctx.body, compressType, rawSize, { maxRawBytes });
+  validateLogGroup(raw, groupLimits);
+  return [storedEntry(ctx.body, codec, raw)];
+}
+
+/** LZ4 and plain bodies are kept as sent; other codecs are stored decompressed so reads never need them. */
+function storedEntry(sent: Uint8Array, codec: PayloadCodec, raw: Uint8Array): AppendEntry {
+  if (codec === 'lz4' || codec === 'none') return { payload: sent, codec, rawSize: raw.length };
+  return { payload: raw, codec: 'none', rawSize: raw.length };
+}
+
+function optionalHashKey(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : parseHashKey(value);
+}
+
+function header(ctx: RequestContext, name: string): string | undefined {
+  const v = ctx.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { LogService } from '../backend/log-service.js';
+import { FileMetaStore } from '../meta/embedded/file-meta-store.js';
+import type { AccessKey, MetaStore } from '../meta/meta-store.js';
+import type { ServerConfig } from './config.js';
+import { EmbeddedShardLogs } from './embedded-shard-logs.js';
+import { createHttpServer } from './http-server.js';
+import { Router } from './router.js';
+import type { RouteDeps } from './routes/deps.js';
+import { registerHealthRoute } from './routes/health.js';
+import { registerLogstoreRoutes } from './routes/logstores.js';
+import { registerProjectRoutes } from './routes/projects.js';
+import { registerPutLogsRoutes } from './routes/put-logs.js';
+import { registerShardRoutes } from './routes/shards.js';
+
+const RETENTION_INTERVAL_MS = 10 * 60 * 1000;
+
+export interface RunningServer {
+  /** `http://host:port` */
+  readonly url: string;
+  readonly port: number;
+  readonly accessKey: AccessKey;
+  readonly service: LogService;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded composition root: metadata and shard logs in the data folder, the backend over them, the HTTP front
+ * over that. Cluster mode will compose the same routes over JetStream-backed stores.
+ */
+export async function startServer(config: ServerConfig, log: (line: string) => void = () => {}): Promise<RunningServer> {
+  const dataDir = resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const meta = await FileMetaStore.open(join(dataDir, 'meta'));
+  const accessKey = await ensureAccessKey(meta, config);
+  for (const [name, quota] of Object.entries(config.projectQuotas)) {
+    if (meta.getProject(name)) await meta.updateProject(name, { quota });
+  }
+
+  const shardLogs = new EmbeddedShardLogs(join(dataDir, 'shards'), config.storage);
+  const service = new LogService({
+    meta,
+    shardLogs,
+    defaultProjectQuota: config.defaultProjectQuota,
+    maxShardsPerLogstore: config.limits.maxShardsPerLogstore,
+  });
+  await shardLogs.removeOrphans(service.liveShardKeys());
+
+  const router = new Router();
+  const deps: RouteDeps = { service, limits: config.limits, region: 'local' };
+  registerHealthRoute(router);
+  registerProjectRoutes(router, deps);
+  registerLogstoreRoutes(router, deps);
+  registerShardRoutes(router, deps);
+  registerPutLogsRoutes(router, deps);
+
+  const http = createHttpServer({
+    router,
+    endpoints: config.endpoints,
+    secretOf: (id) => meta.getAccessKey(id)?.secret,
+    maxClockSkewMs: config.auth.maxClockSkewMs,
+    requestTimeoutMs: config.limits.requestTimeoutMs,
+    log,
+  });
+  await listen(http, config.port, config.host);
+  const port = (http.address() as AddressInfo).port;
+
+  const retention = setInterval(() => {
+    service.enforceRetention().catch((err: unknown) => log(`retention failed: ${String(err)}`));
+  }, RETENTION_INTERVAL_MS);
+  retention.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    port,
+    accessKey,
+    service,
+    close() {
+      closing ??= (async () => {
+        clearInterval(retention);
+        await new Promise<void>((done) => {
+          http.close(() => done());
+          http.closeIdleConnections();
+        });
+        await service.close();
+        await meta.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function ensureAccessKey(meta: MetaStore, config: ServerConfig): Promise<AccessKey> {
+  if (config.accessKey) {
+    const key = { id: config.accessKey.id, secret: config.accessKey.secret };
+    if (meta.getAccessKey(key.id)?.secret !== key.secret) await meta.putAccessKey(key);
+    return key;
+  }
+  const generated = meta.listAccessKeys().find((k) => k.generated);
+  if (generated) return generated;
+  const key: AccessKey = {
+    id: `SLK${randomBytes(10).toString('hex').toUpperCase()}`,
+    secret: randomBytes(24).toString('base64url'),
+    generated: true,
+  };
+  await meta.putAccessKey(key);
+  return key;
+}
+
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Reading one segment file: position at a sequence number through the sparse index, then walk forward. Each read opens
+ * its own handle, so TTL may unlink a file under a reader (POSIX keeps the open file readable) and the writer's handle
+ * is never shared. Reads stop at a byte limit captured when the read began, so they never see a non-durable record.
+ */
+import { open } from 'node:fs/promises';
+import { SlsError } from '../../../protocol/errors.js';
+import type { StoredRecord } from '../shard-log.js';
+import { type Frame, RecordCursor } from './record-cursor.js';
+import type { Segment } from './segment.js';
+
+/** A header walk reads 16 KiB at a time: up to ~500 small headers per read, and little waste when records are big. */
+const LOCATE_CHUNK_BYTES = 16 * 1024;
+const MIN_READ_CHUNK_BYTES = 64 * 1024;
+const MAX_READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export function damaged(segment: Segment, offset: number, reason: string): SlsError {
+  return new SlsError(
+    'InternalServerError',
+    `shard log file ${segment.logPath} is damaged at byte ${offset} (${reason}) inside its durable range`,
+  );
+}
+
+function isEnoent(err: unknown): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Runs `fn` with a read handle on the segment; a file already removed by TTL maps to `InvalidCursor`. */
+export async function withSegmentFile<T>(
+  segment: Segment,
+  fn: (cursorAt: (offset: number, limit: number, chunkBytes: number) => RecordCursor) => Promise<T>,
+): Promise<T> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(segment.logPath, 'r');
+  } catch (err) {
+    if (isEnoent(err)) {
+      throw new SlsError('InvalidCursor', `records from seq ${segment.firstSeq} were removed by TTL`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  try {
+    return await fn((offset, limit, chunkBytes) => new RecordCursor(handle, offset, limit, chunkBytes));
+  } finally {
+    await handle.close();
+  }
+}
+
+function expectRecord(segment: Segment, frame: Frame, seq: number): Extract<Frame, { kind: 'record' }> {
+  if (frame.kind === 'end') throw damaged(segment, -1, `ended before seq ${seq}`);
+  if (frame.kind === 'invalid') throw damaged(segment, frame.offset, frame.reason);
+  if (frame.header.seq !== seq) throw damaged(segment, frame.offset, `seq ${frame.header.seq} where ${seq} belongs`);
+  return frame;
+}
+
+/** Receive time of `seq`, which the segment holds below `limitBytes`. */
+export async function timeOfSeqIn(segment: Segment, seq: number, limitBytes: number): Promise<number> {
+  const entry = segment.entryAtOrBefore(seq);
+  if (segment.entrySeq[entry] === seq) return segment.entryTime[entry]!;
+  return withSegmentFile(segment, async (cursorAt) => {
+    const cursor = cursorAt(segment.entryOffset[entry]!, limitBytes, LOCATE_CHUNK_BYTES);
+    for (let s = segment.entrySeq[entry]!; ; s++) {
+      const frame = expectRecord(segment, await cursor.next({ payload: false, verify: false }), s);
+      if (s === seq) return frame.header.receiveTimeMs;
+    }
+  });
+}
+
+/**
+ * First seq in the segment received at or after `unixMs`; the caller has checked that the segment's last durable
+ * record (below `limitBytes`, ending at `endSeq`) qualifies, so the walk always finds one.
+ */
+export async function seqAtTimeIn(
+  segment: Segment,
+  unixMs: number,
+  limitBytes: number,
+  endSeq: number,
+): Promise<number> {
+  const entry = segment.entryBeforeTime(unixMs);
+  if (segment.entryTime[entry]! >= unixMs) return segment.entrySeq[entry]!;
+  return withSegmentFile(segment, async (cursorAt) => {
+    const cursor = cursorAt(segment.entryOffset[entry]!, limitBytes, LOCATE_CHUNK_BYTES);
+    for (let s = segment.entrySeq[entry]!; s < endSeq; s++) {
+      const frame = expectRecord(segment, await cursor.next({ payload: false, verify: false }), s);
+      if (frame.header.receiveTimeMs >= unixMs) return s;
+    }
+    return endSeq;
+  });
+}
+
+export interface ReadBudget {
+  /** Records still wanted. */
+  count: number;
+  /** Payload bytes still allowed (the first record of the whole read is taken regardless). */
+  bytes: number;
+  /** Set once the next record would exceed `bytes`. */
+  full: boolean;
+  readonly out: StoredRecord[];
+}
+
+/**
+ * Appends records [fromSeq, stopSeq) of the segment to `budget.out` until the budget runs out; payloads are verified
+ * against their CRC on the way.
+ */
+export async function readFromSegment(
+  segment: Segment,
+  fromSeq: number,
+  stopSeq: number,
+  limitBytes: number,
+  budget: ReadBudget,
+): Promise<void> {
+  await withSegmentFile(segment, async (cursorAt) => {
+    const entry = segment.entryAtOrBefore(fromSeq);
+    const chunk = Math.min(MAX_READ_CHUNK_BYTES, Math.max(MIN_READ_CHUNK_BYTES, budget.bytes));
+    const cursor = cursorAt(segment.entryOffset[entry]!, limitBytes, chunk);
+    let seq = segment.entrySeq[entry]!;
+    for (; seq < fromSeq; seq++) expectRecord(segment, await cursor.next({ payload: false, verify: false }), seq);
+    for (; seq < stopSeq && budget.count > 0; seq++) {
+      const frame = expectRecord(segment, await cursor.next({ payload: true, verify: true }), seq);
+      const size = frame.header.payloadLength;
+      if (size > budget.bytes && budget.out.length > 0) {
+        budget.full = true;
+        return;
+      }
+      budget.out.push({
+        seq,
+        receiveTimeMs: frame.header.receiveTimeMs,
+        codec: frame.header.codec,
+        rawSize: frame.header.rawSize,
+        payload: frame.payload!,
+      });
+      budget.count -= 1;
+      budget.bytes -= size;
+    }
+  });
+}

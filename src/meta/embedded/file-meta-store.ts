@@ -237,8 +237,16 @@ function parseSnapshot(text: string, path: string): State {
   } catch (err) {
     throw new Error(`metadata file ${path} is not valid JSON; restore it from a backup`, { cause: err });
   }
+  // Valid JSON of the wrong shape (`null`, `[]`, a hand-edited file) would otherwise fail below with a bare TypeError
+  // that does not say which file is damaged.
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new Error(`metadata file ${path} is not a metadata snapshot object; restore it from a backup`);
+  }
   if (json.version !== FORMAT_VERSION) {
     throw new Error(`metadata file ${path} has format version ${json.version}, this build reads ${FORMAT_VERSION}`);
+  }
+  if (!Array.isArray(json.projects) || !Array.isArray(json.accessKeys)) {
+    throw new Error(`metadata file ${path} lacks its "projects" or "accessKeys" list; restore it from a backup`);
   }
   const projects = new Map<string, ProjectEntry>();
   for (const p of json.projects) {

@@ -1,5 +1,5 @@
-import { SlsError } from '../protocol/errors.js';
 import type { LogstoreMeta, MetaStore, ProjectMeta, ProjectQuota, ShardMeta } from '../meta/meta-store.js';
+import { SlsError } from '../protocol/errors.js';
 import type { AppendEntry, ShardLog, StoredRecord } from '../storage/shard-log/shard-log.js';
 import { WriteQuotas } from './quota.js';
 import { planDelete, planInitialShards, planMerge, planSplit, requireShard, shardForKey } from './shard-plans.js';
@@ -104,7 +104,9 @@ export class LogService {
 
   async deleteProject(name: string): Promise<void> {
     this.getProject(name);
-    const stores = this.meta.listLogstores(name).map((l) => ({ name: l.name, shards: this.meta.listShards(name, l.name) }));
+    const stores = this.meta
+      .listLogstores(name)
+      .map((l) => ({ name: l.name, shards: this.meta.listShards(name, l.name) }));
     await this.meta.deleteProject(name);
     this.quotas.reset(name);
     for (const ls of stores) await this.dropShards(name, ls.name, ls.shards);
@@ -147,7 +149,10 @@ export class LogService {
       createTime: now,
       lastModifyTime: now,
     };
-    await this.meta.createLogstore(meta, planInitialShards(input.shardCount, now, () => this.nextBase()));
+    await this.meta.createLogstore(
+      meta,
+      planInitialShards(input.shardCount, now, () => this.nextBase()),
+    );
   }
 
   async updateLogstore(
@@ -191,11 +196,7 @@ export class LogService {
       partner = merged.parents[1]!;
       return plan;
     });
-    return [
-      ...pickResult(next, shardId, () => false),
-      ...next.filter((s) => s.id === partner),
-      next[next.length - 1]!,
-    ];
+    return [...pickResult(next, shardId, () => false), ...next.filter((s) => s.id === partner), next[next.length - 1]!];
   }
 
   async deleteShard(project: string, logstore: string, shardId: number): Promise<void> {

@@ -1,5 +1,5 @@
-import { SlsError } from '../protocol/errors.js';
 import type { ProjectQuota } from '../meta/meta-store.js';
+import { SlsError } from '../protocol/errors.js';
 
 /**
  * A token bucket refilled continuously at `rate` per second, holding at most one second's worth. A request costing

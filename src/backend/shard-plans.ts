@@ -1,6 +1,6 @@
+import type { ShardMeta } from '../meta/meta-store.js';
 import { SlsError } from '../protocol/errors.js';
 import { initialRanges, keyInRange, parseHashKey, splitKeyValid } from '../protocol/hash-range.js';
-import type { ShardMeta } from '../meta/meta-store.js';
 
 /**
  * Pure shard-set arithmetic: the shards of a new logstore, a split and a merge. Each returns the complete new shard
@@ -59,7 +59,10 @@ export function planMerge(
   const left = requireReadWrite(shards, shardId);
   const right = shards.find((s) => s.status === 'readwrite' && s.beginKey === left.endKey);
   if (!right) {
-    throw new SlsError('ParameterInvalid', `shard ${shardId} has no adjacent readwrite shard to its right to merge with`);
+    throw new SlsError(
+      'ParameterInvalid',
+      `shard ${shardId} has no adjacent readwrite shard to its right to merge with`,
+    );
   }
   const maxId = Math.max(...shards.map((s) => s.id));
   const merged: ShardMeta = {

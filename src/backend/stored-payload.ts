@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
-import { lz4BlockDecompress } from '../protocol/lz4-block.js';
 import { SlsError } from '../protocol/errors.js';
+import { lz4BlockDecompress } from '../protocol/lz4-block.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 
 /**

@@ -26,7 +26,8 @@ export function parseArgs(argv: readonly string[], known: Readonly<Record<string
       continue;
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`option --${name} needs a value`);
+    if (value === undefined || (eq < 0 && value.startsWith('--')))
+      throw new UsageError(`option --${name} needs a value`);
     flags[name] = value;
   }
   return { flags, positional };

@@ -32,7 +32,9 @@ export async function serve(argv: readonly string[]): Promise<number> {
   console.log(`Sluice is listening on ${server.url} (data in ${config.dataDir})`);
   console.log(`Access key id:     ${server.accessKey.id}`);
   console.log(`Access key secret: ${server.accessKey.secret}`);
-  console.log(`Point an SLS SDK at endpoint ${server.url.replace('http://', '')}; projects are addressed as <project>.localhost:${server.port}`);
+  console.log(
+    `Point an SLS SDK at endpoint ${server.url.replace('http://', '')}; projects are addressed as <project>.localhost:${server.port}`,
+  );
 
   await new Promise<void>((done) => {
     const stop = (signal: string): void => {

@@ -1,6 +1,6 @@
 import { SlsError } from '../protocol/errors.js';
-import { parseAuthorization, verifyRequest } from '../protocol/signature.js';
 import type { RequestHeaders } from '../protocol/signature.js';
+import { parseAuthorization, verifyRequest } from '../protocol/signature.js';
 
 export const API_VERSION = '0.6.0';
 

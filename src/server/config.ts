@@ -97,7 +97,9 @@ export function parseConfigText(text: string, name: string): Record<string, unkn
   try {
     value = extname(name) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`${name}: not valid ${extname(name) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new ConfigError(
+      `${name}: not valid ${extname(name) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${name}: must be an object`);
@@ -125,7 +127,8 @@ export function buildServerConfig(file: Record<string, unknown>, sources: Config
   const { flags, env } = sources;
   const host = flags['host'] ?? optString(file, 'host') ?? DEFAULT_HOST;
   const portText = flags['port'];
-  const port = portText !== undefined ? parsePort(portText, '--port') : (optInt(file, 'port', 0, 65535) ?? DEFAULT_PORT);
+  const port =
+    portText !== undefined ? parsePort(portText, '--port') : (optInt(file, 'port', 0, 65535) ?? DEFAULT_PORT);
   const dataDir = flags['data'] ?? optString(file, 'data') ?? DEFAULT_DATA_DIR;
 
   const endpointsRaw = file['endpoints'];
@@ -234,7 +237,8 @@ function requireBool(v: unknown, where: string): boolean {
 function optObject(obj: Record<string, unknown>, key: string, allowed?: readonly string[]): Record<string, unknown> {
   const v = obj[key];
   if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`config: "${key}" must be an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ConfigError(`config: "${key}" must be an object`);
   const out = v as Record<string, unknown>;
   if (allowed) {
     for (const k of Object.keys(out)) {

@@ -1,5 +1,5 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { SlsError, isSlsError } from '../protocol/errors.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isSlsError, SlsError } from '../protocol/errors.js';
 import { parseQuery, queryToRecord } from '../protocol/query-string.js';
 import { authenticate } from './auth.js';
 import { projectFromHost } from './host.js';
@@ -86,7 +86,11 @@ async function handle(options: HttpServerOptions, req: IncomingMessage, res: Ser
       return;
     }
     const tooLarge = sls.code === 'PostBodyTooLarge' && !req.complete;
-    send(res, requestId, { status: sls.status, json: sls.toJSON(), ...(tooLarge ? { headers: { connection: 'close' } } : {}) });
+    send(res, requestId, {
+      status: sls.status,
+      json: sls.toJSON(),
+      ...(tooLarge ? { headers: { connection: 'close' } } : {}),
+    });
     // The rest of an oversized body is never read: close the connection instead of draining it.
     if (tooLarge) res.once('finish', () => req.destroy());
   }

@@ -32,7 +32,10 @@ export interface RunningServer {
  * The embedded composition root: metadata and shard logs in the data folder, the backend over them, the HTTP front
  * over that. Cluster mode will compose the same routes over JetStream-backed stores.
  */
-export async function startServer(config: ServerConfig, log: (line: string) => void = () => {}): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: (line: string) => void = () => {},
+): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
   const meta = await FileMetaStore.open(join(dataDir, 'meta'));
@@ -111,7 +114,6 @@ async function ensureAccessKey(meta: MetaStore, config: ServerConfig): Promise<A
   await meta.putAccessKey(key);
   return key;
 }
-
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolveListen, reject) => {

@@ -1,14 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlsError } from '../../protocol/errors.js';
-import type {
-  AccessKey,
-  LogstoreMeta,
-  MetaStore,
-  ProjectMeta,
-  ShardMeta,
-  ShardMutation,
-} from '../meta-store.js';
+import type { AccessKey, LogstoreMeta, MetaStore, ProjectMeta, ShardMeta, ShardMutation } from '../meta-store.js';
 import { readFileIfExists, writeFileAtomic } from './snapshot-file.js';
 
 const SNAPSHOT_FILE = 'meta.json';

@@ -33,7 +33,11 @@ export function optionalInt(
 }
 
 /** Reads an optional boolean; accepts true/false and the Python SDK's "True"/"False". */
-export function optionalBool(value: unknown, name: string, code: 'ParameterInvalid' | 'LogStoreInfoInvalid' = 'ParameterInvalid'): boolean | undefined {
+export function optionalBool(
+  value: unknown,
+  name: string,
+  code: 'ParameterInvalid' | 'LogStoreInfoInvalid' = 'ParameterInvalid',
+): boolean | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string') {
@@ -44,7 +48,12 @@ export function optionalBool(value: unknown, name: string, code: 'ParameterInval
   throw new SlsError(code, `${name} must be true or false, got ${JSON.stringify(value)}`);
 }
 
-export function optionalString(value: unknown, name: string, maxLength: number, code: 'ParameterInvalid' | 'ProjectInfoInvalid' | 'LogStoreInfoInvalid' = 'ParameterInvalid'): string | undefined {
+export function optionalString(
+  value: unknown,
+  name: string,
+  maxLength: number,
+  code: 'ParameterInvalid' | 'ProjectInfoInvalid' | 'LogStoreInfoInvalid' = 'ParameterInvalid',
+): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.length > maxLength) {
     throw new SlsError(code, `${name} must be a string of at most ${maxLength} characters`);

@@ -1,5 +1,6 @@
 import type { CreateLogstoreInput } from '../../backend/log-service.js';
 import type { LogstoreMeta } from '../../meta/meta-store.js';
+import { SlsError } from '../../protocol/errors.js';
 import { checkLogstoreName } from '../../protocol/names.js';
 import type { Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
@@ -59,6 +60,12 @@ export function registerLogstoreRoutes(router: Router, deps: RouteDeps): void {
     maxBodyBytes: 0,
     handle(ctx) {
       const project = requireHostProject(ctx);
+      // GetLogs / GetHistograms / ListTopics share this path (`?type=log|histogram|topic`). Answering them with the
+      // logstore description made N1's getLogs resolve with an object instead of failing: refuse them instead.
+      const type = ctx.query['type'];
+      if (type !== undefined && type !== '') {
+        throw new SlsError('NotFound', `GET /logstores/{logstore}?type=${type} is not supported by this server`);
+      }
       const ls = service.getLogstore(project, ctx.params['logstore']!);
       const shardCount = service.listShards(project, ls.name).filter((s) => s.status === 'readwrite').length;
       return { json: logstoreJson(ls, shardCount) };

@@ -1,7 +1,7 @@
-import { ConfigError, parseQuota } from '../config.js';
+import type { ProjectMeta, ProjectQuota } from '../../meta/meta-store.js';
 import { SlsError } from '../../protocol/errors.js';
 import { checkProjectName } from '../../protocol/names.js';
-import type { ProjectMeta, ProjectQuota } from '../../meta/meta-store.js';
+import { ConfigError, parseQuota } from '../config.js';
 import type { RequestContext, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
 import { jsonBody, optionalString } from './json-body.js';
@@ -23,7 +23,8 @@ export function registerProjectRoutes(router: Router, deps: RouteDeps): void {
       // The Node SDK sends CreateProject to the bare endpoint and aliyun-sdk to `undefined.<endpoint>`: the body
       // names the project.
       const name = checkProjectName(body['projectName'] ?? ctx.hostProject);
-      const description = optionalString(body['description'], 'description', MAX_DESCRIPTION, 'ProjectInfoInvalid') ?? '';
+      const description =
+        optionalString(body['description'], 'description', MAX_DESCRIPTION, 'ProjectInfoInvalid') ?? '';
       const quota = body['quota'] === undefined ? undefined : quotaFrom(body['quota']);
       await service.createProject(name, description, quota);
       return {};
@@ -80,7 +81,10 @@ function listProjects(ctx: RequestContext, deps: RouteDeps) {
 
 export function requireHostProject(ctx: RequestContext): string {
   if (ctx.hostProject === undefined) {
-    throw new SlsError('ProjectNotExist', 'The Project does not exist : (no project in the Host header; use <project>.<endpoint>)');
+    throw new SlsError(
+      'ProjectNotExist',
+      'The Project does not exist : (no project in the Host header; use <project>.<endpoint>)',
+    );
   }
   return ctx.hostProject;
 }

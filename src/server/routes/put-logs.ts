@@ -67,9 +67,13 @@ function decodeEntries(ctx: RequestContext, maxRawBytes: number, groupLimits: Lo
     return [{ payload: group, codec: 'none', rawSize: group.length }];
   }
   if (contentType !== '' && !contentType.startsWith('application/x-protobuf')) {
-    throw new SlsError('InvalidContentType', `Content-Type ${contentType} is not supported; use application/x-protobuf or application/json`);
+    throw new SlsError(
+      'InvalidContentType',
+      `Content-Type ${contentType} is not supported; use application/x-protobuf or application/json`,
+    );
   }
-  if (contentType === '') throw new SlsError('MissingContentType', 'PutLogs needs Content-Type application/x-protobuf or application/json');
+  if (contentType === '')
+    throw new SlsError('MissingContentType', 'PutLogs needs Content-Type application/x-protobuf or application/json');
 
   if (header(ctx, 'x-log-mode') === 'batch_group') {
     // The body is an uncompressed SlsLogPackageList; each package is one LogGroup compressed on its own.
@@ -80,8 +84,14 @@ function decodeEntries(ctx: RequestContext, maxRawBytes: number, groupLimits: Lo
       const codec: PayloadCodec = p.compressType ?? 'lz4';
       const size = codec === 'none' ? p.data.length : p.uncompressSize;
       total += size ?? 0;
-      if (total > maxRawBytes) throw new SlsError('PostBodyTooLarge', `batch is over the limit of ${maxRawBytes} raw bytes`);
-      const { raw } = decodeRequestBody(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.length), codec === 'none' ? undefined : codec, size === undefined ? undefined : String(size), { maxRawBytes });
+      if (total > maxRawBytes)
+        throw new SlsError('PostBodyTooLarge', `batch is over the limit of ${maxRawBytes} raw bytes`);
+      const { raw } = decodeRequestBody(
+        Buffer.from(p.data.buffer, p.data.byteOffset, p.data.length),
+        codec === 'none' ? undefined : codec,
+        size === undefined ? undefined : String(size),
+        { maxRawBytes },
+      );
       validateLogGroup(raw, groupLimits);
       return storedEntry(p.data, codec, raw);
     });

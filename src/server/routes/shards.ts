@@ -1,10 +1,10 @@
-import { SlsError } from '../../protocol/errors.js';
-import { decodeCursor, encodeCursor } from '../../protocol/cursor.js';
-import { parseHashKey, midKey } from '../../protocol/hash-range.js';
-import { encodeLogGroupList } from '../../protocol/log-group.js';
-import { encodeResponseBody } from '../../protocol/body-codec.js';
 import { storedLogGroupBytes } from '../../backend/stored-payload.js';
 import type { ShardMeta } from '../../meta/meta-store.js';
+import { encodeResponseBody } from '../../protocol/body-codec.js';
+import { decodeCursor, encodeCursor } from '../../protocol/cursor.js';
+import { SlsError } from '../../protocol/errors.js';
+import { midKey, parseHashKey } from '../../protocol/hash-range.js';
+import { encodeLogGroupList } from '../../protocol/log-group.js';
 import type { RequestContext, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
 import { optionalInt } from './json-body.js';
@@ -38,7 +38,8 @@ export function registerShardRoutes(router: Router, deps: RouteDeps): void {
         if (key === undefined || key === '') {
           // `shardCount=2` (Go SDK) splits at the middle of the shard's range.
           const count = optionalInt(ctx.query['shardCount'], 'shardCount', 2, 2);
-          if (count === undefined) throw new SlsError('ParameterInvalid', 'split needs key=<32 hex chars> or shardCount=2');
+          if (count === undefined)
+            throw new SlsError('ParameterInvalid', 'split needs key=<32 hex chars> or shardCount=2');
           const shard = service.listShards(project, logstore).find((s) => s.id === shardId);
           if (!shard) throw new SlsError('ShardNotExist', `shard ${shardId} does not exist`);
           key = midKey(shard.beginKey, shard.endKey);
@@ -80,7 +81,8 @@ export function registerShardRoutes(router: Router, deps: RouteDeps): void {
           if (from === 'begin' || from === 'end') at = from;
           else {
             const t = optionalInt(from, 'from', 0, 2 ** 40);
-            if (t === undefined) throw new SlsError('ParameterInvalid', 'from must be begin, end or a unix time in seconds');
+            if (t === undefined)
+              throw new SlsError('ParameterInvalid', 'from must be begin, end or a unix time in seconds');
             at = t;
           }
           const seq = await service.cursorAt(project, logstore, shardId, at);
@@ -95,7 +97,10 @@ export function registerShardRoutes(router: Router, deps: RouteDeps): void {
         case 'logs':
           return pullLogs(ctx, deps, project, logstore, shardId);
         default:
-          throw new SlsError('ParameterInvalid', `type must be cursor, cursor_time or log, got ${JSON.stringify(type ?? '')}`);
+          throw new SlsError(
+            'ParameterInvalid',
+            `type must be cursor, cursor_time or log, got ${JSON.stringify(type ?? '')}`,
+          );
       }
     },
   });

@@ -1,0 +1,146 @@
+/**
+ * Request and response body compression (sls-api.md §3.1, §3.3, §4).
+ *
+ * Every size limit is enforced before the output buffer exists: LZ4 gets its exact size from `x-log-bodyrawsize`
+ * (checked against the limit first), and zlib is capped with `maxOutputLength`, so neither a lying header nor a
+ * deflate bomb can make the server allocate more than `maxRawBytes`.
+ *
+ * zstd is not supported: Node 20's zlib has no zstd, and the npm bindings either download their binary at install
+ * time (`zstd-napi`, `@mongodb-js/zstd` 7 via prebuild-install — impossible offline) or are unmaintained. Clients
+ * default to lz4, so a zstd body gets a clear `InvalidCompressType`.
+ */
+import { deflateSync, inflateSync, constants as zlibConstants } from 'node:zlib';
+import type { PayloadCodec } from '../storage/shard-log/shard-log.js';
+import { SlsError } from './errors.js';
+import { lz4BlockCompress, lz4BlockDecompress } from './lz4-block.js';
+
+export interface BodyLimits {
+  /** Largest accepted body once decompressed, in bytes. */
+  readonly maxRawBytes: number;
+}
+
+/** sls-api.md §8: PutLogs bodies are ≤ 10 MB raw. */
+export const DEFAULT_MAX_RAW_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface DecodedBody {
+  /** The uncompressed body. */
+  readonly raw: Buffer;
+  /** How the received body was compressed (store the received bytes with this codec). */
+  readonly codec: PayloadCodec;
+}
+
+const RAW_SIZE = /^[0-9]{1,15}$/;
+
+function parseRawSize(header: string | undefined, limits: BodyLimits): number | undefined {
+  if (header === undefined) return undefined;
+  const text = header.trim();
+  if (!RAW_SIZE.test(text)) throw new SlsError('InvalidBodyRawSize', `invalid x-log-bodyrawsize "${header}"`);
+  const n = Number(text);
+  if (n > limits.maxRawBytes) {
+    throw new SlsError('PostBodyTooLarge', `x-log-bodyrawsize ${n} is over the limit of ${limits.maxRawBytes} bytes`);
+  }
+  return n;
+}
+
+function tooLarge(size: number, limits: BodyLimits): SlsError {
+  return new SlsError('PostBodyTooLarge', `body of ${size} bytes is over the limit of ${limits.maxRawBytes} bytes`);
+}
+
+/** Normalizes `x-log-compresstype`; `undefined` and `''` mean plain. */
+export function parseCompressType(header: string | undefined): PayloadCodec {
+  const t = header?.trim().toLowerCase() ?? '';
+  switch (t) {
+    case '':
+    case 'none':
+      return 'none';
+    case 'lz4':
+      return 'lz4';
+    case 'deflate':
+      return 'deflate';
+    case 'zstd':
+      throw new SlsError(
+        'InvalidCompressType',
+        'x-log-compresstype zstd is not supported by this server; use lz4 or deflate',
+      );
+    default:
+      throw new SlsError('InvalidCompressType', `unsupported x-log-compresstype "${header}"; use lz4 or deflate`);
+  }
+}
+
+/** Inflates a zlib stream, refusing to produce more than `max` bytes. */
+export function inflateLimited(body: Uint8Array, max: number, limits: BodyLimits): Buffer {
+  try {
+    // maxOutputLength must be ≥ 1.
+    return inflateSync(body, { maxOutputLength: Math.max(max, 1) });
+  } catch (err) {
+    if (err instanceof RangeError || (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new SlsError('PostBodyTooLarge', `deflate body inflates past the limit of ${limits.maxRawBytes} bytes`, {
+        cause: err,
+      });
+    }
+    throw new SlsError('PostBodyUncompressError', 'deflate body is not a valid zlib stream', { cause: err });
+  }
+}
+
+/**
+ * Decodes a PutLogs body per `x-log-compresstype` / `x-log-bodyrawsize`. `lz4` requires the raw size header
+ * (`MissingBodyRawSize`) and must decode to exactly that many bytes; `deflate` only uses it as an upper bound
+ * (clients are sloppy with it); a plain body ignores it.
+ */
+export function decodeRequestBody(
+  body: Buffer,
+  compressType: string | undefined,
+  rawSizeHeader: string | undefined,
+  limits: BodyLimits,
+): DecodedBody {
+  const codec = parseCompressType(compressType);
+  switch (codec) {
+    case 'none':
+      if (body.length > limits.maxRawBytes) throw tooLarge(body.length, limits);
+      return { raw: body, codec };
+    case 'lz4': {
+      if (rawSizeHeader === undefined) {
+        throw new SlsError('MissingBodyRawSize', 'x-log-bodyrawsize is required with x-log-compresstype lz4');
+      }
+      const rawSize = parseRawSize(rawSizeHeader, limits)!;
+      return { raw: lz4BlockDecompress(body, rawSize), codec };
+    }
+    case 'deflate': {
+      const rawSize = parseRawSize(rawSizeHeader, limits);
+      // A header of 0 is what sloppy clients send for "unknown"; only a positive size can tighten the cap.
+      const raw = inflateLimited(body, limits.maxRawBytes, limits);
+      if (rawSize !== undefined && rawSize > 0 && raw.length !== rawSize) {
+        throw new SlsError(
+          'PostBodyUncompressError',
+          `deflate body inflates to ${raw.length} bytes, but x-log-bodyrawsize says ${rawSize}`,
+        );
+      }
+      return { raw, codec };
+    }
+    case 'zstd':
+      throw new SlsError('InvalidCompressType', 'zstd is not supported');
+  }
+}
+
+export interface EncodedBody {
+  readonly body: Buffer;
+  /** Set when compressed: send as `x-log-compresstype` (and the raw length as `x-log-bodyrawsize`). */
+  readonly compressType?: 'lz4' | 'deflate' | 'zstd';
+}
+
+/**
+ * Compresses a response body (PullLogs, GetLogsV2) with the client's first supported `Accept-Encoding` entry
+ * (`lz4`, `deflate`); `""`, absent, or only unsupported encodings mean plain.
+ */
+export function encodeResponseBody(raw: Buffer, acceptEncoding: string | undefined): EncodedBody {
+  if (acceptEncoding === undefined) return { body: raw };
+  for (const entry of acceptEncoding.split(',')) {
+    const name = entry.split(';')[0]!.trim().toLowerCase();
+    if (name === 'lz4') return { body: lz4BlockCompress(raw), compressType: 'lz4' };
+    // Level 1: responses are made per request and the network win of higher levels is small on log data.
+    if (name === 'deflate') {
+      return { body: deflateSync(raw, { level: zlibConstants.Z_BEST_SPEED }), compressType: 'deflate' };
+    }
+  }
+  return { body: raw };
+}

@@ -94,6 +94,25 @@ export interface MetaStore {
   /** Applies `mutate` to the current shards atomically (split, merge, delete). */
   mutateShards(project: string, logstore: string, mutate: ShardMutation): Promise<readonly ShardMeta[]>;
 
+  /**
+   * Named documents of a feature (index configs, consumer groups, machine groups, shippers, …), so a feature keeps
+   * its metadata here without widening this interface. Keys are `<project>/<logstore>/<name>` for logstore-scoped
+   * kinds and `<project>/<name>` for project-scoped ones: deleting a project or logstore deletes every document
+   * under its prefix, in the same atomic change. Values must be JSON-serializable.
+   */
+  getResource<T>(kind: string, key: string): T | undefined;
+  /** Documents of `kind` whose key starts with `prefix`, sorted by key. */
+  listResources<T>(kind: string, prefix: string): readonly { readonly key: string; readonly value: T }[];
+  /**
+   * Atomically replaces the document (or deletes it when `update` returns undefined). `update` sees the current
+   * value and may throw an SlsError to refuse the change.
+   */
+  updateResource<T>(
+    kind: string,
+    key: string,
+    update: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined>;
+
   listAccessKeys(): readonly AccessKey[];
   getAccessKey(id: string): AccessKey | undefined;
   putAccessKey(key: AccessKey): Promise<void>;

@@ -17,15 +17,20 @@ interface ProjectEntry {
   readonly logstores: ReadonlyMap<string, LogstoreEntry>;
 }
 
+type Resources = ReadonlyMap<string, ReadonlyMap<string, unknown>>;
+
 interface State {
   readonly projects: ReadonlyMap<string, ProjectEntry>;
   readonly accessKeys: ReadonlyMap<string, AccessKey>;
+  /** kind → key → document. */
+  readonly resources: Resources;
 }
 
 interface SnapshotJson {
   version: number;
   projects: { meta: ProjectMeta; logstores: LogstoreEntry[] }[];
   accessKeys: AccessKey[];
+  resources?: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -86,7 +91,7 @@ export class FileMetaStore implements MetaStore {
       requireProject(s, name);
       const projects = new Map(s.projects);
       projects.delete(name);
-      return { ...s, projects };
+      return { ...s, projects, resources: withoutPrefix(s.resources, `${name}/`) };
     });
   }
 
@@ -129,7 +134,8 @@ export class FileMetaStore implements MetaStore {
       requireLogstore(entry, name);
       const logstores = new Map(entry.logstores);
       logstores.delete(name);
-      return withProject(s, project, { ...entry, logstores });
+      const next = withProject(s, project, { ...entry, logstores });
+      return { ...next, resources: withoutPrefix(s.resources, `${project}/${name}/`) };
     });
   }
 
@@ -145,6 +151,35 @@ export class FileMetaStore implements MetaStore {
       shards = mutate(ls.shards);
       return withLogstore(s, entry, logstore, { ...ls, shards });
     }).then(() => shards);
+  }
+
+  getResource<T>(kind: string, key: string): T | undefined {
+    return this.state.resources.get(kind)?.get(key) as T | undefined;
+  }
+
+  listResources<T>(kind: string, prefix: string): readonly { readonly key: string; readonly value: T }[] {
+    const docs = this.state.resources.get(kind);
+    if (!docs) return [];
+    const out: { key: string; value: T }[] = [];
+    for (const [key, value] of docs) if (key.startsWith(prefix)) out.push({ key, value: value as T });
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  updateResource<T>(
+    kind: string,
+    key: string,
+    update: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined> {
+    let result: T | undefined;
+    return this.change((s) => {
+      const docs = new Map(s.resources.get(kind));
+      result = update(docs.get(key) as T | undefined);
+      if (result === undefined) docs.delete(key);
+      else docs.set(key, result);
+      const resources = new Map(s.resources);
+      resources.set(kind, docs);
+      return { ...s, resources };
+    }).then(() => result);
   }
 
   listAccessKeys(): readonly AccessKey[] {
@@ -187,7 +222,15 @@ function nowSec(): number {
 }
 
 function emptyState(): State {
-  return { projects: new Map(), accessKeys: new Map() };
+  return { projects: new Map(), accessKeys: new Map(), resources: new Map() };
+}
+
+function withoutPrefix(resources: Resources, prefix: string): Resources {
+  const out = new Map<string, ReadonlyMap<string, unknown>>();
+  for (const [kind, docs] of resources) {
+    out.set(kind, new Map([...docs].filter(([key]) => !key.startsWith(prefix))));
+  }
+  return out;
 }
 
 function requireProject(s: State, name: string): ProjectEntry {
@@ -219,6 +262,7 @@ function serialize(s: State): string {
     version: FORMAT_VERSION,
     projects: [...s.projects.values()].map((p) => ({ meta: p.meta, logstores: [...p.logstores.values()] })),
     accessKeys: [...s.accessKeys.values()],
+    resources: Object.fromEntries([...s.resources].map(([kind, docs]) => [kind, Object.fromEntries(docs)])),
   };
   return JSON.stringify(json);
 }
@@ -245,5 +289,7 @@ function parseSnapshot(text: string, path: string): State {
   for (const p of json.projects) {
     projects.set(p.meta.name, { meta: p.meta, logstores: new Map(p.logstores.map((l) => [l.meta.name, l])) });
   }
-  return { projects, accessKeys: new Map(json.accessKeys.map((k) => [k.id, k])) };
+  const resources = new Map<string, ReadonlyMap<string, unknown>>();
+  for (const [kind, docs] of Object.entries(json.resources ?? {})) resources.set(kind, new Map(Object.entries(docs)));
+  return { projects, accessKeys: new Map(json.accessKeys.map((k) => [k.id, k])), resources };
 }

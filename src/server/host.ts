@@ -10,12 +10,16 @@ export function projectFromHost(host: string | undefined, endpoints: readonly st
   const colon = name.lastIndexOf(':');
   if (colon >= 0) name = name.slice(0, colon);
   if (name.endsWith('.')) name = name.slice(0, -1);
+  // The longest matching suffix decides: with both `example.com` and `sls.example.com` configured,
+  // `p.sls.example.com` is project `p` under the latter, whatever order the configuration lists them in.
+  let match: string | undefined;
   for (const suffix of endpoints) {
     if (name === suffix) return undefined;
-    if (name.endsWith(`.${suffix}`)) {
-      const label = name.slice(0, name.length - suffix.length - 1);
-      return label.includes('.') ? undefined : label;
-    }
+    if (name.endsWith(`.${suffix}`) && (match === undefined || suffix.length > match.length)) match = suffix;
+  }
+  if (match !== undefined) {
+    const label = name.slice(0, name.length - match.length - 1);
+    return label.includes('.') ? undefined : label;
   }
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return undefined;
   // Unknown domain: its first label is the project, as with `<project>.<region>.log.aliyuncs.com`.

@@ -35,6 +35,12 @@ export const SLS_ERROR_STATUS = {
   ProjectNotEmpty: 400,
   LogStoreWithoutShard: 400,
   ShardReadOnly: 400,
+  // Consumer groups and shippers
+  ConsumerGroupAlreadyExist: 400,
+  ConsumerGroupNotExist: 404,
+  ConsumerNotMatchShard: 400,
+  ShipperAlreadyExist: 400,
+  ShipperNotExist: 404,
   // Bodies and parameters
   ParameterInvalid: 400,
   InvalidCursor: 400,

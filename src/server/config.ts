@@ -146,6 +146,12 @@ export function buildServerConfig(file: Record<string, unknown>, sources: Config
   if ((keyId === undefined) !== (keySecret === undefined)) {
     throw new ConfigError('SLUICE_ACCESS_KEY_ID and SLUICE_ACCESS_KEY_SECRET must be set together');
   }
+  // An empty value is almost always an unset shell variable (`SLUICE_ACCESS_KEY_SECRET=$SECRET`); accepting it would
+  // make the empty string the signing secret.
+  if (keyId === '') throw new ConfigError('SLUICE_ACCESS_KEY_ID is set but empty; give it a value or unset both keys');
+  if (keySecret === '') {
+    throw new ConfigError('SLUICE_ACCESS_KEY_SECRET is set but empty; give it a value or unset both keys');
+  }
 
   const auth = optObject(file, 'auth', ['maxClockSkewSeconds']);
   const maxClockSkewMs = (optInt(auth, 'maxClockSkewSeconds', 0, 86_400, 'auth.') ?? 15 * 60) * 1000;
@@ -208,7 +214,9 @@ export function parseQuota(value: unknown, where: string): ProjectQuota {
 }
 
 function parsePort(text: string, where: string): number {
-  const n = Number(text);
+  // Decimal digits only: Number() would read '' and ' ' as 0 (any free port, so `--port "$PORT"` with PORT unset
+  // silently listens somewhere random) and accept '0x1f90' or '1e3'.
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${where} must be a port number 0-65535`);
   return n;
 }

@@ -205,8 +205,10 @@ export class FileMetaStore implements MetaStore {
 
   /** Serializes changes: compute the next state, persist it, then publish it. */
   private change(apply: (s: State) => State): Promise<void> {
+    // Refuse at call time, not when the queued change runs: close() drains the queue, so a change accepted before
+    // close() must still complete rather than fail with ServerBusy.
+    if (this.closed) return Promise.reject(new SlsError('ServerBusy', 'metadata store is closed'));
     const run = async (): Promise<void> => {
-      if (this.closed) throw new SlsError('ServerBusy', 'metadata store is closed');
       const next = apply(this.state);
       await writeFileAtomic(this.path, serialize(next));
       this.state = next;

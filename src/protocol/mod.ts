@@ -43,7 +43,7 @@ export {
   MAX_TIME_NS,
   validateLogGroup,
 } from './log-group-validate.js';
-export { lz4BlockCompress, lz4BlockDecompress, lz4BlockStore } from './lz4-block.js';
+export { lz4BlockCompress, lz4BlockDecompress, lz4BlockDecompressJs, lz4BlockStore } from './lz4-block.js';
 export type { QueryParam } from './query-string.js';
 export {
   decodeFormComponent,

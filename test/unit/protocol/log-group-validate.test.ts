@@ -149,3 +149,25 @@ test('unknown fields and ilogtail Log.values are skipped', () => {
   const withValues = Buffer.from([0x0a, 0x06, 0x08, 0x01, 0x1a, 0x02, 0x7a, 0x7a]);
   assert.equal(validateLogGroup(withValues).logCount, 1);
 });
+
+test('lenient key scan (4 bytes at a time) agrees with a byte-by-byte reference on random keys', () => {
+  let seed = 99;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed >>> 24;
+  };
+  const special = [0x00, 0x01, 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0x9f, 0xa0, 0xff, 0x5f, 0x61];
+  for (let n = 0; n < 4000; n++) {
+    const len = 1 + (n % 16);
+    const key = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) key[i] = next() < 200 ? 0x61 + (next() % 26) : special[next() % special.length]!;
+    if (key[0] === 0x5f && key[1] === 0x5f) key[0] = 0x61;
+    const expectOk = key.every((b) => b >= 0x20 && b !== 0x7f);
+    // Log{Time=1, Contents{Key=key, Value="v"}}, built by hand so the key bytes are exact.
+    const content = Buffer.concat([Buffer.from([0x0a, len]), key, Buffer.from([0x12, 0x01, 0x76])]);
+    const log = Buffer.concat([Buffer.from([0x08, 0x01, 0x12, content.length]), content]);
+    const group = Buffer.concat([Buffer.from([0x0a, log.length]), log]);
+    if (expectOk) validateLogGroup(group);
+    else throwsSls(() => validateLogGroup(group), 'InvalidKey', /control/);
+  }
+});

@@ -46,6 +46,12 @@ export interface PullResult {
 }
 
 const FOREVER_DAYS = 3650;
+const BASE_STEP = 1_000_000;
+/** MetaStore document holding the cursor-base high-water mark (its key has no project prefix: never cascaded). */
+const BASE_KIND = 'sluice';
+const BASE_KEY = 'cursor-base-high-water';
+/** Re-routing rounds of one write when its shard turns readonly while the shard log opens. */
+const MAX_ROUTE_ATTEMPTS = 8;
 const DAY_MS = 86_400_000;
 
 /**
@@ -59,6 +65,8 @@ export class LogService {
   private readonly quotas: WriteQuotas;
   private readonly clock: () => number;
   private readonly rr = new Map<string, number>();
+  /** Appends in flight per shard log (shardLogKey). */
+  private readonly appending = new Map<string, Set<Promise<unknown>>>();
   private lastBase = 0;
 
   constructor(private readonly options: LogServiceOptions) {
@@ -72,6 +80,7 @@ export class LogService {
         for (const s of this.meta.listShards(p.name, ls.name)) this.lastBase = Math.max(this.lastBase, s.baseSeq);
       }
     }
+    this.lastBase = Math.max(this.lastBase, this.meta.getResource<number>(BASE_KIND, BASE_KEY) ?? 0);
   }
 
   // ---- projects ------------------------------------------------------------------------------------------------
@@ -149,10 +158,8 @@ export class LogService {
       createTime: now,
       lastModifyTime: now,
     };
-    await this.meta.createLogstore(
-      meta,
-      planInitialShards(input.shardCount, now, () => this.nextBase()),
-    );
+    const bases = await this.reserveBases(input.shardCount);
+    await this.meta.createLogstore(meta, planInitialShards(input.shardCount, now, bases));
   }
 
   async updateLogstore(
@@ -168,6 +175,7 @@ export class LogService {
     this.getLogstore(project, name);
     const shards = this.meta.listShards(project, name);
     await this.meta.deleteLogstore(project, name);
+    this.quotas.resetLogstore(project, name);
     await this.dropShards(project, name, shards);
   }
 
@@ -181,21 +189,25 @@ export class LogService {
   async splitShard(project: string, logstore: string, shardId: number, key: string): Promise<ShardMeta[]> {
     const shards = this.listShards(project, logstore);
     this.checkShardCount(shards, 2);
+    const bases = await this.reserveBases(2);
     const next = await this.meta.mutateShards(project, logstore, (cur) =>
-      planSplit(cur, shardId, key, this.nowSec(), () => this.nextBase()),
+      planSplit(cur, shardId, key, this.nowSec(), bases),
     );
+    await this.drainAppends(project, logstore, next, [shardId]);
     return pickResult(next, shardId, (s) => s.parents.includes(shardId));
   }
 
   async mergeShard(project: string, logstore: string, shardId: number): Promise<ShardMeta[]> {
     this.checkShardCount(this.listShards(project, logstore), 1);
     let partner = -1;
+    const bases = await this.reserveBases(1);
     const next = await this.meta.mutateShards(project, logstore, (cur) => {
-      const plan = planMerge(cur, shardId, this.nowSec(), () => this.nextBase());
+      const plan = planMerge(cur, shardId, this.nowSec(), bases);
       const merged = plan[plan.length - 1]!;
       partner = merged.parents[1]!;
       return plan;
     });
+    await this.drainAppends(project, logstore, next, [shardId, partner]);
     return [...pickResult(next, shardId, () => false), ...next.filter((s) => s.id === partner), next[next.length - 1]!];
   }
 
@@ -212,22 +224,30 @@ export class LogService {
    * quotas, and resolves once the record is durable.
    */
   async put(project: string, logstore: string, entries: readonly AppendEntry[], hashKey?: string): Promise<PutResult> {
-    const projectMeta = this.getProject(project);
-    this.getLogstore(project, logstore);
-    const shards = this.meta.listShards(project, logstore);
-    const shard = hashKey !== undefined ? shardForKey(shards, hashKey) : this.nextWritable(project, logstore, shards);
-    if (!shard) throw new SlsError('LogStoreWithoutShard', `logstore ${logstore} has no readwrite shard`);
     let rawBytes = 0;
     for (const e of entries) rawBytes += e.rawSize;
-    this.quotas.admit({
-      project,
-      quota: projectMeta.quota,
-      shardKey: `${project}/${logstore}/${shard.id}`,
-      rawBytes,
-    });
-    const log = await this.shardLog(project, logstore, shard);
-    const seq = await log.append(entries, this.clock());
-    return { shardId: shard.id, seq };
+    // Opening a shard log is asynchronous, and a split, merge or delete may commit meanwhile. The shard is checked
+    // again once its log is open and the append starts in the same tick, so no write lands in a shard that has
+    // become readonly (a consumer that read the parent to its end after the split would never see it).
+    for (let attempt = 0; attempt < MAX_ROUTE_ATTEMPTS; attempt++) {
+      const projectMeta = this.getProject(project);
+      this.getLogstore(project, logstore);
+      const shards = this.meta.listShards(project, logstore);
+      const shard = hashKey !== undefined ? shardForKey(shards, hashKey) : this.nextWritable(project, logstore, shards);
+      if (!shard) throw new SlsError('LogStoreWithoutShard', `logstore ${logstore} has no readwrite shard`);
+      const log = await this.shardLog(project, logstore, shard);
+      const now = this.meta.listShards(project, logstore).find((s) => s.id === shard.id && s.baseSeq === shard.baseSeq);
+      if (now?.status !== 'readwrite') continue;
+      this.quotas.admit({
+        project,
+        quota: projectMeta.quota,
+        shardKey: `${project}/${logstore}/${shard.id}`,
+        rawBytes,
+      });
+      const seq = await this.track(shardLogKey(project, logstore, shard), log.append(entries, this.clock()));
+      return { shardId: shard.id, seq };
+    }
+    throw new SlsError('ServerBusy', `logstore ${logstore} is changing its shards; retry the write`);
   }
 
   // ---- read ----------------------------------------------------------------------------------------------------
@@ -334,6 +354,42 @@ export class LogService {
     }
   }
 
+  /** Remembers an append until it settles, so a split or merge can wait for the writes its parents accepted. */
+  private track<T>(key: string, append: Promise<T>): Promise<T> {
+    let set = this.appending.get(key);
+    if (!set) {
+      set = new Set();
+      this.appending.set(key, set);
+    }
+    const entry: Promise<unknown> = append.then(
+      () => undefined,
+      () => undefined,
+    );
+    set.add(entry);
+    void entry.then(() => {
+      set.delete(entry);
+      if (set.size === 0 && this.appending.get(key) === set) this.appending.delete(key);
+    });
+    return append;
+  }
+
+  /**
+   * Waits for the appends already accepted by shards that just became readonly: once a split or merge answers, the
+   * parents' end cursors are final.
+   */
+  private async drainAppends(
+    project: string,
+    logstore: string,
+    shards: readonly ShardMeta[],
+    ids: readonly number[],
+  ): Promise<void> {
+    for (const shard of shards) {
+      if (!ids.includes(shard.id)) continue;
+      const pending = this.appending.get(shardLogKey(project, logstore, shard));
+      if (pending) await Promise.all([...pending]);
+    }
+  }
+
   private nextWritable(project: string, logstore: string, shards: readonly ShardMeta[]): ShardMeta | undefined {
     const writable = shards.filter((s) => s.status === 'readwrite');
     if (writable.length === 0) return undefined;
@@ -353,12 +409,24 @@ export class LogService {
   }
 
   /**
-   * Cursor bases: microseconds since the epoch at shard creation, strictly increasing. They keep cursors in the
-   * magnitude SLS clients expect and make a recreated logstore's cursors differ from the old one's.
+   * Reserves `count` cursor bases: microseconds since the epoch at shard creation, strictly increasing, `BASE_STEP`
+   * apart. They keep cursors in the magnitude SLS clients expect and make a recreated logstore's cursors differ from
+   * the old one's. The high-water mark is persisted before the bases are used, so they keep increasing across
+   * restarts even when every logstore was deleted and the clock stepped back — a consumer holding an old cursor then
+   * gets `InvalidCursor`, never a valid-looking position in a different logstore.
    */
-  private nextBase(): number {
-    this.lastBase = Math.max(this.lastBase + 1_000_000, this.clock() * 1000);
-    return this.lastBase;
+  private async reserveBases(count: number): Promise<() => number> {
+    const start = Math.max(this.lastBase + BASE_STEP, this.clock() * 1000);
+    const end = start + (count - 1) * BASE_STEP;
+    this.lastBase = end; // taken before the await, so concurrent reservations never overlap
+    await this.meta.updateResource<number>(BASE_KIND, BASE_KEY, (cur) => Math.max(cur ?? 0, end));
+    let next = start;
+    return () => {
+      if (next > end) throw new Error(`cursor base reservation of ${count} exhausted`);
+      const base = next;
+      next += BASE_STEP;
+      return base;
+    };
   }
 
   private nowSec(): number {

@@ -89,6 +89,12 @@ export class WriteQuotas {
     shard?.take(cost.rawBytes);
   }
 
+  /** Forgets the shard buckets of a deleted logstore, so a recreated one starts without the old debt. */
+  resetLogstore(project: string, logstore: string): void {
+    const prefix = `${project}/${logstore}/`;
+    for (const key of this.shardBytes.keys()) if (key.startsWith(prefix)) this.shardBytes.delete(key);
+  }
+
   /** Forgets the buckets of a project (deleted, or its quota changed). */
   reset(project: string): void {
     this.projectBytes.delete(project);

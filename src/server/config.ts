@@ -134,8 +134,12 @@ export function buildServerConfig(file: Record<string, unknown>, sources: Config
   const endpointsRaw = file['endpoints'];
   let endpoints: string[] = [...DEFAULT_ENDPOINTS];
   if (endpointsRaw !== undefined) {
-    if (!Array.isArray(endpointsRaw) || !endpointsRaw.every((e) => typeof e === 'string' && e.length > 0)) {
-      throw new ConfigError('config: "endpoints" must be a list of host names, e.g. ["sls.example.com"]');
+    // A port, scheme or leading dot could never match a Host header (ports are stripped before matching).
+    const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+    if (!Array.isArray(endpointsRaw) || !endpointsRaw.every((e) => typeof e === 'string' && hostName.test(e))) {
+      throw new ConfigError(
+        'config: "endpoints" must be a list of host names without port or scheme, e.g. ["sls.example.com"]',
+      );
     }
     endpoints = [...new Set([...endpoints, ...endpointsRaw.map((e) => e.toLowerCase())])];
   }

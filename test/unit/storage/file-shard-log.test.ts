@@ -237,6 +237,46 @@ describe('read limits', () => {
   });
 });
 
+describe('read model check', () => {
+  test('random reads agree with a straightforward model of the limits', async () => {
+    let x = 12345;
+    const rand = (n: number) => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return x % n;
+    };
+    const sizes = Array.from({ length: 400 }, () => 1 + rand(3000));
+    const log = await openFileShardLog(dir, { baseSeq: 50, maxFileBytes: 16_384 });
+    for (let i = 0; i < sizes.length; i += 4) {
+      await log.append(sizes.slice(i, i + 4).map((size, k) => entryFor(i + k, size)));
+    }
+    for (let q = 0; q < 300; q++) {
+      const from = 50 + rand(401);
+      const maxCount = rand(60);
+      const maxBytes = rand(40_000);
+      const endSeq = rand(3) === 0 ? 50 + rand(420) : undefined;
+      const stop = Math.min(450, endSeq ?? 450);
+      const expected: number[] = [];
+      let bytes = 0;
+      for (let seq = from; seq < stop && expected.length < maxCount; seq++) {
+        const size = sizes[seq - 50]!;
+        if (expected.length > 0 && bytes + size > maxBytes) break;
+        expected.push(seq);
+        bytes += size;
+      }
+      const options = endSeq === undefined ? { maxCount, maxBytes } : { maxCount, maxBytes, endSeq };
+      const records = await log.read(from, options);
+      assert.deepEqual(
+        records.map((r) => r.seq),
+        expected,
+        `read(${from}, ${JSON.stringify(options)})`,
+      );
+      for (const record of records)
+        assert.deepEqual(record.payload, payloadFor(record.seq - 50, sizes[record.seq - 50]!));
+    }
+    await log.close();
+  });
+});
+
 describe('time lookups', () => {
   test('seqAtTime and timeOfSeq over several files, with the sparse index walked', async () => {
     const log = await openFileShardLog(dir, { baseSeq: 7, maxFileBytes: 8192 });

@@ -7,11 +7,11 @@ import { open } from 'node:fs/promises';
 import { SlsError } from '../../../protocol/errors.js';
 import type { StoredRecord } from '../shard-log.js';
 import { type Frame, RecordCursor } from './record-cursor.js';
-import type { Segment } from './segment.js';
+import { type Segment, SPARSE_INDEX_EVERY_BYTES } from './segment.js';
 
 /** A header walk reads 16 KiB at a time: up to ~500 small headers per read, and little waste when records are big. */
 const LOCATE_CHUNK_BYTES = 16 * 1024;
-const MIN_READ_CHUNK_BYTES = 64 * 1024;
+const MIN_READ_CHUNK_BYTES = 16 * 1024;
 const MAX_READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export function damaged(segment: Segment, offset: number, reason: string): SlsError {
@@ -113,8 +113,17 @@ export async function readFromSegment(
 ): Promise<void> {
   await withSegmentFile(segment, async (cursorAt) => {
     const entry = segment.entryAtOrBefore(fromSeq);
-    const chunk = Math.min(MAX_READ_CHUNK_BYTES, Math.max(MIN_READ_CHUNK_BYTES, budget.bytes));
-    const cursor = cursorAt(segment.entryOffset[entry]!, limitBytes, chunk);
+    const start = segment.entryOffset[entry]!;
+    // Size reads by what this call can return: the sparse index bounds the bytes up to the last record wanted by
+    // count, and the byte budget (plus one index interval of skipped records) bounds it too. A one-record read then
+    // costs one small read, not a 4 MiB one; a record larger than the chunk is still read whole, in one go.
+    const endWanted = Math.min(stopSeq, fromSeq + budget.count);
+    let past = segment.entryAtOrBefore(endWanted);
+    if (segment.entrySeq[past]! < endWanted) past += 1;
+    const spanEnd = past < segment.entryOffset.length ? Math.min(segment.entryOffset[past]!, limitBytes) : limitBytes;
+    const wanted = Math.min(spanEnd - start, budget.bytes + SPARSE_INDEX_EVERY_BYTES + MIN_READ_CHUNK_BYTES);
+    const chunk = Math.max(MIN_READ_CHUNK_BYTES, Math.min(MAX_READ_CHUNK_BYTES, wanted));
+    const cursor = cursorAt(start, limitBytes, chunk);
     let seq = segment.entrySeq[entry]!;
     for (; seq < fromSeq; seq++) expectRecord(segment, await cursor.next({ payload: false, verify: false }), seq);
     for (; seq < stopSeq && budget.count > 0; seq++) {

@@ -1,6 +1,6 @@
 /**
  * The SLS error vocabulary: one table pairs each code with its HTTP status. Every failure a client can see is an
- * `SlsError` built from this table, so code, status and docs stay in step (test/unit/protocol/errors.test.ts checks
+ * `SlsError` built from this table, so code, status and docs stay in step (test/unit/protocol/errors-doc.test.ts checks
  * the table against docs/api.md).
  */
 export const SLS_ERROR_STATUS = {

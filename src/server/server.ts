@@ -4,12 +4,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { LogService } from '../backend/log-service.js';
+import { CheckpointStore } from '../consumer/checkpoint-store.js';
+import { ConsumerGroups } from '../consumer/consumer-groups.js';
 import { FileMetaStore } from '../meta/embedded/file-meta-store.js';
 import type { AccessKey, MetaStore } from '../meta/meta-store.js';
 import type { ServerConfig } from './config.js';
 import { EmbeddedShardLogs } from './embedded-shard-logs.js';
 import { createHttpServer } from './http-server.js';
 import { Router } from './router.js';
+import { registerConsumerGroupRoutes } from './routes/consumer-groups.js';
 import type { RouteDeps } from './routes/deps.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerLogstoreRoutes } from './routes/logstores.js';
@@ -60,6 +63,8 @@ export async function startServer(
   registerLogstoreRoutes(router, deps);
   registerShardRoutes(router, deps);
   registerPutLogsRoutes(router, deps);
+  const consumerGroups = new ConsumerGroups(meta, service, new CheckpointStore(join(dataDir, 'checkpoints')));
+  registerConsumerGroupRoutes(router, deps, consumerGroups);
 
   const http = createHttpServer({
     router,

@@ -1,6 +1,7 @@
 /** Behaviour of the embedded shard log: sequence numbers, group commit, visibility, reads, time lookups, TTL. */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isSlsError } from '../../../src/protocol/errors.js';
 import { type FileShardLogOptions, openFileShardLog } from '../../../src/storage/shard-log/embedded/mod.js';
@@ -378,7 +379,7 @@ describe('rotation by age', () => {
 });
 
 describe('failures and lifecycle', () => {
-  test('an fsync error fails the batch and later appends; reopening continues after what is on disk', async () => {
+  test('an fsync error fails the queued appends, cuts their bytes durably, and the log carries on', async () => {
     let failNext = false;
     const log = await openFileShardLog(dir, {
       hooks: {
@@ -388,28 +389,53 @@ describe('failures and lifecycle', () => {
       },
     });
     await log.append([entryFor(0, 100)]);
+    const durableSize = (await stat(path.join(dir, '00000000000000000000.log'))).size;
     failNext = true;
     const failed = await Promise.allSettled([log.append([entryFor(1, 100)]), log.append([entryFor(2, 100)])]);
     assert.ok(failed.every((r) => r.status === 'rejected' && slsCode('InternalServerError')(r.reason)));
     assert.equal(log.endSeq(), 1, 'unacknowledged records stay invisible');
-    assert.ok(log.failure);
+    assert.equal(log.stats().failedCommits, 1);
+    assert.equal(
+      (await stat(path.join(dir, '00000000000000000000.log'))).size,
+      durableSize,
+      'the failed batch was written, then cut back so it cannot resurface on reopen',
+    );
+    assert.equal(log.failure, undefined, 'the cut succeeded, so the log repaired itself');
     failNext = false;
-    await assert.rejects(log.append([entryFor(3, 100)]), slsCode('InternalServerError'));
-    assert.equal((await log.read(0, { maxCount: 10, maxBytes: 1 << 20 })).length, 1, 'durable records stay readable');
+    assert.equal(await log.append([entryFor(3, 100)]), 1, 'seqs nobody saw are handed out again');
     await log.close();
 
     const reopened = await openFileShardLog(dir);
-    // The failed batch was written before its fsync failed; recovery keeps whatever reads back whole, and new appends
-    // continue after it. What matters: no seq is handed out twice.
-    const end = reopened.endSeq();
-    assert.ok(end === 1 || end === 3, `endSeq ${end}`);
-    assert.equal(await reopened.append([entryFor(9, 100)]), end);
     const all = await reopened.read(0, { maxCount: 10, maxBytes: 1 << 20 });
     assert.deepEqual(
-      all.map((r) => r.seq),
-      Array.from({ length: end + 1 }, (_, i) => i),
+      all.map((r) => r.payload),
+      [payloadFor(0, 100), payloadFor(3, 100)],
     );
     await reopened.close();
+  });
+
+  test('when the cut fails too, appends fail until it succeeds', async () => {
+    let diskBroken = false;
+    const log = await openFileShardLog(dir, {
+      hooks: {
+        beforeWrite: () => {
+          if (diskBroken) throw new Error('ENOSPC: simulated');
+        },
+        beforeTruncate: () => {
+          if (diskBroken) throw new Error('EIO: simulated');
+        },
+      },
+    });
+    await log.append([entryFor(0, 100)]);
+    diskBroken = true;
+    await assert.rejects(log.append([entryFor(1, 100)]), slsCode('InternalServerError'));
+    assert.ok(log.failure);
+    await assert.rejects(log.append([entryFor(2, 100)]), /could not be cut/);
+    assert.equal((await log.read(0, { maxCount: 10, maxBytes: 1 << 20 })).length, 1, 'durable records stay readable');
+    diskBroken = false;
+    assert.equal(await log.append([entryFor(3, 100)]), 1);
+    assert.equal(log.failure, undefined);
+    await log.close();
   });
 
   test('close waits for queued appends, then refuses everything', async () => {

@@ -140,6 +140,25 @@ describe('file boundaries', () => {
     assert.equal((await stat(path.join(dir, '00000000000000000010.log'))).size, 42);
   });
 
+  test('a sealed file left last (crash between its sidecar and its successor) becomes active again', async () => {
+    const files = await writeTen(4096);
+    const last = files.at(-1)!;
+    const previous = files.at(-2)!;
+    // Drop the active file as if it had never been created; its predecessor, sidecar and all, is now the last file.
+    await rm(path.join(dir, last));
+    const lastFirstSeq = Number(last.slice(0, 20));
+    const log = await openFileShardLog(dir, { maxFileBytes: 4096 });
+    assert.equal(log.endSeq(), lastFirstSeq);
+    assert.ok(
+      !(await readdir(dir)).includes(previous.replace('.log', '.idx')),
+      'its sidecar is gone until it is sealed',
+    );
+    assert.equal(await log.append([entryFor(lastFirstSeq, 4000)]), lastFirstSeq);
+    assert.equal(await log.append([entryFor(lastFirstSeq + 1, 10)]), lastFirstSeq + 1);
+    assert.ok((await readdir(dir)).includes(previous.replace('.log', '.idx')), 'sealed again, with a fresh sidecar');
+    await log.close();
+  });
+
   test('a gap between files refuses to open', async () => {
     const files = await writeTen(4096);
     await rm(path.join(dir, files[1]!));

@@ -8,10 +8,19 @@
  * While that commit runs, new appends queue and the next commit covers them all, so the fsync rate stays at one per
  * disk round trip however many clients write. Rotation and TTL run in the same lane, so they never race a commit.
  *
- * An I/O error during a commit fails that batch and everything queued, and puts the log in a failed state: appends are
- * refused until it is reopened, because after a failed fsync the kernel may already have dropped the dirty pages and
- * the file's tail is unknown. Reopening runs recovery, which keeps whatever reads back whole and cuts the rest. Durable
- * records stay readable meanwhile.
+ * An I/O error during a commit fails that batch and everything queued behind it (never acknowledged, never visible),
+ * then cuts the active file back to its durable size and fsyncs that. Trusting the page cache instead would be wrong:
+ * after a failed fsync Linux may mark the dirty pages clean, so the failed records can read back whole now and vanish
+ * at power loss, taking later acknowledged records with them when recovery cuts at the hole. Once the cut is durable,
+ * the failed seqs were never seen by anyone and are handed out again. If the cut itself fails, the log stays failed
+ * (`failure`) and each later commit retries the cut first; appends resume by themselves when the disk does (ENOSPC
+ * freed by TTL, say). Durable records stay readable throughout.
+ *
+ * Receive times are clamped to be non-decreasing (a record gets max(its time, the previous record's)), so cursor-by-
+ * time is a binary search; a clock stepping back shows up as equal times, never as disorder.
+ *
+ * Every fsync occupies a libuv threadpool thread for its duration; a server with many busy shards should raise
+ * UV_THREADPOOL_SIZE (default 4) so fsyncs do not queue reads behind them.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open, rm } from 'node:fs/promises';
@@ -37,6 +46,8 @@ export interface ShardLogStats {
   readonly commits: number;
   /** fdatasync calls on segment files (0 with fsync off). */
   readonly fsyncs: number;
+  /** Group commits that failed on an I/O error (their appends were rejected). */
+  readonly failedCommits: number;
   readonly rotations: number;
   readonly trimmedFiles: number;
 }
@@ -85,8 +96,19 @@ export class FileShardLog implements ShardLog {
   /** The serial lane for commits, rotation and trimming. */
   private lane: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  /** Set while the active file may hold bytes past its durable size that could not be cut (see the file comment). */
   private failedWith: SlsError | undefined;
-  private counters = { appends: 0, records: 0, bytes: 0, commits: 0, fsyncs: 0, rotations: 0, trimmedFiles: 0 };
+  private tailDirty = false;
+  private counters = {
+    appends: 0,
+    records: 0,
+    bytes: 0,
+    commits: 0,
+    fsyncs: 0,
+    failedCommits: 0,
+    rotations: 0,
+    trimmedFiles: 0,
+  };
 
   private constructor(
     dir: string,
@@ -127,7 +149,10 @@ export class FileShardLog implements ShardLog {
     return this.segments.at(-1)!;
   }
 
-  /** Set once a write or fsync failed; appends are then refused until the log is closed and reopened. */
+  /**
+   * Set while a failed write could not be cut back to the durable size; each commit retries the cut and fails while it
+   * keeps failing. Undefined once the log has repaired itself.
+   */
   get failure(): SlsError | undefined {
     return this.failedWith;
   }
@@ -145,8 +170,7 @@ export class FileShardLog implements ShardLog {
   }
 
   append(entries: readonly AppendEntry[], receiveTimeMs?: number): Promise<number> {
-    const refused = this.closing ? this.closedError() : this.failedWith;
-    if (refused) return Promise.reject(refused);
+    if (this.closing) return Promise.reject(this.closedError());
     if (!Array.isArray(entries) || entries.length === 0) {
       return Promise.reject(invalid('append needs at least one entry'));
     }
@@ -244,7 +268,7 @@ export class FileShardLog implements ShardLog {
       // A quiet shard whose every record has expired: seal the active file so it can go too. Skipped after a write
       // failure, since rotating writes.
       const active = this.active;
-      if (this.segments.length === 1 && active.count > 0 && active.maxTimeMs < unixMs && !this.failedWith) {
+      if (this.segments.length === 1 && active.count > 0 && active.maxTimeMs < unixMs && !this.tailDirty) {
         await this.rotate();
         removed.push(this.segments.shift()!);
       }
@@ -314,8 +338,8 @@ export class FileShardLog implements ShardLog {
 
   /** Takes queued appends (whole appends, up to maxBatchBytes), writes, syncs, publishes. Never throws. */
   private async commitOnce(): Promise<void> {
-    if (this.failedWith) {
-      this.rejectPending(this.failedWith);
+    if (this.tailDirty && !(await this.cutToDurable())) {
+      this.rejectPending(this.failedWith!);
       return;
     }
     let take = 0;
@@ -378,13 +402,41 @@ export class FileShardLog implements ShardLog {
       this.counters.bytes += batchBytes;
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(firstSeqs[i]!);
     } catch (err) {
+      this.counters.failedCommits += 1;
+      const failure = new SlsError(
+        'InternalServerError',
+        `shard log ${this.dir}: write failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+      for (const request of batch) request.reject(failure);
+      this.rejectPending(failure);
+      this.tailDirty = true;
+      await this.cutToDurable();
+    }
+  }
+
+  /**
+   * Truncates the active file to its durable size and fsyncs, so bytes of a failed commit can never resurface. Returns
+   * false (and sets `failedWith`) when that fails too.
+   */
+  private async cutToDurable(): Promise<boolean> {
+    try {
+      await this.options.hooks.beforeTruncate?.();
+      await this.activeHandle.truncate(this.active.bytes);
+      if (this.options.fsync) await this.activeHandle.sync();
+      this.tailDirty = false;
+      this.failedWith = undefined;
+      return true;
+    } catch (err) {
       this.failedWith = new SlsError(
         'InternalServerError',
-        `shard log ${this.dir}: write failed, appends are refused until it is reopened: ${(err as Error).message}`,
+        `shard log ${this.dir}: a write failed and its bytes could not be cut from the file (${(err as Error).message}); ` +
+          'appends fail until the cut succeeds',
         { cause: err },
       );
-      for (const request of batch) request.reject(this.failedWith);
-      this.rejectPending(this.failedWith);
+      return false;
     }
   }
 

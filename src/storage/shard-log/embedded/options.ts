@@ -24,6 +24,8 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER - 2 ** 32;
 export interface ShardLogIoHooks {
   beforeWrite?(batchBytes: number): void | Promise<void>;
   beforeSync?(): void | Promise<void>;
+  /** Before cutting a failed commit's bytes from the active file. */
+  beforeTruncate?(): void | Promise<void>;
 }
 
 export interface FileShardLogOptions {

@@ -3,10 +3,13 @@
  * PullLogs, cursor arithmetic and SLS error assertions.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { inflateSync } from 'node:zlib';
 import { SlsClient, type SlsResponse } from '../../src/client/sls-client.js';
 import { decodeLogGroupList, type LogGroup } from '../../src/protocol/log-group.js';
 import { lz4BlockDecompress } from '../../src/protocol/lz4-block.js';
+import { encodeQuery } from '../../src/protocol/query-string.js';
+import { signRequestV1, signRequestV4 } from '../../src/protocol/signature.js';
 import { TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET } from './server-process.js';
 
 export function testClient(url: string, keyId = TEST_ACCESS_KEY_ID, secret = TEST_ACCESS_KEY_SECRET): SlsClient {
@@ -160,4 +163,97 @@ export function plainGroup(g: LogGroup): unknown {
     ...(g.source !== undefined ? { source: g.source } : {}),
     tags: g.tags.map((t) => [t.key, t.value]),
   };
+}
+
+export interface RawRequest {
+  readonly method: string;
+  /** Path plus raw query, sent verbatim. */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array;
+  /** Send the body with chunked transfer encoding (no Content-Length). */
+  readonly chunked?: boolean;
+}
+
+/** One request on a fresh connection, headers exactly as given (Host included), no client-side checks. */
+export function rawHttp(port: number, req: RawRequest, timeoutMs = 15_000): Promise<SlsResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...req.headers };
+    const body = req.body ?? new Uint8Array(0);
+    if (!req.chunked && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
+    const r = request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers, agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    r.on('timeout', () => r.destroy(new Error(`raw request timed out after ${timeoutMs} ms`)));
+    r.on('error', reject);
+    if (req.chunked) {
+      // Several writes so the body really travels in chunks.
+      const step = Math.max(1, Math.ceil(body.length / 4));
+      for (let i = 0; i < body.length; i += step) r.write(body.subarray(i, i + step));
+      r.end();
+    } else r.end(body);
+  });
+}
+
+export interface SignedRawOptions {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly project?: string;
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string>>;
+  /** Signed along (x-log-* headers are part of the signature). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Uint8Array;
+  readonly keyId?: string;
+  readonly secret?: string;
+  readonly now?: Date;
+  /** Sign with v4 for this region instead of v1. */
+  readonly v4Region?: string;
+  /** Applied after signing: what a broken or malicious client changes in transit. */
+  readonly tamper?: (headers: Record<string, string>) => void;
+  readonly chunked?: boolean;
+  /** Send a body without Content-Type (signed with an empty Content-Type line). */
+  readonly noContentType?: boolean;
+  /** Sent instead of the signed `body` (a body changed in transit). */
+  readonly sendBody?: Uint8Array;
+}
+
+/** Builds, signs (v1 or v4) and sends a request with raw node:http. */
+export function signedRaw(port: number, o: SignedRawOptions): Promise<SlsResponse> {
+  const body = o.body ?? new Uint8Array(0);
+  const host = `${o.project ? `${o.project}.` : ''}localhost:${port}`;
+  const headers: Record<string, string> = {
+    'x-log-apiversion': '0.6.0',
+    'x-log-bodyrawsize': String(body.length),
+    ...(body.length > 0 && !o.noContentType ? { 'content-type': 'application/json' } : {}),
+    ...o.headers,
+  };
+  const sign = {
+    method: o.method,
+    path: o.path,
+    ...(o.query ? { query: o.query } : {}),
+    headers: o.v4Region !== undefined ? { ...headers, host } : headers,
+    body,
+    accessKeyId: o.keyId ?? TEST_ACCESS_KEY_ID,
+    accessKeySecret: o.secret ?? TEST_ACCESS_KEY_SECRET,
+    ...(o.now ? { now: o.now } : {}),
+  };
+  const signed = o.v4Region !== undefined ? signRequestV4({ ...sign, region: o.v4Region }) : signRequestV1(sign);
+  const all: Record<string, string> = { ...headers, ...signed, host };
+  o.tamper?.(all);
+  const qs = o.query ? encodeQuery(o.query) : '';
+  return rawHttp(port, {
+    method: o.method,
+    url: qs ? `${o.path}?${qs}` : o.path,
+    headers: all,
+    body: o.sendBody ?? body,
+    ...(o.chunked ? { chunked: true } : {}),
+  });
 }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { isSlsError, SlsError } from '../protocol/errors.js';
 import { parseQuery, queryToRecord } from '../protocol/query-string.js';
 import { authenticate } from './auth.js';
@@ -91,8 +92,8 @@ async function handle(options: HttpServerOptions, req: IncomingMessage, res: Ser
       json: sls.toJSON(),
       ...(tooLarge ? { headers: { connection: 'close' } } : {}),
     });
-    // The rest of an oversized body is never read: close the connection instead of draining it.
-    if (tooLarge) res.once('finish', () => req.destroy());
+    // The rest of an oversized body is never read: the connection closes after the response (lingering, see below).
+    if (tooLarge) lingerOnClose(req);
   }
 }
 
@@ -163,6 +164,37 @@ function send(res: ServerResponse, requestId: string, reply: Reply): void {
   headers['content-length'] = body ? body.length : 0;
   res.writeHead(reply.status ?? 200, headers);
   res.end(body);
+}
+
+// Bounds of the lingering close after an early error response.
+const LINGER_MS = 2_000;
+const LINGER_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * After an early error (an oversized body) the client is usually still sending. Destroying the socket with unread
+ * input makes the kernel answer with a reset, which can discard the error response before the client reads it: a
+ * client then sees ECONNRESET/EPIPE (and retries) instead of `400 PostBodyTooLarge`. So when node closes this
+ * connection after the response (`Connection: close` makes it call `destroySoon`), half-close instead, discard what
+ * still arrives for at most LINGER_MS / LINGER_MAX_BYTES, then destroy. The same "lingering close" nginx does.
+ */
+function lingerOnClose(req: IncomingMessage): void {
+  req.socket.destroySoon = function lingeringClose(this: Socket): void {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.once('end', () => this.destroy());
+    let discarded = 0;
+    const discard = (chunk: Buffer): void => {
+      discarded += chunk.length;
+      if (discarded > LINGER_MAX_BYTES) this.destroy();
+    };
+    // Body bytes reach the request stream (node may feed its parser without socket 'data' events): keep both flowing.
+    req.on('data', discard);
+    req.resume();
+    this.on('data', discard);
+    this.resume();
+  };
 }
 
 function corsPreflight(): Record<string, string> {

@@ -1,3 +1,4 @@
+import { AGENT_USAGE, agent } from './agent.js';
 import { UsageError } from './args.js';
 import { SERVE_USAGE, serve } from './serve.js';
 
@@ -5,6 +6,7 @@ const USAGE = `Usage: sluice <command> [options]
 
 Commands:
   serve     run the embedded server (API + storage in one process)
+  agent     collect log files into a logstore ("agent status" shows its progress)
   help      show this help
 
 Run "sluice <command> --help" for a command's options.`;
@@ -16,6 +18,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve(rest);
+      case 'agent':
+        return await agent(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -28,7 +32,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`sluice ${command}: ${err.message}\n\n${command === 'serve' ? SERVE_USAGE : USAGE}`);
+      console.error(
+        `sluice ${command}: ${err.message}\n\n${command === 'serve' ? SERVE_USAGE : command === 'agent' ? AGENT_USAGE : USAGE}`,
+      );
       return 2;
     }
     throw err;

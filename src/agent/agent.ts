@@ -1,0 +1,300 @@
+/**
+ * The agent: checkpoint store, one collector per config, one delivery (and spool) per logstore, the self-monitor
+ * and the metrics endpoint, driven by one loop. A pass reconciles files (on watch events, else every second), reads
+ * what is new within the budget the deliveries and self-monitor allow, makes the pass's intents durable with one
+ * fdatasync, then hands the batches to the deliveries.
+ */
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { networkInterfaces, hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { SlsClient } from '../client/sls-client.js';
+import type { ByteRange } from './checkpoint/checkpoint-store.js';
+import { CheckpointStore } from './checkpoint/checkpoint-store.js';
+import { Collector, type CollectorOptions } from './collector.js';
+import type { CollectionConfig } from './config/logtail-config.js';
+import { AgentMetrics } from './metrics.js';
+import { type SelfLimits, SelfMonitor } from './self-monitor/self-monitor.js';
+import type { Batch } from './send/batch.js';
+import { Delivery } from './send/delivery.js';
+import { Spool } from './spool/spool.js';
+
+export interface AgentOptions {
+  readonly endpoint: string;
+  readonly project: string;
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly dataDir: string;
+  readonly configs: readonly CollectionConfig[];
+  /** Prometheus text on 127.0.0.1:port; undefined = off, 0 = any free port. */
+  readonly metricsPort?: number;
+  readonly limits: SelfLimits;
+  readonly spoolCapBytes: number;
+  readonly maxConcurrency: number;
+  readonly maxMemoryBytes: number;
+  readonly passBudgetBytes: number;
+  readonly collector: Partial<CollectorOptions>;
+  readonly log: (msg: string) => void;
+}
+
+export const DEFAULT_AGENT_LIMITS = Object.freeze({
+  spoolCapBytes: 1024 * 1024 * 1024,
+  maxConcurrency: 4,
+  maxMemoryBytes: 8 * 1024 * 1024,
+  passBudgetBytes: 4 * 1024 * 1024,
+});
+
+/** Exit code asking the supervisor for a restart (hard memory limit). */
+export const RESTART_EXIT_CODE = 75;
+
+export function hostIp(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export class Agent {
+  readonly metrics = new AgentMetrics();
+  private readonly store: CheckpointStore;
+  private readonly client: SlsClient;
+  private readonly collectors: Collector[] = [];
+  private readonly deliveries = new Map<string, Delivery>();
+  private readonly monitor: SelfMonitor;
+  private metricsServer: Server | undefined;
+  private stopping = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeResolve: (() => void) | undefined;
+  private dirty = true;
+  private readonly lossLog: string;
+  metricsUrl: string | undefined;
+
+  constructor(private readonly o: AgentOptions) {
+    mkdirSync(o.dataDir, { recursive: true });
+    this.lossLog = join(o.dataDir, 'losses.jsonl');
+    this.store = CheckpointStore.open(join(o.dataDir, 'checkpoint'));
+    this.client = new SlsClient({
+      endpoint: o.endpoint,
+      accessKeyId: o.accessKeyId,
+      accessKeySecret: o.accessKeySecret,
+      maxSockets: o.maxConcurrency,
+      timeoutMs: 30_000,
+    });
+    this.monitor = new SelfMonitor(o.limits);
+    const copts: CollectorOptions = {
+      source: hostIp(),
+      hostname: osHostname(),
+      readChunkBytes: 512 * 1024,
+      maxEntryBytes: 512 * 1024,
+      maxOpenFiles: 1000,
+      maxWatches: 4096,
+      idleCloseMs: 30_000,
+      rotateGraceMs: 5_000,
+      flushTimeoutMs: 3_000,
+      ...o.collector,
+    };
+    for (const c of o.configs) {
+      this.collectors.push(
+        new Collector(c, copts, {
+          store: this.store,
+          metrics: this.metrics,
+          log: o.log,
+          loss: (r, path, reason) => this.loss(r, path, reason),
+          wake: () => this.wake(),
+        }),
+      );
+      if (!this.deliveries.has(c.logstore)) {
+        const spool = Spool.open(join(o.dataDir, 'spool', c.logstore), o.spoolCapBytes, o.log);
+        this.metrics.lostBatches += spool.corrupt;
+        this.deliveries.set(
+          c.logstore,
+          new Delivery(
+            this.client,
+            spool,
+            {
+              project: o.project,
+              logstore: c.logstore,
+              maxConcurrency: o.maxConcurrency,
+              directAttempts: 3,
+              backoffBaseMs: 100,
+              backoffCapMs: 10_000,
+              maxMemoryBytes: o.maxMemoryBytes,
+            },
+            {
+              delivered: (b) => this.acked(b),
+              spooled: (b) => this.acked(b),
+              givenUp: (b, reason) => {
+                this.metrics.lostBatches++;
+                for (const r of b.ranges)
+                  this.loss(r, this.store.files.get(r.fileId)?.path ?? '?', `rejected: ${reason}`);
+                this.store.ack(b.id);
+                this.wake();
+              },
+            },
+            this.metrics,
+            o.log,
+          ),
+        );
+      }
+    }
+  }
+
+  private acked(b: Batch): void {
+    this.store.ack(b.id);
+    this.dirty = true;
+    this.wake();
+  }
+
+  /** Every loss is counted and written to losses.jsonl with file and byte range. */
+  private loss(r: ByteRange, path: string, reason: string): void {
+    this.metrics.lostBytes += Math.max(0, r.end - r.start);
+    const line = JSON.stringify({ time: new Date().toISOString(), path, ...r, reason });
+    this.o.log(`loss: ${line}`);
+    appendFileSync(this.lossLog, `${line}\n`);
+    this.store.skip(r);
+  }
+
+  wake(): void {
+    const r = this.wakeResolve;
+    this.wakeResolve = undefined;
+    r?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((done) => {
+      this.wakeResolve = done;
+      this.wakeTimer = setTimeout(() => this.wake(), ms);
+    }).then(() => clearTimeout(this.wakeTimer));
+  }
+
+  async startMetrics(): Promise<void> {
+    if (this.o.metricsPort === undefined) return;
+    const server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(this.metrics.toPrometheus());
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((done) => server.listen(this.o.metricsPort, '127.0.0.1', done));
+    const addr = server.address();
+    this.metricsUrl = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}/metrics` : undefined;
+    this.metricsServer = server;
+  }
+
+  /** Runs until `stop()`; resolves with `'restart'` when the hard memory limit asks for a fresh process. */
+  async run(): Promise<'stopped' | 'restart'> {
+    await this.startMetrics();
+    let lastReconcile = 0;
+    let lastSample = Date.now();
+    let lastStatus = 0;
+    let outcome: 'stopped' | 'restart' = 'stopped';
+    while (!this.stopping) {
+      const now = Date.now();
+      if (now - lastSample >= 1000) {
+        lastSample = now;
+        const s = this.monitor.tick();
+        this.metrics.cpuShare = Math.round(s.cpuShare * 1000) / 1000;
+        this.metrics.rssBytes = s.rssBytes;
+        this.metrics.heapBytes = s.heapBytes;
+        if (this.monitor.overHardLimit) {
+          this.o.log(
+            `RSS ${Math.round(s.rssBytes / 1048576)} MiB is over the hard limit: restarting from the checkpoint`,
+          );
+          outcome = 'restart';
+          break;
+        }
+      }
+      if (now - lastReconcile >= 1000 || this.dirty) {
+        for (const c of this.collectors) c.reconcile(now);
+        lastReconcile = now;
+        this.dirty = false;
+      }
+      const batches: Batch[] = [];
+      const budget = Math.max(64 * 1024, Math.floor(this.o.passBudgetBytes * this.monitor.throttle));
+      let read = 0;
+      for (const c of this.collectors) {
+        const d = this.deliveries.get(c.config.logstore)!;
+        read += c.readPass(now, budget - read, () => d.accepting, batches);
+      }
+      this.metrics.readPaused = [...this.deliveries.values()].some((d) => !d.accepting) ? 1 : 0;
+      this.store.flush(batches.length > 0); // intents durable before any batch leaves
+      for (const b of batches) this.deliveries.get(b.logstore)!.submit(b);
+      if (now - lastStatus >= 1000) {
+        lastStatus = now;
+        this.writeStatus();
+      }
+      if (read > 0 && this.monitor.throttle >= 1) await new Promise((r) => setImmediate(r));
+      else await this.sleep(read > 0 ? Math.round(100 * (1 / this.monitor.throttle - 1)) : 200);
+    }
+    await this.shutdown();
+    return outcome;
+  }
+
+  /** Per-file progress and counters in `<data>/status.json`, for `sluice agent status`. */
+  private writeStatus(): void {
+    let lag = 0;
+    let tracked = 0;
+    for (const c of this.collectors) {
+      lag += c.lagBytes;
+      tracked += c.trackedCount;
+    }
+    const spools = this.spoolStats();
+    this.metrics.lagBytes = lag;
+    this.metrics.filesTracked = tracked;
+    this.metrics.spoolBytes = spools.bytes;
+    this.metrics.spoolCount = spools.count;
+    const committed = new Map([...this.store.files.values()].map((f) => [f.fileId, f.committed]));
+    const status = {
+      pid: process.pid,
+      updatedAt: new Date().toISOString(),
+      endpoint: this.o.endpoint,
+      project: this.o.project,
+      metricsUrl: this.metricsUrl,
+      files: this.collectors.flatMap((c) =>
+        c.progress().map((p) => ({ config: c.config.configName, ...p, committed: committed.get(p.fileId) ?? 0 })),
+      ),
+      pendingBatches: this.store.pending.size,
+      counters: this.metrics.toJSON(),
+    };
+    try {
+      // Informational only: rename keeps readers from seeing a torn file; no fsync needed.
+      const path = join(this.o.dataDir, 'status.json');
+      writeFileSync(`${path}.tmp`, JSON.stringify(status));
+      renameSync(`${path}.tmp`, path);
+    } catch (err) {
+      this.o.log(`status: ${(err as Error).message}`);
+    }
+  }
+
+  private spoolStats(): { bytes: number; count: number } {
+    let bytes = 0;
+    let count = 0;
+    for (const d of this.deliveries.values()) {
+      const s = d.spoolStats();
+      bytes += s.bytes;
+      count += s.count;
+    }
+    return { bytes, count };
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.wake();
+  }
+
+  /** Waits (bounded) for in-flight sends, then writes a final snapshot. */
+  private async shutdown(): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    for (const d of this.deliveries.values()) {
+      while (!d.inMemoryIdle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      d.close();
+    }
+    this.writeStatus();
+    for (const c of this.collectors) c.close();
+    this.store.close();
+    this.client.close();
+    await new Promise<void>((done) => (this.metricsServer ? this.metricsServer.close(() => done()) : done()));
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Writes a LogGroup's protobuf bytes (sls-api.md §4) straight into one buffer, log by log, without building `Log`
+ * objects: in line mode a log's value is copied from the read buffer, so a line is never turned into a JS string.
+ * Field numbers: LogGroup.Logs=1, Topic=3, Source=4, LogTags=6; Log.Time=1, Contents=2, TimeNs=4 (fixed32).
+ */
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+const CONTENT_KEY = Buffer.from('content');
+
+export class LogGroupWriter {
+  private buf: Buffer;
+  private pos = 0;
+  private logs = 0;
+
+  constructor(initialBytes = 256 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get byteLength(): number {
+    return this.pos;
+  }
+
+  get logCount(): number {
+    return this.logs;
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** One log whose only content is `content` = `src[start, end)` (line mode). */
+  addRaw(time: number, src: Buffer, start: number, end: number): void {
+    const vlen = end - start;
+    const pairSize = 1 + 1 + CONTENT_KEY.length + 1 + varintSize(vlen) + vlen;
+    const logSize = 1 + varintSize(time) + 1 + varintSize(pairSize) + pairSize;
+    this.ensure(1 + varintSize(logSize) + logSize);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x0a; // LogGroup.Logs
+    p = writeVarint(b, p, logSize);
+    b[p++] = 0x08; // Log.Time
+    p = writeVarint(b, p, time);
+    b[p++] = 0x12; // Log.Contents
+    p = writeVarint(b, p, pairSize);
+    b[p++] = 0x0a;
+    b[p++] = CONTENT_KEY.length;
+    p += CONTENT_KEY.copy(b, p);
+    b[p++] = 0x12;
+    p = writeVarint(b, p, vlen);
+    p += src.copy(b, p, start, end);
+    this.pos = p;
+    this.logs++;
+  }
+
+  /** One log with `fields` = `[key, value, …]`; `ns` is emitted only when given. */
+  addFields(time: number, ns: number | undefined, fields: readonly string[]): void {
+    let contents = 0;
+    const pairSizes: number[] = [];
+    for (let i = 0; i < fields.length; i += 2) {
+      const kl = Buffer.byteLength(fields[i]!);
+      const vl = Buffer.byteLength(fields[i + 1]!);
+      const s = 1 + varintSize(kl) + kl + 1 + varintSize(vl) + vl;
+      pairSizes.push(s, kl, vl);
+      contents += 1 + varintSize(s) + s;
+    }
+    const logSize = 1 + varintSize(time) + contents + (ns !== undefined ? 5 : 0);
+    this.ensure(1 + varintSize(logSize) + logSize);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x0a;
+    p = writeVarint(b, p, logSize);
+    b[p++] = 0x08;
+    p = writeVarint(b, p, time);
+    for (let i = 0, j = 0; i < fields.length; i += 2, j += 3) {
+      b[p++] = 0x12;
+      p = writeVarint(b, p, pairSizes[j]!);
+      b[p++] = 0x0a;
+      p = writeVarint(b, p, pairSizes[j + 1]!);
+      p += b.write(fields[i]!, p);
+      b[p++] = 0x12;
+      p = writeVarint(b, p, pairSizes[j + 2]!);
+      p += b.write(fields[i + 1]!, p);
+    }
+    if (ns !== undefined) {
+      b[p++] = 0x25; // Log.TimeNs, fixed32
+      b.writeUInt32LE(ns, p);
+      p += 4;
+    }
+    this.pos = p;
+    this.logs++;
+  }
+
+  /**
+   * Appends topic, source and tags and returns the finished LogGroup bytes as a view of the writer's buffer: valid
+   * until the next `add*` (callers compress it at once, so the raw group is never copied). The writer is reset.
+   */
+  finish(topic: string | undefined, source: string, tags: readonly (readonly [string, string])[]): Buffer {
+    const strField = (tag: number, s: string): void => {
+      const l = Buffer.byteLength(s);
+      this.ensure(1 + varintSize(l) + l);
+      this.buf[this.pos++] = tag;
+      this.pos = writeVarint(this.buf, this.pos, l);
+      this.pos += this.buf.write(s, this.pos);
+    };
+    if (topic !== undefined && topic !== '') strField(0x1a, topic);
+    strField(0x22, source);
+    for (const [k, v] of tags) {
+      const kl = Buffer.byteLength(k);
+      const vl = Buffer.byteLength(v);
+      const s = 1 + varintSize(kl) + kl + 1 + varintSize(vl) + vl;
+      this.ensure(1 + varintSize(s) + s);
+      const b = this.buf;
+      b[this.pos++] = 0x32;
+      this.pos = writeVarint(b, this.pos, s);
+      b[this.pos++] = 0x0a;
+      this.pos = writeVarint(b, this.pos, kl);
+      this.pos += b.write(k, this.pos);
+      b[this.pos++] = 0x12;
+      this.pos = writeVarint(b, this.pos, vl);
+      this.pos += b.write(v, this.pos);
+    }
+    const out = this.buf.subarray(0, this.pos);
+    this.pos = 0;
+    this.logs = 0;
+    return out;
+  }
+
+  /** Drops what was written since the last `finish`. */
+  reset(): void {
+    this.pos = 0;
+    this.logs = 0;
+  }
+}

@@ -1,0 +1,522 @@
+/**
+ * One collection config: discovers its files, tails them read-only, cuts entries, builds LogGroups and hands
+ * batches to the logstore's delivery. The per-file state machine lives here:
+ *
+ * - identity = device + inode, verified by a growing head fingerprint; a mismatch on the same inode means the file
+ *   was truncated and rewritten (copytruncate) or the inode was reused: it becomes a new generation from offset 0,
+ *   after the unread tail was recovered from a copy with the old head when one is found in the same directory;
+ * - a file whose path now names another file (renamed or deleted) is kept open and read to its end before the
+ *   file now at its path, then closed after a quiet grace period;
+ * - fully read files are closed when idle (or when over the descriptor budget) and reopened by path with an identity
+ *   check, so 10,000 files never hold 10,000 descriptors;
+ * - every batch's byte range is made durable as an intent before it is sent, and re-sent under the same id after a
+ *   crash; data that can no longer be read is reported with file and byte range, never silently skipped.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { lz4BlockCompress } from '../protocol/lz4-block.js';
+import { LogGroupWriter } from './batch/log-group-writer.js';
+import type { ByteRange, CheckpointStore, FileRecord, Intent } from './checkpoint/checkpoint-store.js';
+import type { CollectionConfig } from './config/logtail-config.js';
+import { DirScanner, type FoundFile, findByInode } from './discovery/dir-scanner.js';
+import type { AgentMetrics } from './metrics.js';
+import { LogBuilder, topicFor } from './parse/log-builder.js';
+import { compileUserRegex } from './parse/safe-regex.js';
+import type { Batch } from './send/batch.js';
+import { splitEntries } from './tail/entry-splitter.js';
+import { FINGERPRINT_MAX, headHash } from './tail/fingerprint.js';
+
+export interface CollectorOptions {
+  readonly source: string;
+  readonly hostname: string;
+  readonly readChunkBytes: number;
+  readonly maxEntryBytes: number;
+  readonly maxOpenFiles: number;
+  readonly maxWatches: number;
+  readonly idleCloseMs: number;
+  /** A rotated (or deleted) file read to its end is kept this long in case its writer still appends. */
+  readonly rotateGraceMs: number;
+  /** A multiline entry (or unterminated last line) with nothing new for this long is emitted as is. */
+  readonly flushTimeoutMs: number;
+}
+
+export interface CollectorHost {
+  readonly store: CheckpointStore;
+  readonly metrics: AgentMetrics;
+  log(msg: string): void;
+  /** A loss: bytes that will never be delivered, with why. */
+  loss(r: ByteRange, path: string, reason: string): void;
+  /** Called on watch events so the agent schedules a pass soon. */
+  wake(): void;
+}
+
+interface Tracked {
+  rec: FileRecord;
+  /** The path it was found at first: rotation order is kept per origin path. */
+  readonly origin: string;
+  fd: number;
+  readOffset: number;
+  size: number;
+  rotated: boolean;
+  /** A copy found after a copytruncate: read its tail, then forget it. */
+  copyOf: boolean;
+  lastChangeAt: number;
+  lastReadAt: number;
+  replay: Intent[];
+}
+
+let openFds = 0;
+
+export class Collector {
+  private readonly scanner: DirScanner;
+  private readonly builder: LogBuilder;
+  private readonly beginRegex: RegExp | undefined;
+  private readonly files = new Map<string, Tracked>();
+  private readonly byInode = new Map<string, Tracked>();
+  private readonly byPath = new Map<string, Tracked>();
+  private readonly writer = new LogGroupWriter(1024 * 1024);
+  private readonly buf: Buffer;
+  private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_MAX);
+  private firstScan = true;
+
+  constructor(
+    readonly config: CollectionConfig,
+    private readonly o: CollectorOptions,
+    private readonly host: CollectorHost,
+  ) {
+    this.scanner = new DirScanner(config, o.maxWatches, () => host.wake());
+    this.builder = new LogBuilder(config, host.metrics);
+    this.beginRegex = config.logBeginRegex ? compileUserRegex(`^(?:${config.logBeginRegex})`, false) : undefined;
+    this.buf = Buffer.allocUnsafe(o.readChunkBytes + o.maxEntryBytes);
+    // Files the checkpoint knows for this config come back first, with their unacknowledged intents to resend.
+    const replay = new Map<string, Intent[]>();
+    for (const i of host.store.pending.values()) {
+      const id = i.ranges[0]?.fileId;
+      if (id !== undefined) replay.set(id, [...(replay.get(id) ?? []), i]);
+    }
+    for (const rec of host.store.files.values()) {
+      if (rec.config !== config.configName) continue;
+      const intents = (replay.get(rec.fileId) ?? []).sort((a, b) => a.ranges[0]!.start - b.ranges[0]!.start);
+      const end = intents.reduce((m, i) => Math.max(m, i.ranges[0]!.end), rec.committed);
+      const t: Tracked = {
+        rec,
+        origin: rec.path,
+        fd: -1,
+        readOffset: end,
+        size: end,
+        rotated: false,
+        copyOf: false,
+        lastChangeAt: Date.now(),
+        lastReadAt: 0,
+        replay: intents,
+      };
+      this.track(t);
+    }
+    this.firstScan = host.store.files.size === 0;
+  }
+
+  private track(t: Tracked): void {
+    this.files.set(t.rec.fileId, t);
+    this.byInode.set(`${t.rec.dev}:${t.rec.ino}`, t);
+    if (!t.rotated) this.byPath.set(t.rec.path, t);
+  }
+
+  private untrack(t: Tracked): void {
+    this.closeFd(t);
+    this.files.delete(t.rec.fileId);
+    if (this.byInode.get(`${t.rec.dev}:${t.rec.ino}`) === t) this.byInode.delete(`${t.rec.dev}:${t.rec.ino}`);
+    if (this.byPath.get(t.rec.path) === t) this.byPath.delete(t.rec.path);
+  }
+
+  get trackedCount(): number {
+    return this.files.size;
+  }
+
+  /** Bytes known to be written but not yet read. */
+  get lagBytes(): number {
+    let lag = 0;
+    for (const t of this.files.values()) lag += Math.max(0, t.size - t.readOffset);
+    return lag;
+  }
+
+  /** Per-file progress for `agent status`. */
+  progress(): { path: string; fileId: string; read: number; size: number; rotated: boolean }[] {
+    return [...this.files.values()].map((t) => ({
+      path: t.rec.path,
+      fileId: t.rec.fileId,
+      read: t.readOffset,
+      size: t.size,
+      rotated: t.rotated,
+    }));
+  }
+
+  /** Stat reconciliation: new files, renames, rotations, deletions, growth. */
+  reconcile(now: number): void {
+    const found = this.scanner.scan();
+    const seen = new Set<Tracked>();
+    for (const f of found) {
+      const key = `${f.dev}:${f.ino}`;
+      let t = this.byInode.get(key);
+      if (t !== undefined && t.copyOf) continue;
+      if (t === undefined) t = this.discover(f, now);
+      else if (t.rec.path !== f.path) {
+        // Renamed to another matching name (app.log → app.log.1 with pattern app.log*).
+        if (this.byPath.get(t.rec.path) === t) this.byPath.delete(t.rec.path);
+        t.rec.path = f.path;
+        this.host.store.putFile(t.rec);
+      }
+      const current = this.byPath.get(f.path);
+      if (current !== undefined && current !== t) this.markRotated(current, now);
+      if (!t.rotated || this.byPath.get(f.path) === undefined) {
+        t.rotated = false;
+        this.byPath.set(f.path, t);
+      }
+      if (f.size !== t.size) t.lastChangeAt = now;
+      t.size = f.size;
+      seen.add(t);
+    }
+    for (const t of this.files.values()) {
+      if (seen.has(t) || t.copyOf) continue;
+      if (!t.rotated) this.markRotated(t, now);
+      if (t.fd < 0) this.reopenRotated(t, now);
+    }
+    this.firstScan = false;
+  }
+
+  private discover(f: FoundFile, now: number): Tracked {
+    const start = this.firstScan && !this.config.tailExisted ? f.size : 0;
+    const rec: FileRecord = {
+      fileId: `${f.dev}.${f.ino}.${randomBytes(4).toString('hex')}`,
+      path: f.path,
+      dev: f.dev,
+      ino: f.ino,
+      fpLen: 0,
+      fpHash: '',
+      committed: start,
+      config: this.config.configName,
+    };
+    this.host.store.putFile(rec);
+    const t: Tracked = {
+      rec,
+      origin: f.path,
+      fd: -1,
+      readOffset: start,
+      size: f.size,
+      rotated: false,
+      copyOf: false,
+      lastChangeAt: now,
+      lastReadAt: 0,
+      replay: [],
+    };
+    this.track(t);
+    return t;
+  }
+
+  private markRotated(t: Tracked, now: number): void {
+    if (t.rotated) return;
+    t.rotated = true;
+    t.lastChangeAt = now;
+    this.host.metrics.rotations++;
+    if (this.byPath.get(t.rec.path) === t) this.byPath.delete(t.rec.path);
+  }
+
+  /** A rotated file whose descriptor was closed: find it by inode in its directory, or report what is lost. */
+  private reopenRotated(t: Tracked, now: number): void {
+    const path = findByInode(dirname(t.rec.path), t.rec.dev, t.rec.ino);
+    if (path !== undefined && this.openAt(t, path)) {
+      t.rec.path = path;
+      return;
+    }
+    this.forget(t, now, 'the file was deleted or moved away while closed');
+  }
+
+  /** Drops a file, reporting any bytes known but not read. */
+  private forget(t: Tracked, _now: number, why: string): void {
+    if (t.replay.length > 0) {
+      for (const i of t.replay) for (const r of i.ranges) this.host.loss(r, t.rec.path, `${why} before a resend`);
+      t.replay = [];
+    }
+    if (t.size > t.readOffset) {
+      const r = { fileId: t.rec.fileId, start: t.readOffset, end: t.size };
+      this.host.loss(r, t.rec.path, why);
+    }
+    this.untrack(t);
+    if (this.canForgetRecord(t)) this.host.store.forgetFile(t.rec.fileId);
+  }
+
+  private canForgetRecord(t: Tracked): boolean {
+    for (const i of this.host.store.pending.values()) if (i.ranges.some((r) => r.fileId === t.rec.fileId)) return false;
+    return true;
+  }
+
+  private openAt(t: Tracked, path: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return false;
+    }
+    const s = fstatSync(fd);
+    if (s.ino !== t.rec.ino || s.dev !== t.rec.dev) {
+      closeSync(fd);
+      return false;
+    }
+    t.fd = fd;
+    openFds++;
+    this.host.metrics.filesOpen = openFds;
+    return true;
+  }
+
+  private closeFd(t: Tracked): void {
+    if (t.fd < 0) return;
+    closeSync(t.fd);
+    t.fd = -1;
+    openFds--;
+    this.host.metrics.filesOpen = openFds;
+  }
+
+  /** Files with unread bytes, rotated ones first so a renamed file is read to its end before its successor. */
+  private readable(): Tracked[] {
+    const out: Tracked[] = [];
+    for (const t of this.files.values()) if (t.size > t.readOffset || t.replay.length > 0 || t.rotated) out.push(t);
+    out.sort((a, b) => Number(b.rotated || b.copyOf) - Number(a.rotated || a.copyOf));
+    return out;
+  }
+
+  /**
+   * One read pass: reads up to `budgetBytes`, producing batches (intents recorded, not yet durable) for
+   * `submit`. Returns the bytes read; `accepting` is polled between chunks for backpressure.
+   */
+  readPass(now: number, budgetBytes: number, accepting: () => boolean, out: Batch[]): number {
+    let total = 0;
+    const blockedOrigins = new Set<string>();
+    for (const t of this.readable()) {
+      if (total >= budgetBytes || !accepting()) break;
+      if (!t.rotated && !t.copyOf && blockedOrigins.has(t.origin)) continue;
+      const n = this.readFile(t, now, budgetBytes - total, accepting, out);
+      total += n;
+      if ((t.rotated || t.copyOf) && t.size > t.readOffset) blockedOrigins.add(t.origin);
+    }
+    this.closeIdle(now);
+    return total;
+  }
+
+  private ensureOpen(t: Tracked, now: number): boolean {
+    if (t.fd >= 0) return true;
+    if (this.openAt(t, t.rec.path)) return true;
+    if (!t.rotated) {
+      this.markRotated(t, now);
+      this.reopenRotated(t, now);
+      return t.fd >= 0;
+    }
+    return false;
+  }
+
+  private readFile(t: Tracked, now: number, budget: number, accepting: () => boolean, out: Batch[]): number {
+    if (!this.ensureOpen(t, now)) return 0;
+    const size = fstatSync(t.fd).size;
+    if (size !== t.size) t.lastChangeAt = now;
+    t.size = size;
+    if (!this.checkIdentity(t, now)) return 0;
+    let total = 0;
+    while (t.replay.length > 0 && accepting()) {
+      const intent = t.replay.shift()!;
+      const r = intent.ranges[0]!;
+      total += this.readRange(t, r.start, r.end, true, now, out, intent.id);
+    }
+    while (t.readOffset < t.size && total < budget && accepting()) {
+      const want = Math.min(this.o.readChunkBytes, t.size - t.readOffset);
+      const quiet = now - t.lastChangeAt >= this.o.flushTimeoutMs;
+      const atEnd = t.readOffset + want >= t.size;
+      const n = this.readRange(
+        t,
+        t.readOffset,
+        t.readOffset + want,
+        atEnd && (quiet || (t.rotated && quiet)),
+        now,
+        out,
+      );
+      if (n === 0) break;
+      total += n;
+    }
+    t.lastReadAt = now;
+    if ((t.rotated || t.copyOf) && t.readOffset >= t.size && now - t.lastChangeAt >= this.o.rotateGraceMs) {
+      this.untrack(t);
+      if (this.canForgetRecord(t)) this.host.store.forgetFile(t.rec.fileId);
+    }
+    return total;
+  }
+
+  /**
+   * Reads `[start, end)`, cuts entries and makes one batch of the complete ones (with `flush`, of all). Returns the
+   * bytes consumed. `id` replays an intent with its original id and exact range.
+   */
+  private readRange(
+    t: Tracked,
+    start: number,
+    end: number,
+    flush: boolean,
+    now: number,
+    out: Batch[],
+    id?: string,
+  ): number {
+    const want = end - start;
+    const n = readSync(t.fd, this.buf, 0, want, start);
+    if (n < want && id !== undefined) {
+      this.host.loss({ fileId: t.rec.fileId, start, end }, t.rec.path, 'a resend after restart found the file shorter');
+      t.readOffset = Math.max(t.readOffset, end);
+      return 0;
+    }
+    this.host.metrics.readBytes += n;
+    const time = Math.floor(now / 1000);
+    let logs = 0;
+    const split = splitEntries(
+      this.buf,
+      n,
+      flush || id !== undefined,
+      { beginRegex: this.beginRegex, maxEntryBytes: this.o.maxEntryBytes },
+      (s, e) => {
+        if (this.builder.add(this.writer, this.buf, s, e, time)) logs++;
+      },
+    );
+    this.host.metrics.truncatedEntries += split.cut;
+    const consumed = split.consumed;
+    if (consumed === 0) {
+      this.writer.reset();
+      return 0;
+    }
+    const range: ByteRange = { fileId: t.rec.fileId, start, end: start + consumed };
+    t.readOffset = Math.max(t.readOffset, range.end);
+    this.host.metrics.readLines += logs;
+    if (this.writer.logCount === 0) {
+      this.writer.reset();
+      if (id !== undefined) this.host.store.ack(id);
+      else this.host.store.skip(range);
+      return consumed;
+    }
+    this.host.metrics.parsedLogs += logs;
+    const logCount = this.writer.logCount;
+    const raw = this.writer.finish(topicFor(this.config, t.origin), this.o.source, [
+      ['__path__', t.origin],
+      ['__hostname__', this.o.hostname],
+    ]);
+    const batch: Batch = {
+      id: id ?? `sl1-${range.fileId}-${range.start}-${range.end}`,
+      logstore: this.config.logstore,
+      ranges: [range],
+      body: lz4BlockCompress(raw),
+      rawSize: raw.length,
+      logCount,
+    };
+    if (id === undefined) this.host.store.addIntent({ id: batch.id, ranges: batch.ranges });
+    out.push(batch);
+    return consumed;
+  }
+
+  /** Same inode, but shorter than what we read or a different head: copytruncate or inode reuse. */
+  private checkIdentity(t: Tracked, now: number): boolean {
+    const rec = t.rec;
+    let truncated = t.size < t.readOffset;
+    if (!truncated && rec.fpLen > 0) truncated = headHash(t.fd, rec.fpLen, this.scratch) !== rec.fpHash;
+    if (!truncated) {
+      const len = Math.min(t.size, FINGERPRINT_MAX);
+      if (len > rec.fpLen) {
+        rec.fpHash = headHash(t.fd, len, this.scratch);
+        rec.fpLen = len;
+        this.host.store.putFile(rec);
+      }
+      return true;
+    }
+    if (t.copyOf || t.rotated) {
+      this.forget(t, now, 'a rotated file was truncated before it was read');
+      return false;
+    }
+    this.host.metrics.truncations++;
+    this.recoverFromCopy(t, now);
+    // The inode starts a new generation, read from its beginning.
+    const fd = t.fd;
+    t.fd = -1;
+    this.untrack(t);
+    if (this.canForgetRecord(t)) this.host.store.forgetFile(rec.fileId);
+    const fresh = this.discover({ path: rec.path, dev: rec.dev, ino: rec.ino, size: t.size }, now);
+    fresh.fd = fd;
+    return false;
+  }
+
+  /** After a copytruncate, reads the unread tail `[readOffset, copy size)` from a sibling with the old head. */
+  private recoverFromCopy(t: Tracked, now: number): void {
+    const rec = t.rec;
+    const dir = dirname(rec.path);
+    const candidates = this.siblings(dir, rec);
+    for (const c of candidates) {
+      let fd: number;
+      try {
+        fd = openSync(c.path, 'r');
+      } catch {
+        continue;
+      }
+      if (fstatSync(fd).size >= t.readOffset && rec.fpLen > 0 && headHash(fd, rec.fpLen, this.scratch) === rec.fpHash) {
+        const copyRec: FileRecord = { ...rec, fileId: `${rec.fileId}c`, path: c.path, dev: c.dev, ino: c.ino };
+        copyRec.committed = t.readOffset;
+        this.host.store.putFile(copyRec);
+        const copy: Tracked = {
+          rec: copyRec,
+          origin: t.origin,
+          fd,
+          readOffset: t.readOffset,
+          size: c.size,
+          rotated: true,
+          copyOf: true,
+          lastChangeAt: now,
+          lastReadAt: now,
+          replay: [],
+        };
+        openFds++;
+        this.files.set(copyRec.fileId, copy);
+        this.byInode.set(`${c.dev}:${c.ino}`, copy);
+        this.host.log(`copytruncate of ${rec.path}: reading ${c.size - t.readOffset} unread bytes from ${c.path}`);
+        return;
+      }
+      closeSync(fd);
+    }
+    this.host.log(`copytruncate of ${rec.path}: no copy with its head found; bytes after ${t.readOffset} may be lost`);
+  }
+
+  private siblings(dir: string, rec: FileRecord): FoundFile[] {
+    const out: FoundFile[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return out;
+    }
+    for (const name of names) {
+      const p = join(dir, name);
+      try {
+        const s = statSync(p);
+        if (s.isFile() && !(s.ino === rec.ino && s.dev === rec.dev))
+          out.push({ path: p, dev: s.dev, ino: s.ino, size: s.size });
+      } catch {
+        // vanished
+      }
+    }
+    return out;
+  }
+
+  private closeIdle(now: number): void {
+    let excess = openFds - this.o.maxOpenFiles;
+    for (const t of this.files.values()) {
+      if (t.fd < 0 || t.rotated || t.copyOf || t.readOffset < t.size || t.replay.length > 0) continue;
+      if (excess > 0 || now - t.lastReadAt >= this.o.idleCloseMs) {
+        this.closeFd(t);
+        excess--;
+      }
+    }
+  }
+
+  close(): void {
+    this.scanner.close();
+    for (const t of this.files.values()) this.closeFd(t);
+  }
+}

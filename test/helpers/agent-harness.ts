@@ -1,0 +1,160 @@
+/**
+ * Pieces the agent integration suites share: a project + logstore on a real `sluice serve`, an agent child process
+ * (`sluice agent`) with a config file, and "every line exactly once" checks over everything PullLogs returns.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SlsClient } from '../../src/client/sls-client.js';
+import type { LogGroup } from '../../src/protocol/log-group.js';
+import { SLUICE_BIN, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET } from './server-process.js';
+import { pullLogstore } from './sls-kit.js';
+
+export async function createProjectAndLogstore(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+  shardCount = 2,
+): Promise<void> {
+  const p = await client.send({
+    method: 'POST',
+    path: '/',
+    body: Buffer.from(JSON.stringify({ projectName: project, description: 'agent test' })),
+  });
+  assert.ok(p.status === 200 || p.status === 400, `CreateProject: ${p.status} ${p.body.toString()}`);
+  const l = await client.send({
+    method: 'POST',
+    project,
+    path: '/logstores',
+    body: Buffer.from(JSON.stringify({ logstoreName: logstore, ttl: 30, shardCount })),
+  });
+  assert.equal(l.status, 200, `CreateLogstore: ${l.body.toString()}`);
+}
+
+export function logtailConfig(
+  logPath: string,
+  logstore: string,
+  detail: Record<string, unknown> = {},
+  name = 'test-config',
+): Record<string, unknown> {
+  return {
+    configName: name,
+    inputType: 'file',
+    inputDetail: {
+      logType: 'common_reg_log',
+      logPath,
+      filePattern: '*.log',
+      maxDepth: 2,
+      tailExisted: true,
+      ...detail,
+    },
+    outputType: 'LogService',
+    outputDetail: { logstoreName: logstore },
+  };
+}
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+  exited: Promise<void>;
+}
+
+export async function startAgent(o: {
+  url: string;
+  project: string;
+  dataDir: string;
+  configs: Record<string, unknown>[];
+  extraArgs?: string[];
+}): Promise<AgentProcess> {
+  const args = [SLUICE_BIN, 'agent', '--endpoint', o.url, '--project', o.project, '--data', o.dataDir];
+  for (let i = 0; i < o.configs.length; i++) {
+    const file = `${o.dataDir}.config-${i}.json`;
+    await writeFile(file, JSON.stringify(o.configs[i]));
+    args.push('--config', file);
+  }
+  args.push(...(o.extraArgs ?? []));
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, SLUICE_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, SLUICE_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  return {
+    child,
+    output: () => out,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      return child.exitCode;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** The `content` of every log in the logstore, with its `__path__` tag. */
+export async function collectedLines(client: SlsClient, project: string, logstore: string): Promise<string[]> {
+  const groups: LogGroup[] = await pullLogstore(client, project, logstore);
+  const out: string[] = [];
+  for (const g of groups) {
+    for (const l of g.logs) {
+      const c = l.contents.find((x) => x.key === 'content');
+      if (c) out.push(c.value);
+    }
+  }
+  return out;
+}
+
+/**
+ * Polls until the logstore holds at least `expected.length` lines (bounded), then asserts each expected line is
+ * there exactly once and nothing else is.
+ */
+export async function assertExactlyOnce(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+  expected: readonly string[],
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  let got: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    got = await collectedLines(client, project, logstore);
+    if (got.length >= expected.length) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // Let any straggler (a duplicate) arrive before counting.
+  await new Promise((r) => setTimeout(r, 500));
+  got = await collectedLines(client, project, logstore);
+  const counts = new Map<string, number>();
+  for (const l of got) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const missing = expected.filter((l) => !counts.has(l));
+  const dups = [...counts].filter(([, n]) => n > 1);
+  const want = new Set(expected);
+  const extra = got.filter((l) => !want.has(l));
+  assert.deepEqual(
+    { missing: missing.length, duplicated: dups.length, extra: extra.length },
+    { missing: 0, duplicated: 0, extra: 0 },
+    `${what}: ${missing.length} missing (first ${JSON.stringify(missing.slice(0, 3))}), ${dups.length} duplicated ` +
+      `(first ${JSON.stringify(dups.slice(0, 3))}), ${extra.length} unexpected (first ${JSON.stringify(extra.slice(0, 3))}); ` +
+      `${got.length} lines stored, ${expected.length} expected`,
+  );
+}

@@ -263,6 +263,14 @@ describe('malformed input', () => {
       sls(await putRaw(bytes, PB), 400, 'PostBodyInvalid', `protobuf: ${what}`);
     }
     sls(await putRaw(Buffer.alloc(0), PB), 400, 'PostBodyInvalid', 'empty body');
+    // A LogGroup with no log would be stored as a record holding nothing (and count as a PullLogs group).
+    sls(await putRaw(encodeLogGroup({ logs: [], topic: 't', tags: [] }), PB), 400, 'PostBodyInvalid', 'no logs');
+    sls(
+      await putRaw(Buffer.from('{"__topic__":"t","__logs__":[]}'), { 'content-type': 'application/json' }),
+      400,
+      'PostBodyInvalid',
+      'JSON with no logs',
+    );
 
     const withTimeNs = encodeLogGroup({
       logs: [{ time: 1, timeNs: 1_000_000_000, contents: [{ key: 'k', value: 'v' }] }],
@@ -535,7 +543,7 @@ describe('malformed input', () => {
     const any = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string) =>
       signedRaw(server.port, { method, project, path });
     sls(await any('GET', '/no/such/api'), 404, 'NotFound', 'GET /no/such/api');
-    sls(await any('GET', '/logstores/store/index'), 404, 'NotFound', 'index API');
+    sls(await any('GET', '/logstores/store/savedsearches'), 404, 'NotFound', 'an SLS API Sluice does not have');
     sls(await any('GET', '/logstores/store/shards/0/extra/segments'), 404, 'NotFound', 'deep path');
     sls(await any('PUT', '/logstores/store/shards/lb'), 405, 'MethodNotAllowed', 'PUT shards/lb');
     sls(await any('DELETE', '/logstores'), 405, 'MethodNotAllowed', 'DELETE /logstores');

@@ -63,7 +63,7 @@ function decodeEntries(ctx: RequestContext, maxRawBytes: number, groupLimits: Lo
   if (contentType.startsWith('application/json')) {
     const { raw } = decodeRequestBody(ctx.body, compressType, rawSize, { maxRawBytes });
     const group = encodeLogGroup(decodeJsonLogGroup(raw));
-    validateLogGroup(group, groupLimits);
+    checkGroup(group, groupLimits);
     return [{ payload: group, codec: 'none', rawSize: group.length }];
   }
   if (contentType !== '' && !contentType.startsWith('application/x-protobuf')) {
@@ -92,14 +92,20 @@ function decodeEntries(ctx: RequestContext, maxRawBytes: number, groupLimits: Lo
         size === undefined ? undefined : String(size),
         { maxRawBytes },
       );
-      validateLogGroup(raw, groupLimits);
+      checkGroup(raw, groupLimits);
       return storedEntry(p.data, codec, raw);
     });
   }
 
   const { raw, codec } = decodeRequestBody(ctx.body, compressType, rawSize, { maxRawBytes });
-  validateLogGroup(raw, groupLimits);
+  checkGroup(raw, groupLimits);
   return [storedEntry(ctx.body, codec, raw)];
+}
+
+/** Validates one LogGroup; an empty one is refused rather than stored as a record that holds nothing. */
+function checkGroup(raw: Uint8Array, limits: LogGroupLimits): void {
+  const stats = validateLogGroup(raw, limits);
+  if (stats.logCount === 0) throw new SlsError('PostBodyInvalid', 'the LogGroup holds no log');
 }
 
 /** LZ4 and plain bodies are kept as sent; other codecs are stored decompressed so reads never need them. */

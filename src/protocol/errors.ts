@@ -53,6 +53,14 @@ export const SLS_ERROR_STATUS = {
   InvalidLogSize: 400,
   ProjectInfoInvalid: 400,
   LogStoreInfoInvalid: 400,
+  // Index and query
+  IndexConfigNotExist: 404,
+  IndexAlreadyExist: 400,
+  InvalidQueryString: 400,
+  InvalidTimeRange: 400,
+  InvalidOffset: 400,
+  InvalidLine: 400,
+  InvalidReverse: 400,
   // Routing and server
   NotFound: 404,
   MethodNotAllowed: 405,

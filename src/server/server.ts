@@ -4,8 +4,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { LogService } from '../backend/log-service.js';
+import { storedLogGroupBytes } from '../backend/stored-payload.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { ConsumerGroups } from '../consumer/consumer-groups.js';
+import { IndexRegistry } from '../index/index-registry.js';
+import { Indexer } from '../index/indexer.js';
 import { FileMetaStore } from '../meta/embedded/file-meta-store.js';
 import type { AccessKey, MetaStore } from '../meta/meta-store.js';
 import type { ServerConfig } from './config.js';
@@ -14,7 +17,9 @@ import { createHttpServer } from './http-server.js';
 import { Router } from './router.js';
 import { registerConsumerGroupRoutes } from './routes/consumer-groups.js';
 import type { RouteDeps } from './routes/deps.js';
+import { registerGetLogsRoutes } from './routes/get-logs.js';
 import { registerHealthRoute } from './routes/health.js';
+import { registerIndexRoutes } from './routes/index-config.js';
 import { registerLogstoreRoutes } from './routes/logstores.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerPutLogsRoutes } from './routes/put-logs.js';
@@ -60,7 +65,21 @@ export async function startServer(
   const deps: RouteDeps = { service, limits: config.limits, region: 'local' };
   registerHealthRoute(router);
   registerProjectRoutes(router, deps);
-  registerLogstoreRoutes(router, deps);
+  const indexer = new Indexer(
+    meta,
+    {
+      shards: (project, logstore) => meta.listShards(project, logstore),
+      range: (project, logstore, shardId) => service.cursorRange(project, logstore, shardId),
+      read: async (project, logstore, shardId, fromSeq, maxCount) =>
+        (await service.pull(project, logstore, shardId, fromSeq, { maxCount, maxBytes: 32 * 1024 * 1024 })).records,
+      payload: storedLogGroupBytes,
+    },
+    join(dataDir, 'index'),
+    undefined,
+    log,
+  );
+  registerLogstoreRoutes(router, deps, registerGetLogsRoutes(router, deps, indexer));
+  registerIndexRoutes(router, deps, new IndexRegistry(meta));
   registerShardRoutes(router, deps);
   registerPutLogsRoutes(router, deps);
   const consumerGroups = new ConsumerGroups(meta, service, new CheckpointStore(join(dataDir, 'checkpoints')));
@@ -81,6 +100,7 @@ export async function startServer(
     service.enforceRetention().catch((err: unknown) => log(`retention failed: ${String(err)}`));
   }, RETENTION_INTERVAL_MS);
   retention.unref();
+  indexer.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -95,6 +115,7 @@ export async function startServer(
           http.close(() => done());
           http.closeIdleConnections();
         });
+        await indexer.stop();
         await service.close();
         await meta.close();
       })();

@@ -2,7 +2,7 @@ import type { CreateLogstoreInput } from '../../backend/log-service.js';
 import type { LogstoreMeta } from '../../meta/meta-store.js';
 import { SlsError } from '../../protocol/errors.js';
 import { checkLogstoreName } from '../../protocol/names.js';
-import type { Router } from '../router.js';
+import type { Handler, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
 import { jsonBody, optionalBool, optionalInt, optionalString } from './json-body.js';
 import { page } from './paging.js';
@@ -12,7 +12,11 @@ const FOREVER_DAYS = 3650;
 const DEFAULT_SHARD_COUNT = 2;
 const DEFAULT_TTL_DAYS = 30;
 
-export function registerLogstoreRoutes(router: Router, deps: RouteDeps): void {
+/**
+ * `typed` answers `GET /logstores/{ls}?type=…` (GetLogs, GetHistograms, ListTopics), which shares the GetLogStore
+ * path; without it those requests are refused.
+ */
+export function registerLogstoreRoutes(router: Router, deps: RouteDeps, typed?: Handler): void {
   const { service, limits } = deps;
   const maxBodyBytes = limits.maxJsonBodyBytes;
 
@@ -64,6 +68,7 @@ export function registerLogstoreRoutes(router: Router, deps: RouteDeps): void {
       // logstore description made N1's getLogs resolve with an object instead of failing: refuse them instead.
       const type = ctx.query['type'];
       if (type !== undefined && type !== '') {
+        if (typed) return typed(ctx);
         throw new SlsError('NotFound', `GET /logstores/{logstore}?type=${type} is not supported by this server`);
       }
       const ls = service.getLogstore(project, ctx.params['logstore']!);

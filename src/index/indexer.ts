@@ -1,0 +1,221 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetaStore, ShardMeta } from '../meta/meta-store.js';
+import { SlsError } from '../protocol/errors.js';
+import type { SearchPart } from '../storage/segment/part.js';
+import type { StoredRecord } from '../storage/shard-log/shard-log.js';
+import { type CompiledIndex, compileIndex } from './index-config.js';
+import { INDEX_KIND, type StoredIndex } from './index-registry.js';
+import { DEFAULT_INDEX_OPTIONS, LogstoreIndex, type LogstoreIndexOptions } from './logstore-index.js';
+
+/** What the indexer needs from the backend: the shards of a logstore and reads of their logs. */
+export interface ShardSource {
+  shards(project: string, logstore: string): readonly ShardMeta[];
+  range(project: string, logstore: string, shardId: number): Promise<{ begin: number; end: number }>;
+  read(project: string, logstore: string, shardId: number, fromSeq: number, maxCount: number): Promise<StoredRecord[]>;
+  /** The serialized LogGroup of a record. */
+  payload(record: StoredRecord): Uint8Array;
+}
+
+export interface IndexerOptions extends LogstoreIndexOptions {
+  /** How often shard logs are polled for new records. */
+  readonly pollMs: number;
+  /** Records read per shard per batch; the event loop is yielded between batches. */
+  readonly batchRecords: number;
+}
+
+export const DEFAULT_INDEXER_OPTIONS: IndexerOptions = Object.freeze({
+  ...DEFAULT_INDEX_OPTIONS,
+  pollMs: 100,
+  batchRecords: 64,
+});
+
+const DAY_SEC = 86_400;
+const RETENTION_EVERY_MS = 60_000;
+
+/**
+ * Tails every shard log of every logstore that has an index config and keeps its LogstoreIndex current: new records
+ * go to the head within one poll interval; full or old heads are sealed; segments beyond the bound are merged; whole
+ * expired segments are dropped. One loop, one logstore at a time, yielding between batches so queries and
+ * ingestion stay responsive.
+ */
+export class Indexer {
+  private readonly stores = new Map<string, { readonly doc: StoredIndex; readonly index: LogstoreIndex }>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private lastRetention = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly source: ShardSource,
+    private readonly root: string,
+    private readonly options: IndexerOptions = DEFAULT_INDEXER_OPTIONS,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  start(): void {
+    const live = new Set<string>();
+    for (const { key, value } of this.meta.listResources<StoredIndex>(INDEX_KIND, '')) live.add(`${key}${value.uid}`);
+    removeOrphanIndexes(this.root, live);
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.running = this.tick()
+        .catch((err: unknown) =>
+          this.log(`indexer: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+        )
+        .finally(() => {
+          this.running = undefined;
+          for (const w of this.waiters.splice(0)) w();
+          if (!this.stopped) this.timer = setTimeout(loop, this.options.pollMs);
+        });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    for (const { index } of this.stores.values()) index.close();
+    this.stores.clear();
+  }
+
+  /** Resolves after the next full pass (tests and the bench use it to wait for "searchable"). */
+  nextPass(): Promise<void> {
+    return new Promise((done) => this.waiters.push(done));
+  }
+
+  /** The compiled config and parts to search, or 404 IndexConfigNotExist. */
+  searchable(project: string, logstore: string): { config: CompiledIndex; parts: SearchPart[] } {
+    const doc = this.meta.getResource<StoredIndex>(INDEX_KIND, indexKey(project, logstore));
+    if (!doc) throw new SlsError('IndexConfigNotExist', `logstore without index config: ${logstore}`);
+    const entry = this.ensure(indexKey(project, logstore), doc);
+    return { config: entry.index.config, parts: entry.index.parts() };
+  }
+
+  /** Stats for the bench and the logs. */
+  stats(project: string, logstore: string): { segments: number; rows: number; bytes: number } | undefined {
+    const e = this.stores.get(indexKey(project, logstore));
+    if (!e) return undefined;
+    return { segments: e.index.segmentCount(), rows: e.index.rowCount(), bytes: e.index.diskBytes() };
+  }
+
+  private async tick(): Promise<void> {
+    const docs = this.meta.listResources<StoredIndex>(INDEX_KIND, '');
+    const live = new Set<string>();
+    for (const { key, value } of docs) {
+      live.add(key);
+      const entry = this.ensure(key, value);
+      const [project, logstore] = splitKey(key);
+      await this.catchUp(project, logstore, entry.doc, entry.index);
+      if (this.stopped) return;
+      if (entry.index.shouldSeal(Date.now())) entry.index.seal();
+      if (entry.index.mergeOnce()) await yieldLoop();
+    }
+    for (const [key, entry] of this.stores) {
+      if (!live.has(key)) {
+        entry.index.destroy();
+        this.stores.delete(key);
+      }
+    }
+    const now = Date.now();
+    if (now - this.lastRetention >= RETENTION_EVERY_MS) {
+      this.lastRetention = now;
+      for (const { index } of this.stores.values()) {
+        index.dropBefore(Math.floor(now / 1000) - index.config.ttl * DAY_SEC);
+      }
+    }
+  }
+
+  /** Opens (or reopens after a config change / re-creation) the index of a logstore. */
+  private ensure(key: string, doc: StoredIndex): { doc: StoredIndex; index: LogstoreIndex } {
+    const cur = this.stores.get(key);
+    if (cur && cur.doc.uid === doc.uid) {
+      if (cur.doc.version !== doc.version) {
+        cur.index.reconfigure(compileIndex(doc, this.ttlOf(key)));
+        const next = { doc, index: cur.index };
+        this.stores.set(key, next);
+        return next;
+      }
+      return cur;
+    }
+    if (cur) {
+      cur.index.destroy();
+      this.stores.delete(key);
+    }
+    const dir = join(this.root, ...splitKey(key), doc.uid);
+    const index = LogstoreIndex.open(dir, compileIndex(doc, this.ttlOf(key)), this.options);
+    const entry = { doc, index };
+    this.stores.set(key, entry);
+    return entry;
+  }
+
+  private ttlOf(key: string): number {
+    const [project, logstore] = splitKey(key);
+    return this.meta.getLogstore(project, logstore)?.ttl ?? 30;
+  }
+
+  private async catchUp(project: string, logstore: string, doc: StoredIndex, index: LogstoreIndex): Promise<void> {
+    for (const shard of this.source.shards(project, logstore)) {
+      const shardKey = `${shard.id}-${shard.baseSeq}`;
+      const range = await this.source.range(project, logstore, shard.id);
+      let from = index.progress(shardKey) ?? doc.startSeqs[shardKey] ?? range.begin;
+      if (from < range.begin) from = range.begin;
+      while (from < range.end && !this.stopped) {
+        const records = await this.source.read(project, logstore, shard.id, from, this.options.batchRecords);
+        if (records.length === 0) break;
+        for (const r of records) {
+          let bytes: Uint8Array;
+          try {
+            bytes = this.source.payload(r);
+          } catch (err) {
+            this.log(`indexer: ${project}/${logstore} shard ${shard.id} record ${r.seq} skipped: ${String(err)}`);
+            index.skip(shardKey, r.seq);
+            continue;
+          }
+          index.add(shardKey, r.seq, bytes);
+        }
+        from = records[records.length - 1]!.seq + 1;
+        if (index.shouldSeal(Date.now())) index.seal();
+        await yieldLoop();
+      }
+    }
+  }
+}
+
+export function indexKey(project: string, logstore: string): string {
+  return `${project}/${logstore}/`;
+}
+
+function splitKey(key: string): [string, string] {
+  const parts = key.split('/');
+  return [parts[0]!, parts[1]!];
+}
+
+function yieldLoop(): Promise<void> {
+  return new Promise((done) => setImmediate(done));
+}
+
+/** Deletes index folders (`<root>/<project>/<logstore>/<uid>`) that no live index document names. */
+export function removeOrphanIndexes(root: string, live: ReadonlySet<string>): void {
+  for (const project of dirs(root)) {
+    for (const logstore of dirs(join(root, project))) {
+      for (const uid of dirs(join(root, project, logstore))) {
+        if (!live.has(`${project}/${logstore}/${uid}`))
+          rmSync(join(root, project, logstore, uid), { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+function dirs(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}

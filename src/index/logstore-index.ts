@@ -1,0 +1,206 @@
+import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeLogGroup } from '../protocol/log-group.js';
+import type { SearchPart } from '../storage/segment/part.js';
+import { mergeSource } from '../storage/segment/segment-merge.js';
+import { SegmentReader } from '../storage/segment/segment-reader.js';
+import { writeSegment } from '../storage/segment/segment-writer.js';
+import { HeadPart } from './head-part.js';
+import type { CompiledIndex } from './index-config.js';
+
+export interface LogstoreIndexOptions {
+  /** Seal the head into a segment at this many rows… */
+  readonly sealRows: number;
+  /** …or when its oldest row has waited this long. */
+  readonly sealAgeMs: number;
+  /** Merge when more than this many segments exist. */
+  readonly maxSegments: number;
+  /** A merge never produces a segment larger than this. */
+  readonly maxSegmentRows: number;
+}
+
+export const DEFAULT_INDEX_OPTIONS: LogstoreIndexOptions = Object.freeze({
+  sealRows: 131_072,
+  sealAgeMs: 10_000,
+  maxSegments: 8,
+  maxSegmentRows: 2_097_152,
+});
+
+const SEG_EXT = '.seg';
+
+/**
+ * The index of one logstore: sealed segments (files in `dir`) plus the in-memory head. Progress per shard log is
+ * implied by the data itself: each segment records the shard-log records [from, to) it holds, so after a restart
+ * indexing resumes at the highest `to` and only the unsealed tail is replayed. A merge writes its output (naming
+ * the segments it replaces) before deleting its inputs; an open that finds both deletes the inputs, so a crash
+ * mid-merge neither loses nor double counts rows.
+ */
+export class LogstoreIndex {
+  private segments: SegmentReader[] = [];
+  private head: HeadPart;
+  private nextSeq: number;
+  private readonly progressOf = new Map<string, number>();
+
+  private constructor(
+    readonly dir: string,
+    private compiled: CompiledIndex,
+    private readonly options: LogstoreIndexOptions,
+    segments: SegmentReader[],
+    nextSeq: number,
+  ) {
+    this.segments = segments;
+    this.nextSeq = nextSeq;
+    for (const s of segments) {
+      for (const [key, [, to]] of Object.entries(s.footer.shards)) {
+        this.progressOf.set(key, Math.max(this.progressOf.get(key) ?? 0, to));
+      }
+    }
+    this.head = this.newHead();
+  }
+
+  static open(dir: string, compiled: CompiledIndex, options: LogstoreIndexOptions): LogstoreIndex {
+    mkdirSync(dir, { recursive: true });
+    const files = readdirSync(dir);
+    for (const f of files) if (f.endsWith('.tmp')) unlinkSync(join(dir, f));
+    const readers: SegmentReader[] = [];
+    let maxSeq = 0;
+    for (const f of files.filter((x) => x.endsWith(SEG_EXT)).sort()) {
+      maxSeq = Math.max(maxSeq, Number.parseInt(f, 10) || 0);
+      readers.push(SegmentReader.open(join(dir, f)));
+    }
+    // A merge output lists its inputs: any input still present was left by a crash between write and delete.
+    const replaced = new Set<string>();
+    for (const r of readers) for (const id of r.footer.replaces) replaced.add(id);
+    const live: SegmentReader[] = [];
+    for (const r of readers) {
+      if (replaced.has(r.id)) {
+        r.close();
+        unlinkSync(r.path);
+      } else live.push(r);
+    }
+    return new LogstoreIndex(dir, compiled, options, live, maxSeq + 1);
+  }
+
+  get config(): CompiledIndex {
+    return this.compiled;
+  }
+
+  /** New rows are indexed with `compiled` from now on (the current head is sealed first, under its own config). */
+  reconfigure(compiled: CompiledIndex): void {
+    if (this.head.n > 0) this.seal();
+    this.compiled = compiled;
+    this.head = this.newHead();
+  }
+
+  /** Next shard-log record to index for `shardKey`, if this index has seen the shard. */
+  progress(shardKey: string): number | undefined {
+    return this.head.shards.get(shardKey)?.[1] ?? this.progressOf.get(shardKey);
+  }
+
+  /** Indexes one stored LogGroup. */
+  add(shardKey: string, seq: number, logGroupBytes: Uint8Array): void {
+    const g = decodeLogGroup(logGroupBytes);
+    this.head.addGroup(shardKey, seq, g.logs, g.topic ?? '', g.source ?? '', g.tags);
+  }
+
+  /** Marks records [seq, seq+1) as passed without indexing (a record that cannot be decoded). */
+  skip(shardKey: string, seq: number): void {
+    this.head.addGroup(shardKey, seq, [], '', '', []);
+  }
+
+  parts(): SearchPart[] {
+    return [...this.segments, this.head];
+  }
+
+  segmentCount(): number {
+    return this.segments.length;
+  }
+
+  rowCount(): number {
+    let n = this.head.n;
+    for (const s of this.segments) n += s.n;
+    return n;
+  }
+
+  diskBytes(): number {
+    let b = 0;
+    for (const s of this.segments) b += s.bytes;
+    return b;
+  }
+
+  shouldSeal(nowMs: number): boolean {
+    if (this.head.n >= this.options.sealRows) return true;
+    return this.head.shards.size > 0 && nowMs - this.head.createdMs >= this.options.sealAgeMs;
+  }
+
+  /** Writes the head as a segment (synchronously: the head stays searchable until the segment replaces it). */
+  seal(): void {
+    const head = this.head;
+    if (head.shards.size === 0) return;
+    const id = this.newSegmentId();
+    const path = join(this.dir, `${id}${SEG_EXT}`);
+    writeSegment(path, head.toSource(id, this.compiled.version));
+    const reader = SegmentReader.open(path);
+    this.segments.push(reader);
+    for (const [key, [, to]] of head.shards) this.progressOf.set(key, Math.max(this.progressOf.get(key) ?? 0, to));
+    this.head = this.newHead();
+  }
+
+  /** Merges the smallest segments when there are too many; returns whether it merged. */
+  mergeOnce(): boolean {
+    if (this.segments.length <= this.options.maxSegments) return false;
+    const bySize = [...this.segments].sort((a, b) => a.n - b.n);
+    const pick: SegmentReader[] = [];
+    let rows = 0;
+    for (const s of bySize) {
+      if (pick.length >= 8 || rows + s.n > this.options.maxSegmentRows) break;
+      pick.push(s);
+      rows += s.n;
+    }
+    if (pick.length < 2) return false;
+    // Merge in creation order so ties in time keep their original order.
+    pick.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const id = this.newSegmentId();
+    const path = join(this.dir, `${id}${SEG_EXT}`);
+    writeSegment(path, mergeSource(pick, id, this.compiled.version));
+    const merged = SegmentReader.open(path);
+    const gone = new Set(pick.map((s) => s.id));
+    this.segments = [...this.segments.filter((s) => !gone.has(s.id)), merged];
+    for (const s of pick) {
+      s.close();
+      unlinkSync(s.path);
+    }
+    return true;
+  }
+
+  /** Drops whole segments whose newest log is older than `beforeSec`. */
+  dropBefore(beforeSec: number): number {
+    const old = this.segments.filter((s) => s.maxTime < beforeSec);
+    if (old.length === 0) return 0;
+    this.segments = this.segments.filter((s) => s.maxTime >= beforeSec);
+    for (const s of old) {
+      s.close();
+      unlinkSync(s.path);
+    }
+    return old.length;
+  }
+
+  close(): void {
+    for (const s of this.segments) s.close();
+    this.segments = [];
+  }
+
+  /** Closes and deletes everything. */
+  destroy(): void {
+    this.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private newHead(): HeadPart {
+    return new HeadPart(`head-${this.nextSeq}`, this.compiled);
+  }
+
+  private newSegmentId(): string {
+    return String(this.nextSeq++).padStart(10, '0');
+  }
+}

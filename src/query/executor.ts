@@ -1,0 +1,210 @@
+import type { CompiledIndex } from '../index/index-config.js';
+import { SlsError } from '../protocol/errors.js';
+import { clip, countIn, type DocSet, eachAscending, eachDescending, rangeOf } from '../storage/segment/doc-set.js';
+import { type SearchPart, type StoredRow, timeRangeIds } from '../storage/segment/part.js';
+import type { QueryNode } from './parser/ast.js';
+import { parseSearch, splitStatement } from './parser/parser.js';
+import { Planner } from './planner.js';
+
+export interface SearchOptions {
+  /** Unix seconds, inclusive. */
+  readonly from: number;
+  /** Unix seconds, exclusive. */
+  readonly to: number;
+  readonly offset: number;
+  readonly line: number;
+  /** true = newest first; false (the SLS default) = oldest first. */
+  readonly reverse: boolean;
+  readonly signal?: AbortSignal;
+  /** Absolute time (ms) after which the query stops with what it has. */
+  readonly deadlineMs?: number;
+}
+
+export interface SearchResult {
+  readonly rows: StoredRow[];
+  /** Rows in the time range that the search looked at. */
+  readonly processedRows: number;
+  readonly complete: boolean;
+}
+
+export interface HistogramBucket {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+}
+
+/** Parses the search statement; refuses `| SQL` (analytics are a separate issue) with a clear 400. */
+export function parseQuery(query: string): QueryNode {
+  const { search, sql, pipePos } = splitStatement(query);
+  if (sql !== undefined) {
+    throw new SlsError(
+      'InvalidQueryString',
+      `analytic statements (the "| ${sql.trim().slice(0, 40)}" part at position ${pipePos}) are not supported yet: send the search statement alone`,
+    );
+  }
+  return parseSearch(search.trim());
+}
+
+/**
+ * Runs a search over a logstore's parts. Each part yields its matching row ids (posting-list algebra); only the
+ * newest (or oldest) `offset + line` ids of each part are considered for the page, so a query stops early instead
+ * of materializing every hit; only the rows of the page are read from their column blocks.
+ */
+export function search(
+  index: CompiledIndex,
+  parts: readonly SearchPart[],
+  node: QueryNode,
+  o: SearchOptions,
+): SearchResult {
+  const planner = new Planner(index);
+  planner.validate(node);
+  const want = o.offset + o.line;
+  interface Cand {
+    readonly time: number;
+    readonly part: number;
+    readonly id: number;
+  }
+  const cands: Cand[] = [];
+  let processed = 0;
+  let complete = true;
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    if (part.n === 0 || part.maxTime < o.from || part.minTime >= o.to) continue;
+    if (checkStop(o)) {
+      complete = false;
+      break;
+    }
+    if (want === 0) continue;
+    const set = matching(planner, node, part, o.from, o.to);
+    processed += set.inRange;
+    if (part.timeSorted) {
+      let taken = 0;
+      const visit = (id: number): boolean => {
+        cands.push({ time: part.time(id), part: p, id });
+        return ++taken < want;
+      };
+      if (o.reverse) eachDescending(set.ids, visit);
+      else eachAscending(set.ids, visit);
+    } else {
+      const local: Cand[] = [];
+      eachAscending(set.ids, (id) => {
+        const t = part.time(id);
+        if (t >= o.from && t < o.to) local.push({ time: t, part: p, id });
+        return true;
+      });
+      local.sort(byTimeAsc);
+      const slice = o.reverse ? local.slice(Math.max(0, local.length - want)) : local.slice(0, want);
+      for (const c of slice) cands.push(c);
+    }
+  }
+  cands.sort(byTimeAsc);
+  if (o.reverse) cands.reverse();
+  const page = cands.slice(o.offset, o.offset + o.line);
+  // Read each part's rows in one call, then put them back in page order.
+  const byPart = new Map<number, number[]>();
+  page.forEach((c, i) => {
+    let list = byPart.get(c.part);
+    if (!list) {
+      list = [];
+      byPart.set(c.part, list);
+    }
+    list.push(i);
+  });
+  const rows: StoredRow[] = new Array(page.length);
+  for (const [p, slots] of byPart) {
+    const got = parts[p]!.rows(slots.map((i) => page[i]!.id));
+    slots.forEach((slot, k) => {
+      rows[slot] = got[k]!;
+    });
+  }
+  return { rows, processedRows: processed, complete };
+}
+
+/**
+ * Counts matches per time bucket without reading rows: in a time-ordered part a bucket is an id range, so the count
+ * is a popcount (bitset) or two binary searches (id list) per bucket.
+ */
+export function histogram(
+  index: CompiledIndex,
+  parts: readonly SearchPart[],
+  node: QueryNode,
+  o: { from: number; to: number; interval: number; signal?: AbortSignal; deadlineMs?: number },
+): { buckets: HistogramBucket[]; complete: boolean } {
+  const planner = new Planner(index);
+  planner.validate(node);
+  const nb = Math.max(0, Math.ceil((o.to - o.from) / o.interval));
+  const counts = new Float64Array(nb);
+  let complete = true;
+  const all = node.kind === 'all';
+  for (const part of parts) {
+    if (part.n === 0 || part.maxTime < o.from || part.minTime >= o.to) continue;
+    if (checkStop(o)) {
+      complete = false;
+      break;
+    }
+    if (part.timeSorted) {
+      const set = all ? undefined : planner.evaluate(node, part);
+      let lo = timeRangeIds(part, o.from, o.from)[0];
+      for (let b = 0; b < nb; b++) {
+        const end = Math.min(o.to, o.from + (b + 1) * o.interval);
+        const hi = timeRangeIds(part, end, end)[0];
+        counts[b]! += set === undefined ? hi - lo : countIn(set, lo, hi);
+        lo = hi;
+      }
+    } else {
+      const set = planner.evaluate(node, part);
+      eachAscending(set, (id) => {
+        const t = part.time(id);
+        if (t >= o.from && t < o.to) counts[Math.floor((t - o.from) / o.interval)]!++;
+        return true;
+      });
+    }
+  }
+  const buckets: HistogramBucket[] = [];
+  for (let b = 0; b < nb; b++) {
+    buckets.push({
+      from: o.from + b * o.interval,
+      to: Math.min(o.to, o.from + (b + 1) * o.interval),
+      count: counts[b]!,
+    });
+  }
+  return { buckets, complete };
+}
+
+/** Distinct `__topic__` values, sorted, after `token` (exclusive), at most `limit`. */
+export function listTopics(parts: readonly SearchPart[], token: string, limit: number): string[] {
+  const all = new Set<string>();
+  for (const part of parts) for (const t of part.tokens('f:__topic__', '', 100_000)) all.add(t);
+  return [...all]
+    .sort()
+    .filter((t) => t > token)
+    .slice(0, limit);
+}
+
+function matching(
+  planner: Planner,
+  node: QueryNode,
+  part: SearchPart,
+  from: number,
+  to: number,
+): { ids: DocSet; inRange: number } {
+  if (part.timeSorted) {
+    const [lo, hi] = timeRangeIds(part, from, to);
+    if (hi <= lo) return { ids: rangeOf(0, 0, part.n), inRange: 0 };
+    if (node.kind === 'all') return { ids: rangeOf(lo, hi, part.n), inRange: hi - lo };
+    return { ids: clip(planner.evaluate(node, part), lo, hi, part.n), inRange: hi - lo };
+  }
+  return { ids: planner.evaluate(node, part), inRange: part.n };
+}
+
+function checkStop(o: { signal?: AbortSignal; deadlineMs?: number }): boolean {
+  if (o.signal?.aborted) throw new SlsError('ParameterInvalid', 'the client closed the connection; query cancelled');
+  return o.deadlineMs !== undefined && Date.now() > o.deadlineMs;
+}
+
+function byTimeAsc(
+  a: { time: number; part: number; id: number },
+  b: { time: number; part: number; id: number },
+): number {
+  return a.time - b.time || a.part - b.part || a.id - b.id;
+}

@@ -1,0 +1,320 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ByteReader, zstdDecompress } from './bytes.js';
+import { type DocSet, EMPTY, orMany } from './doc-set.js';
+import type { SearchPart, StoredRow } from './part.js';
+import { readPosting } from './postings.js';
+import { BLOCK_ROWS, type DictFooter, MAGIC, type NumberFooter, type SegmentFooter } from './segment-format.js';
+
+interface NumberTable {
+  readonly values: Float64Array;
+  readonly offsets: Float64Array;
+}
+
+/**
+ * An open segment file. Reads are synchronous `pread`s of a few KiB (a token block, a posting list, a column
+ * block): they come from the page cache in the common case and cost less than scheduling async I/O per read.
+ */
+export class SegmentReader implements SearchPart {
+  readonly id: string;
+  readonly n: number;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly timeSorted = true;
+  readonly footer: SegmentFooter;
+  readonly bytes: number;
+  private readonly fd: number;
+  private readonly times: Uint32Array;
+  private readonly dicts = new Map<string, DictFooter>();
+  private readonly numbers = new Map<string, NumberFooter>();
+  private readonly numberTables = new Map<string, NumberTable>();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    footer: SegmentFooter,
+    size: number,
+  ) {
+    this.fd = fd;
+    this.footer = footer;
+    this.bytes = size;
+    this.id = footer.id;
+    this.n = footer.n;
+    this.minTime = footer.minTime;
+    this.maxTime = footer.maxTime;
+    for (const d of footer.dicts) this.dicts.set(d.name, d);
+    for (const nf of footer.numbers) this.numbers.set(nf.name, nf);
+    const tr = new ByteReader(zstdDecompress(this.read(footer.times.off, footer.times.len)));
+    this.times = new Uint32Array(footer.n);
+    let t = 0;
+    for (let i = 0; i < footer.n; i++) {
+      t += tr.varint();
+      this.times[i] = t;
+    }
+  }
+
+  /** Opens and checks a segment file; throws if it is truncated or not a segment. */
+  static open(path: string): SegmentReader {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size < MAGIC.length * 2 + 4) throw new Error(`segment ${path} is truncated (${size} bytes)`);
+      const tail = Buffer.alloc(MAGIC.length + 4);
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+      if (!tail.subarray(4).equals(MAGIC)) throw new Error(`segment ${path} has no end marker`);
+      const flen = tail.readUInt32LE(0);
+      const fbuf = Buffer.alloc(flen);
+      readSync(fd, fbuf, 0, flen, size - tail.length - flen);
+      const footer = JSON.parse(fbuf.toString('utf8')) as SegmentFooter;
+      return new SegmentReader(path, fd, footer, size);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  time(id: number): number {
+    return this.times[id]!;
+  }
+
+  term(dict: string, token: string): DocSet {
+    const d = this.dicts.get(dict);
+    if (!d) return EMPTY;
+    const b = blockFor(d, token);
+    if (b < 0) return EMPTY;
+    const found = this.scanBlock(d, b, (t) => (t === token ? 0 : t < token ? -1 : 1));
+    return found.length > 0 ? this.posting(found[0]!) : EMPTY;
+  }
+
+  prefix(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {
+    const sets: DocSet[] = [];
+    for (const p of this.prefixRanges(dict, prefix, Number.POSITIVE_INFINITY, test)) sets.push(this.posting(p));
+    return orMany(sets, this.n);
+  }
+
+  tokens(dict: string, prefix: string, limit: number): string[] {
+    return this.prefixRanges(dict, prefix, limit).map((p) => p.token);
+  }
+
+  numeric(field: string, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): DocSet {
+    const table = this.numberTable(field);
+    if (!table) return EMPTY;
+    const { values, offsets } = table;
+    let a = 0;
+    let z = values.length;
+    while (a < z) {
+      const m = (a + z) >>> 1;
+      if (values[m]! < lo || (!loInclusive && values[m] === lo)) a = m + 1;
+      else z = m;
+    }
+    const start = a;
+    z = values.length;
+    while (a < z) {
+      const m = (a + z) >>> 1;
+      if (values[m]! < hi || (hiInclusive && values[m] === hi)) a = m + 1;
+      else z = m;
+    }
+    const end = a;
+    if (end <= start) return EMPTY;
+    // Postings of consecutive values are contiguous: one read covers the whole range.
+    const base = offsets[start]!;
+    const buf = this.read(base, offsets[end]! - base);
+    const r = new ByteReader(buf);
+    const sets: DocSet[] = [];
+    for (let i = start; i < end; i++) sets.push(readPosting(r, this.n));
+    return orMany(sets, this.n);
+  }
+
+  rows(ids: readonly number[]): StoredRow[] {
+    const blocks = new Map<number, (string | undefined)[][]>();
+    const out: StoredRow[] = [];
+    for (const id of ids) {
+      const b = Math.floor(id / BLOCK_ROWS);
+      let cols = blocks.get(b);
+      if (!cols) {
+        cols = this.footer.columns.map((c) => {
+          const range = c.blocks[b];
+          return range ? decodeColumnBlock(zstdDecompress(this.read(range.off, range.len))) : [];
+        });
+        blocks.set(b, cols);
+      }
+      const at = id - b * BLOCK_ROWS;
+      const fields: [string, string][] = [];
+      for (let c = 0; c < cols.length; c++) {
+        const v = cols[c]![at];
+        if (v !== undefined) fields.push([this.footer.columns[c]!.name, v]);
+      }
+      out.push({ time: this.times[id]!, fields });
+    }
+    return out;
+  }
+
+  /** Every value of one column in row order (merges read segments a column at a time). */
+  columnValues(name: string): (string | undefined)[] {
+    const col = this.footer.columns.find((c) => c.name === name);
+    const out: (string | undefined)[] = new Array(this.n);
+    if (!col) return out;
+    for (let b = 0; b < col.blocks.length; b++) {
+      const range = col.blocks[b];
+      if (!range) continue;
+      const vals = decodeColumnBlock(zstdDecompress(this.read(range.off, range.len)));
+      for (let i = 0; i < vals.length; i++) out[b * BLOCK_ROWS + i] = vals[i];
+    }
+    return out;
+  }
+
+  /** Every token of a dictionary with its row ids (for merges). */
+  *dictEntries(name: string): Generator<[string, Uint32Array]> {
+    const d = this.dicts.get(name);
+    if (!d) return;
+    for (let b = 0; b < d.blocks.length; b++) {
+      for (const p of this.scanBlock(d, b, () => 0, true)) yield [p.token, toSortedIds(this.posting(p))];
+    }
+  }
+
+  *numberEntries(name: string): Generator<[number, Uint32Array]> {
+    const table = this.numberTable(name);
+    if (!table) return;
+    for (let i = 0; i < table.values.length; i++) {
+      const r = new ByteReader(this.read(table.offsets[i]!, table.offsets[i + 1]! - table.offsets[i]!));
+      yield [table.values[i]!, toSortedIds(readPosting(r, this.n))];
+    }
+  }
+
+  dictNames(): string[] {
+    return [...this.dicts.keys()];
+  }
+
+  numberNames(): string[] {
+    return [...this.numbers.keys()];
+  }
+
+  private numberTable(field: string): NumberTable | undefined {
+    let t = this.numberTables.get(field);
+    if (t) return t;
+    const nf = this.numbers.get(`n:${field}`) ?? this.numbers.get(field);
+    if (!nf) return undefined;
+    const buf = this.read(nf.table.off, nf.table.len);
+    const copy = new Uint8Array(buf).slice().buffer;
+    t = {
+      values: new Float64Array(copy, 0, nf.count),
+      offsets: new Float64Array(copy, nf.count * 8, nf.count + 1),
+    };
+    this.numberTables.set(field, t);
+    return t;
+  }
+
+  private prefixRanges(dict: string, prefix: string, limit: number, test?: (token: string) => boolean): PostingRef[] {
+    const d = this.dicts.get(dict);
+    if (!d) return [];
+    const out: PostingRef[] = [];
+    let b = Math.max(0, blockFor(d, prefix));
+    for (; b < d.blocks.length && out.length < limit; b++) {
+      if (b > 0 && d.first[b]! > prefix && !d.first[b]!.startsWith(prefix)) break;
+      let past = false;
+      for (const p of this.scanBlock(d, b, () => 0, true)) {
+        if (p.token.startsWith(prefix)) {
+          if (!test || test(p.token)) out.push(p);
+          if (out.length >= limit) break;
+        } else if (p.token > prefix) {
+          past = true;
+          break;
+        }
+      }
+      if (past) break;
+    }
+    return out;
+  }
+
+  /**
+   * Entries of token block `b`. With `all`, every entry; otherwise stops at the first entry where `cmp` is 0
+   * (returning it) or positive (returning nothing).
+   */
+  private scanBlock(d: DictFooter, b: number, cmp: (t: string) => number, all = false): PostingRef[] {
+    const range = d.blocks[b]!;
+    const r = new ByteReader(this.read(range.off, range.len));
+    const out: PostingRef[] = [];
+    while (!r.done) {
+      const token = r.string();
+      const off = r.varint();
+      const len = r.varint();
+      const ref = { token, off: range.postings + off, len };
+      if (all) {
+        out.push(ref);
+        continue;
+      }
+      const c = cmp(token);
+      if (c === 0) return [ref];
+      if (c > 0) return [];
+    }
+    return out;
+  }
+
+  private posting(p: PostingRef): DocSet {
+    return readPosting(new ByteReader(this.read(p.off, p.len)), this.n);
+  }
+
+  private read(off: number, len: number): Buffer {
+    const buf = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const got = readSync(this.fd, buf, done, len - done, off + done);
+      if (got === 0) throw new Error(`segment ${this.path} is truncated at ${off + done}`);
+      done += got;
+    }
+    return buf;
+  }
+}
+
+interface PostingRef {
+  readonly token: string;
+  readonly off: number;
+  readonly len: number;
+}
+
+/** Index of the last block whose first token is <= token, or -1. */
+function blockFor(d: DictFooter, token: string): number {
+  let lo = 0;
+  let hi = d.first.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (d.first[mid]! <= token) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+function decodeColumnBlock(buf: Buffer): (string | undefined)[] {
+  const r = new ByteReader(buf);
+  const out: (string | undefined)[] = [];
+  while (!r.done) {
+    const l = r.varint();
+    if (l === 0) out.push(undefined);
+    else {
+      out.push(buf.toString('utf8', r.pos, r.pos + l - 1));
+      r.pos += l - 1;
+    }
+  }
+  return out;
+}
+
+function toSortedIds(s: DocSet): Uint32Array {
+  if (s.kind === 'ids') return s.ids;
+  const out: number[] = [];
+  const w = s.words;
+  for (let wi = 0; wi < w.length; wi++) {
+    let word = w[wi]!;
+    while (word !== 0) {
+      const low = word & -word;
+      out.push((wi << 5) + 31 - Math.clz32(low));
+      word ^= low;
+    }
+  }
+  return Uint32Array.from(out);
+}

@@ -113,6 +113,11 @@ export async function agent(argv: readonly string[]): Promise<number> {
   const outcome = await started;
   process.off('SIGTERM', stop);
   process.off('SIGINT', stop);
+  // A supervised worker's IPC channel would keep it alive after its work is done.
+  if (process.env[WORKER_ENV] === '1' && process.connected) {
+    process.off('disconnect', stop);
+    process.disconnect();
+  }
   return outcome === 'restart' ? RESTART_EXIT_CODE : 0;
 }
 

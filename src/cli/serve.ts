@@ -1,4 +1,5 @@
 import { ConfigError, loadServerConfig } from '../server/config.js';
+import { DataDirLockedError } from '../server/data-lock.js';
 import { startServer } from '../server/server.js';
 import { parseArgs } from './args.js';
 
@@ -28,7 +29,20 @@ export async function serve(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
-  const server = await startServer(config, (line) => console.error(`[sluice] ${line}`));
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, (line) => console.error(`[sluice] ${line}`));
+  } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      console.error(`sluice serve: ${err.message}`);
+      return 1;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(`sluice serve: ${config.host}:${config.port} is already in use; pick another with --port`);
+      return 1;
+    }
+    throw err;
+  }
   console.log(`Sluice is listening on ${server.url} (data in ${config.dataDir})`);
   console.log(`Access key id:     ${server.accessKey.id}`);
   console.log(`Access key secret: ${server.accessKey.secret}`);

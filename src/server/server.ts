@@ -11,7 +11,9 @@ import { IndexRegistry } from '../index/index-registry.js';
 import { Indexer } from '../index/indexer.js';
 import { FileMetaStore } from '../meta/embedded/file-meta-store.js';
 import type { AccessKey, MetaStore } from '../meta/meta-store.js';
+import { Shippers } from '../shipper/shippers.js';
 import type { ServerConfig } from './config.js';
+import { lockDataDir } from './data-lock.js';
 import { EmbeddedShardLogs } from './embedded-shard-logs.js';
 import { createHttpServer } from './http-server.js';
 import { Router } from './router.js';
@@ -24,6 +26,7 @@ import { registerLogstoreRoutes } from './routes/logstores.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerPutLogsRoutes } from './routes/put-logs.js';
 import { registerShardRoutes } from './routes/shards.js';
+import { registerShipperRoutes } from './routes/shippers.js';
 
 const RETENTION_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -46,7 +49,11 @@ export async function startServer(
 ): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const meta = await FileMetaStore.open(join(dataDir, 'meta'));
+  const unlock = await lockDataDir(dataDir);
+  const meta = await FileMetaStore.open(join(dataDir, 'meta')).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
+  });
   const accessKey = await ensureAccessKey(meta, config);
   for (const [name, quota] of Object.entries(config.projectQuotas)) {
     if (meta.getProject(name)) await meta.updateProject(name, { quota });
@@ -84,6 +91,8 @@ export async function startServer(
   registerPutLogsRoutes(router, deps);
   const consumerGroups = new ConsumerGroups(meta, service, new CheckpointStore(join(dataDir, 'checkpoints')));
   registerConsumerGroupRoutes(router, deps, consumerGroups);
+  const shippers = new Shippers(meta, service, consumerGroups, log);
+  registerShipperRoutes(router, deps, shippers);
 
   const http = createHttpServer({
     router,
@@ -101,6 +110,7 @@ export async function startServer(
   }, RETENTION_INTERVAL_MS);
   retention.unref();
   indexer.start();
+  await shippers.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -116,8 +126,10 @@ export async function startServer(
           http.closeIdleConnections();
         });
         await indexer.stop();
+        await shippers.stop();
         await service.close();
         await meta.close();
+        await unlock();
       })();
       return closing;
     },

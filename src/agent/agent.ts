@@ -14,6 +14,7 @@ import { CheckpointStore } from './checkpoint/checkpoint-store.js';
 import { Collector, type CollectorOptions } from './collector.js';
 import type { CollectionConfig } from './config/logtail-config.js';
 import { AgentMetrics } from './metrics.js';
+import { NativeBufferCollector } from './self-monitor/native-gc.js';
 import { type SelfLimits, SelfMonitor } from './self-monitor/self-monitor.js';
 import type { Batch } from './send/batch.js';
 import { Delivery } from './send/delivery.js';
@@ -61,6 +62,7 @@ export class Agent {
   private readonly collectors: Collector[] = [];
   private readonly deliveries = new Map<string, Delivery>();
   private readonly monitor: SelfMonitor;
+  private readonly nativeGc = new NativeBufferCollector(8 * 1024 * 1024);
   private metricsServer: Server | undefined;
   private stopping = false;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -198,6 +200,7 @@ export class Agent {
         this.metrics.cpuShare = Math.round(s.cpuShare * 1000) / 1000;
         this.metrics.rssBytes = s.rssBytes;
         this.metrics.heapBytes = s.heapBytes;
+        this.metrics.externalBytes = s.externalBytes;
         if (this.monitor.overHardLimit) {
           this.o.log(
             `RSS ${Math.round(s.rssBytes / 1048576)} MiB is over the hard limit: restarting from the checkpoint`,
@@ -221,6 +224,7 @@ export class Agent {
       this.metrics.readPaused = [...this.deliveries.values()].some((d) => !d.accepting) ? 1 : 0;
       this.store.flush(batches.length > 0); // intents durable before any batch leaves
       for (const b of batches) this.deliveries.get(b.logstore)!.submit(b);
+      this.nativeGc.note(read);
       if (now - lastStatus >= 1000) {
         lastStatus = now;
         this.writeStatus();

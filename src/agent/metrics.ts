@@ -28,6 +28,7 @@ export class AgentMetrics {
   cpuShare = 0;
   rssBytes = 0;
   heapBytes = 0;
+  externalBytes = 0;
   readPaused = 0;
   restarts = 0;
 
@@ -42,6 +43,7 @@ export class AgentMetrics {
       'cpuShare',
       'rssBytes',
       'heapBytes',
+      'externalBytes',
       'readPaused',
     ]);
     for (const [k, v] of Object.entries(this)) {

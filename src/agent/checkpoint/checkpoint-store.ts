@@ -21,7 +21,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from '@node-rs/crc32';
+import { crc32 } from 'node:zlib';
 import { writeFileDurable } from './durable-file.js';
 
 export interface FileRecord {

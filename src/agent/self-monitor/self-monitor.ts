@@ -15,12 +15,13 @@ export interface SelfSample {
   readonly cpuShare: number;
   readonly rssBytes: number;
   readonly heapBytes: number;
+  readonly externalBytes: number;
 }
 
 export class SelfMonitor {
   private lastCpu = process.cpuUsage();
   private lastAt = process.hrtime.bigint();
-  sample: SelfSample = { cpuShare: 0, rssBytes: process.memoryUsage.rss(), heapBytes: 0 };
+  sample: SelfSample = { cpuShare: 0, rssBytes: process.memoryUsage.rss(), heapBytes: 0, externalBytes: 0 };
   /** 1 = full speed; lower when over a soft limit. */
   throttle = 1;
 
@@ -34,7 +35,7 @@ export class SelfMonitor {
     this.lastAt = now;
     const cpuShare = wallUs > 0 ? (cpu.user + cpu.system) / wallUs : 0;
     const mem = process.memoryUsage();
-    this.sample = { cpuShare, rssBytes: mem.rss, heapBytes: mem.heapUsed };
+    this.sample = { cpuShare, rssBytes: mem.rss, heapBytes: mem.heapTotal, externalBytes: mem.external };
     const overCpu = this.limits.cpuSoftShare > 0 && cpuShare > this.limits.cpuSoftShare;
     const overMem = this.limits.memSoftBytes > 0 && mem.rss > this.limits.memSoftBytes;
     // Multiplicative slow-down while over a soft limit, gentle recovery below it.

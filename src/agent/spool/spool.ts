@@ -8,7 +8,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from '@node-rs/crc32';
+import { crc32 } from 'node:zlib';
 import { fsyncDir, writeFileDurable } from '../checkpoint/durable-file.js';
 import type { Batch } from '../send/batch.js';
 

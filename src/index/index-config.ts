@@ -71,6 +71,8 @@ export const TAG_PREFIX = '__tag__:';
 
 export interface CompiledField {
   readonly name: string;
+  /** Dictionary name of a text field (`f:<name>`), built once so the hot path never concatenates it. */
+  readonly dict: string;
   readonly type: 'text' | 'long' | 'double' | 'raw';
   /** For text fields. */
   readonly tokenizer?: Tokenizer;
@@ -240,8 +242,8 @@ export function compileIndex(doc: IndexDocument, defaultTtl: number): CompiledIn
 }
 
 function compileField(name: string, k: IndexKeyConfig): CompiledField {
-  if (k.type === 'long' || k.type === 'double') return { name, type: k.type };
-  return { name, type: 'text', tokenizer: tokenizerOf(k) };
+  if (k.type === 'long' || k.type === 'double') return { name, dict: `n:${name}`, type: k.type };
+  return { name, dict: `f:${name}`, type: 'text', tokenizer: tokenizerOf(k) };
 }
 
 function tokenizerOf(c: { readonly token?: readonly string[]; readonly caseSensitive?: boolean }): Tokenizer {

@@ -3,7 +3,10 @@ import type { Tokenizer } from './tokenizer.js';
 
 /** Where a row's index entries go (the head part). */
 export interface IndexSink {
-  token(dict: string, token: string): void;
+  /** Every token of `text` per `tokenizer`. */
+  text(dict: string, text: string, tokenizer: Tokenizer): void;
+  /** One whole-value token. */
+  raw(dict: string, token: string): void;
   number(field: string, value: number): void;
 }
 
@@ -22,17 +25,15 @@ export function indexLog(
   sink: IndexSink,
 ): void {
   const line = index.line;
-  const emitLine = line ? (t: string) => sink.token('', t) : undefined;
   for (let i = 0; i < contents.length; i++) {
     const { key, value } = contents[i]!;
-    if (line && emitLine && (line.include ? line.include.has(key) : !line.exclude.has(key))) {
-      line.tokenizer.each(value, emitLine);
+    if (line && (line.include ? line.include.has(key) : !line.exclude.has(key))) {
+      sink.text('', value, line.tokenizer);
     }
     const field = index.fields.get(key);
     if (field) {
       if (field.type === 'text') {
-        const dict = `f:${key}`;
-        field.tokenizer!.each(value, (t) => sink.token(dict, t));
+        sink.text(field.dict, value, field.tokenizer!);
       } else {
         const n = parseNumber(value, field.type);
         if (n !== undefined) sink.number(key, n);
@@ -52,24 +53,20 @@ export function indexLog(
         const typed = json.keys.get(path);
         const name = `${key}.${path}`;
         if (typed) {
-          if (typed.type === 'text') typed.tokenizer!.each(leaf, (t) => sink.token(`f:${name}`, t));
+          if (typed.type === 'text') sink.text(typed.dict, leaf, typed.tokenizer!);
           else {
             const n = parseNumber(leaf, typed.type);
             if (n !== undefined) sink.number(name, n);
           }
         } else if (json.indexAll) {
-          tokenizeInto(json.tokenizer, leaf, `f:${name}`, sink);
+          sink.text(`f:${name}`, leaf, json.tokenizer);
         }
       });
     }
   }
-  if (topic !== '') sink.token('f:__topic__', topic);
-  if (source !== '') sink.token('f:__source__', source);
-  for (const t of tags) sink.token(`f:__tag__:${t.key}`, t.value);
-}
-
-function tokenizeInto(tokenizer: Tokenizer, text: string, dict: string, sink: IndexSink): void {
-  tokenizer.each(text, (t) => sink.token(dict, t));
+  if (topic !== '') sink.raw('f:__topic__', topic);
+  if (source !== '') sink.raw('f:__source__', source);
+  for (const t of tags) sink.raw(tagDict(t.key), t.value);
 }
 
 function eachLeaf(
@@ -108,4 +105,16 @@ export function parseNumber(text: string, type: 'long' | 'double' | 'text' | 'ra
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
   const n = Number(t);
   return Number.isFinite(n) ? n : undefined;
+}
+
+const tagDicts = new Map<string, string>();
+
+/** `f:__tag__:<key>`, interned: every log of a group carries the same few tags. */
+function tagDict(key: string): string {
+  let d = tagDicts.get(key);
+  if (d === undefined) {
+    d = `f:__tag__:${key}`;
+    if (tagDicts.size < 10_000) tagDicts.set(key, d);
+  }
+  return d;
 }

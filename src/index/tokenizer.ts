@@ -8,7 +8,8 @@
  */
 export class Tokenizer {
   readonly caseSensitive: boolean;
-  private readonly delim: Uint8Array;
+  /** `delim[code] === 1` for delimiter code units (read by the head's token table on its hot path). */
+  readonly delim: Uint8Array;
   /** Tokens longer than this are cut: a huge base64 blob would only bloat the dictionary. */
   static readonly MAX_TOKEN = 256;
 

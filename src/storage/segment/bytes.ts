@@ -66,6 +66,24 @@ export class ByteWriter {
     }
   }
 
+  /** Writes `s` as UTF-8 prefixed with varint(byte length + 1), the column cell encoding (0 = absent). */
+  cell(s: string): void {
+    const max = s.length * 3;
+    if (max < 127) {
+      this.ensure(max + 1);
+      const at = this.length++;
+      const n = this.buf.write(s, this.length, 'utf8');
+      this.buf[at] = n + 1;
+      this.length += n;
+    } else {
+      const n = Buffer.byteLength(s, 'utf8');
+      this.varint(n + 1);
+      this.ensure(n);
+      this.buf.write(s, this.length, 'utf8');
+      this.length += n;
+    }
+  }
+
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.length++] = v;

@@ -35,5 +35,6 @@ export interface ConsumerSource {
   commit(consumer: string, shard: number, seq: number): Promise<void>;
   shards(): Promise<ShardInfo[]>;
   cursor(shard: number, from: 'begin' | 'end'): Promise<number>;
-  pull(shard: number, from: number, options: { count: number; endSeq?: number }): Promise<PullPage>;
+  /** `maxBytes` is a hint: a source may return more (the server's own page limit), never fewer than one group. */
+  pull(shard: number, from: number, options: { count: number; maxBytes?: number; endSeq?: number }): Promise<PullPage>;
 }

@@ -178,16 +178,24 @@ export class ConsumerWorker {
         if (task.stopping || this.stopped) break;
         const page = await source.pull(shard, pos, {
           count: this.o.pullCount,
+          maxBytes: this.o.batchMaxBytes - bytes,
           ...(until !== undefined ? { endSeq: until } : {}),
         });
         if (page.groups.length > 0 && groups.length === 0) firstAt = Date.now();
+        pos = page.next;
+        // A page may overshoot the size limit: the batch ends with the group that reaches it, the rest is read again.
+        let full = false;
         for (const g of page.groups) {
           groups.push(g);
           bytes += g.rawSize;
+          if (bytes >= this.o.batchMaxBytes) {
+            full = true;
+            pos = g.seq + 1;
+            break;
+          }
         }
-        pos = page.next;
         if (until !== undefined && pos >= until) break;
-        if (bytes >= this.o.batchMaxBytes) break;
+        if (full) break;
         const caughtUp = page.groups.length === 0 || pos >= page.end;
         if (caughtUp && info.readonly) {
           finished = true;

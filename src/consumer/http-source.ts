@@ -61,7 +61,11 @@ export class HttpConsumerSource implements ConsumerSource {
     return decodeCursor((JSON.parse(res.body.toString('utf8')) as { cursor: string }).cursor);
   }
 
-  async pull(shard: number, from: number, options: { count: number; endSeq?: number }): Promise<PullPage> {
+  async pull(
+    shard: number,
+    from: number,
+    options: { count: number; maxBytes?: number; endSeq?: number },
+  ): Promise<PullPage> {
     const res = await this.client.call({
       method: 'GET',
       project: this.project,

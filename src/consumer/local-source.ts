@@ -52,10 +52,15 @@ export class LocalConsumerSource implements ConsumerSource {
     return this.service.cursorAt(this.project, this.logstore, shard, from);
   }
 
-  async pull(shard: number, from: number, options: { count: number; endSeq?: number }): Promise<PullPage> {
+  async pull(
+    shard: number,
+    from: number,
+    options: { count: number; maxBytes?: number; endSeq?: number },
+  ): Promise<PullPage> {
     const r = await this.service.pull(this.project, this.logstore, shard, from, {
       maxCount: options.count,
-      maxBytes: MAX_PULL_BYTES,
+      // Stored sizes are compressed; the limit is on raw sizes, so this may still overshoot (the worker trims).
+      maxBytes: Math.max(1, Math.min(options.maxBytes ?? MAX_PULL_BYTES, MAX_PULL_BYTES)),
       ...(options.endSeq !== undefined ? { endSeq: options.endSeq } : {}),
     });
     const groups = r.records.map((rec) => {

@@ -91,3 +91,105 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+export interface ShipperStatusJson {
+  running: boolean;
+  logsShipped: number;
+  batches: number;
+  failures: number;
+  lastError: string;
+  lagGroups: number;
+  lagSeconds: number;
+  shards: { shard: number; lagGroups: number }[];
+}
+
+export async function createShipper(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+  body: { shipperName: string; targetType: string; targetConfiguration: Record<string, unknown> },
+): Promise<void> {
+  ok(
+    await client.send({
+      method: 'POST',
+      project,
+      path: `/logstores/${logstore}/shipper`,
+      body: Buffer.from(JSON.stringify(body)),
+    }),
+    'CreateShipper',
+  );
+}
+
+export async function shipperStatus(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+  name: string,
+): Promise<ShipperStatusJson> {
+  const doc = json<{ status: ShipperStatusJson }>(
+    await client.send({ method: 'GET', project, path: `/logstores/${logstore}/shipper/${name}` }),
+    'GetShipper',
+  );
+  return doc.status;
+}
+
+/** Waits until the shipper has shipped everything received so far. */
+export function waitShipped(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<ShipperStatusJson> {
+  return waitFor(
+    `shipper ${name} to catch up`,
+    async () => {
+      const s = await shipperStatus(client, project, logstore, name);
+      return s.lagGroups === 0 ? s : undefined;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+/** Deterministic test records: every field is a function of the id, so contents can be checked in SQL. */
+export function record(id: number): Record<string, string> {
+  return {
+    id: String(id),
+    method: ['GET', 'POST', 'PUT'][id % 3]!,
+    status: String(200 + (id % 5)),
+    url: `/path/${id % 1000}?q=${id}`,
+  };
+}
+
+/**
+ * Puts `total` records (ids from `firstId`) in LogGroups of `perGroup`, `parallel` requests at a time; log times
+ * step ten seconds per group from `baseTime`, topic `t<group % 3>`, source `10.0.0.<group % 4>`, tag `host`.
+ */
+export async function putRecords(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+  options: { total: number; perGroup: number; firstId?: number; baseTime?: number; parallel?: number; extra?: boolean },
+): Promise<void> {
+  const first = options.firstId ?? 0;
+  const groups = Math.ceil(options.total / options.perGroup);
+  let next = 0;
+  const worker = async () => {
+    for (let g = next++; g < groups; g = next++) {
+      const records: Record<string, string>[] = [];
+      for (let i = g * options.perGroup; i < Math.min((g + 1) * options.perGroup, options.total); i++) {
+        const r = record(first + i);
+        if (options.extra) r['extra'] = `x${first + i}`;
+        records.push(r);
+      }
+      await putLogs(client, project, logstore, records, {
+        time: (options.baseTime ?? 1_735_689_600) + g * 10,
+        topic: `t${g % 3}`,
+        source: `10.0.0.${g % 4}`,
+        tags: { host: `h${g % 2}` },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: options.parallel ?? 4 }, worker));
+}

@@ -2,6 +2,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MetaStore, ShardMeta } from '../meta/meta-store.js';
 import { SlsError } from '../protocol/errors.js';
+import { MergeRunner } from '../storage/segment/merge-runner.js';
 import type { SearchPart } from '../storage/segment/part.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import { type CompiledIndex, compileIndex } from './index-config.js';
@@ -46,6 +47,8 @@ export class Indexer {
   private stopped = false;
   private lastRetention = 0;
   private readonly waiters: (() => void)[] = [];
+  private readonly runner = new MergeRunner();
+  private readonly merges = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly meta: MetaStore,
@@ -78,6 +81,8 @@ export class Indexer {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await Promise.allSettled(this.merges.values());
+    await this.runner.close();
     for (const { index } of this.stores.values()) index.close();
     this.stores.clear();
   }
@@ -112,7 +117,14 @@ export class Indexer {
       await this.catchUp(project, logstore, entry.doc, entry.index);
       if (this.stopped) return;
       if (entry.index.shouldSeal(Date.now())) entry.index.seal();
-      if (entry.index.mergeOnce()) await yieldLoop();
+      if (!this.merges.has(key)) {
+        // Merges run beside the indexing loop (on the worker), one per logstore at a time.
+        const merge = entry.index
+          .mergeOnce(this.runner)
+          .catch((err: unknown) => this.log(`indexer: merge of ${key} failed: ${String(err)}`))
+          .finally(() => this.merges.delete(key));
+        this.merges.set(key, merge);
+      }
     }
     for (const [key, entry] of this.stores) {
       if (!live.has(key)) {

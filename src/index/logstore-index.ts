@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLogGroup } from '../protocol/log-group.js';
+import type { MergeRunner } from '../storage/segment/merge-runner.js';
 import type { SearchPart } from '../storage/segment/part.js';
 import { mergeSource } from '../storage/segment/segment-merge.js';
 import { SegmentReader } from '../storage/segment/segment-reader.js';
@@ -23,7 +24,7 @@ export const DEFAULT_INDEX_OPTIONS: LogstoreIndexOptions = Object.freeze({
   sealRows: 131_072,
   sealAgeMs: 10_000,
   maxSegments: 8,
-  maxSegmentRows: 2_097_152,
+  maxSegmentRows: 1_048_576,
 });
 
 const SEG_EXT = '.seg';
@@ -40,6 +41,8 @@ export class LogstoreIndex {
   private head: HeadPart;
   private nextSeq: number;
   private readonly progressOf = new Map<string, number>();
+  private merging = false;
+  private destroyed = false;
 
   private constructor(
     readonly dir: string,
@@ -146,9 +149,13 @@ export class LogstoreIndex {
     this.head = this.newHead();
   }
 
-  /** Merges the smallest segments when there are too many; returns whether it merged. */
-  mergeOnce(): boolean {
-    if (this.segments.length <= this.options.maxSegments) return false;
+  /**
+   * Merges the smallest segments when there are too many; resolves with whether it merged. With a `runner` the
+   * merge runs on a worker thread and the segments stay searchable meanwhile; inputs are swapped for the output
+   * only once it is durable.
+   */
+  async mergeOnce(runner?: MergeRunner): Promise<boolean> {
+    if (this.merging || this.segments.length <= this.options.maxSegments) return false;
     const bySize = [...this.segments].sort((a, b) => a.n - b.n);
     const pick: SegmentReader[] = [];
     let rows = 0;
@@ -162,7 +169,17 @@ export class LogstoreIndex {
     pick.sort((a, b) => (a.id < b.id ? -1 : 1));
     const id = this.newSegmentId();
     const path = join(this.dir, `${id}${SEG_EXT}`);
-    writeSegment(path, mergeSource(pick, id, this.compiled.version));
+    this.merging = true;
+    try {
+      if (runner) {
+        await runner.merge({ inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version });
+      } else {
+        writeSegment(path, mergeSource(pick, id, this.compiled.version));
+      }
+    } finally {
+      this.merging = false;
+    }
+    if (this.destroyed) return false;
     const merged = SegmentReader.open(path);
     const gone = new Set(pick.map((s) => s.id));
     this.segments = [...this.segments.filter((s) => !gone.has(s.id)), merged];
@@ -175,6 +192,7 @@ export class LogstoreIndex {
 
   /** Drops whole segments whose newest log is older than `beforeSec`. */
   dropBefore(beforeSec: number): number {
+    if (this.merging) return 0;
     const old = this.segments.filter((s) => s.maxTime < beforeSec);
     if (old.length === 0) return 0;
     this.segments = this.segments.filter((s) => s.maxTime >= beforeSec);
@@ -192,6 +210,7 @@ export class LogstoreIndex {
 
   /** Closes and deletes everything. */
   destroy(): void {
+    this.destroyed = true;
     this.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

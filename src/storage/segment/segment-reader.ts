@@ -132,27 +132,42 @@ export class SegmentReader implements SearchPart {
   }
 
   rows(ids: readonly number[]): StoredRow[] {
-    const blocks = new Map<number, (string | undefined)[][]>();
     const out: StoredRow[] = [];
+    const cols = this.footer.columns;
     for (const id of ids) {
       const b = Math.floor(id / BLOCK_ROWS);
-      let cols = blocks.get(b);
-      if (!cols) {
-        cols = this.footer.columns.map((c) => {
-          const range = c.blocks[b];
-          return range ? decodeColumnBlock(zstdDecompress(this.read(range.off, range.len))) : [];
-        });
-        blocks.set(b, cols);
-      }
       const at = id - b * BLOCK_ROWS;
       const fields: [string, string][] = [];
       for (let c = 0; c < cols.length; c++) {
-        const v = cols[c]![at];
-        if (v !== undefined) fields.push([this.footer.columns[c]!.name, v]);
+        const range = cols[c]!.blocks[b];
+        if (!range) continue;
+        const v = cellAt(this.columnBlock(range.off, range.len), at);
+        if (v !== undefined) fields.push([cols[c]!.name, v]);
       }
       out.push({ time: this.times[id]!, fields });
     }
     return out;
+  }
+
+  /** A decompressed column block, through the shared block cache. */
+  private columnBlock(off: number, len: number): Buffer {
+    const key = `${this.path}#${off}`;
+    const hit = blockCache.get(key);
+    if (hit) {
+      // Re-insert to mark it most recently used.
+      blockCache.delete(key);
+      blockCache.set(key, hit);
+      return hit;
+    }
+    const buf = zstdDecompress(this.read(off, len));
+    blockCache.set(key, buf);
+    blockCacheBytes += buf.length;
+    while (blockCacheBytes > BLOCK_CACHE_BYTES) {
+      const [oldest, value] = blockCache.entries().next().value as [string, Buffer];
+      blockCache.delete(oldest);
+      blockCacheBytes -= value.length;
+    }
+    return buf;
   }
 
   /** Every value of one column in row order (merges read segments a column at a time). */
@@ -270,6 +285,27 @@ export class SegmentReader implements SearchPart {
     }
     return buf;
   }
+}
+
+/**
+ * Decompressed column blocks shared by all segments, least recently used first. Reading a page of rows touches one
+ * block per column per distinct 1,024-row block; repeated and nearby queries (paging, refreshing a console) then
+ * skip the zstd decode. Bounded by bytes; a merged-away segment's blocks simply age out.
+ */
+const BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
+const blockCache = new Map<string, Buffer>();
+let blockCacheBytes = 0;
+
+/** The value of row `at` in a column block, skipping the cells before it without decoding them. */
+function cellAt(buf: Buffer, at: number): string | undefined {
+  const r = new ByteReader(buf);
+  for (let i = 0; i < at; i++) {
+    const l = r.varint();
+    if (l > 0) r.pos += l - 1;
+  }
+  if (r.done) return undefined;
+  const l = r.varint();
+  return l === 0 ? undefined : buf.toString('utf8', r.pos, r.pos + l - 1);
 }
 
 interface PostingRef {

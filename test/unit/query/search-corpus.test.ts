@@ -14,6 +14,7 @@ import { LogstoreIndex } from '../../../src/index/logstore-index.js';
 import { isSlsError } from '../../../src/protocol/errors.js';
 import { encodeLogGroup, type LogGroup } from '../../../src/protocol/log-group.js';
 import { histogram, parseQuery, search } from '../../../src/query/executor.js';
+import { MergeRunner } from '../../../src/storage/segment/merge-runner.js';
 
 const CONFIG = {
   line: {
@@ -111,7 +112,7 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function layout(kind: 'head' | 'segment' | 'split' | 'merged'): LogstoreIndex {
+async function layout(kind: 'head' | 'segment' | 'split' | 'merged'): Promise<LogstoreIndex> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-corpus-'));
   dirs.push(dir);
   const compiled = compileIndex({ config: CONFIG, lastModifyTime: 0, version: 1 }, 30);
@@ -125,11 +126,18 @@ function layout(kind: 'head' | 'segment' | 'split' | 'merged'): LogstoreIndex {
   if (kind === 'split' || kind === 'merged') idx.seal();
   idx.add('0-0', 1, G2);
   if (kind === 'segment' || kind === 'merged') idx.seal();
-  if (kind === 'merged') assert.equal(idx.mergeOnce(), true);
+  if (kind === 'merged') assert.equal(await idx.mergeOnce(runner), true);
   return idx;
 }
 
-const LAYOUTS = { head: layout('head'), segment: layout('segment'), split: layout('split'), merged: layout('merged') };
+const runner = new MergeRunner();
+const LAYOUTS = {
+  head: await layout('head'),
+  segment: await layout('segment'),
+  split: await layout('split'),
+  merged: await layout('merged'),
+};
+await runner.close();
 
 function ids(idx: LogstoreIndex, q: string, o: { reverse?: boolean; offset?: number; line?: number } = {}): string[] {
   const r = search(idx.config, idx.parts(), parseQuery(q), {

@@ -1,0 +1,29 @@
+import { parentPort } from 'node:worker_threads';
+import { mergeSource } from './segment-merge.js';
+import { SegmentReader } from './segment-reader.js';
+import { writeSegment } from './segment-writer.js';
+
+/**
+ * Worker-thread entry: merges segment files into one. A merge decodes every column and re-encodes every posting
+ * list of its inputs (seconds of CPU for a million rows); here it never blocks the event loop that acknowledges
+ * writes and answers queries. Inputs are opened read-only; the output is written atomically.
+ */
+export interface MergeRequest {
+  readonly inputs: readonly string[];
+  readonly output: string;
+  readonly id: string;
+  readonly configVersion: number;
+}
+
+parentPort?.on('message', (req: MergeRequest) => {
+  const readers: SegmentReader[] = [];
+  try {
+    for (const path of req.inputs) readers.push(SegmentReader.open(path));
+    writeSegment(req.output, mergeSource(readers, req.id, req.configVersion));
+    parentPort!.postMessage({ ok: true });
+  } catch (err) {
+    parentPort!.postMessage({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  } finally {
+    for (const r of readers) r.close();
+  }
+});

@@ -11,6 +11,8 @@ export interface StoredIndex extends IndexDocument {
   readonly uid: string;
   /** Per shard log, the first record to index: logs written before the index existed need a reindex, as in SLS. */
   readonly startSeqs: Readonly<Record<string, number>>;
+  /** Set by a rebuild: the receive time (unix seconds) it re-indexes from. */
+  readonly rebuildFrom?: number;
 }
 
 /** The end cursor of every shard of a logstore (where a new index starts). */
@@ -41,7 +43,7 @@ export class IndexRegistry {
         config: body,
         lastModifyTime: this.nowSec(),
         version: 1,
-        uid: `${this.clock().toString(36)}-${randomBytes(4).toString('hex')}`,
+        uid: this.newUid(),
         startSeqs,
       };
     });
@@ -55,11 +57,33 @@ export class IndexRegistry {
     });
   }
 
+  /**
+   * Reindex: the index is rebuilt under a new folder from the shard-log records received at or after `from`
+   * (`startSeqs`), with the current config; the indexer drops the old folder and replays. Logs written before the
+   * index existed, or indexed under an older config, become searchable as the rebuild progresses.
+   */
+  async rebuild(
+    project: string,
+    logstore: string,
+    from: number,
+    startSeqs: Record<string, number>,
+  ): Promise<StoredIndex> {
+    const next = await this.meta.updateResource<StoredIndex>(INDEX_KIND, key(project, logstore), (cur) => {
+      if (!cur) throw new SlsError('IndexConfigNotExist', `logstore ${logstore} has no index config`);
+      return { ...cur, uid: this.newUid(), startSeqs, rebuildFrom: from, lastModifyTime: this.nowSec() };
+    });
+    return next!;
+  }
+
   async delete(project: string, logstore: string): Promise<void> {
     await this.meta.updateResource<StoredIndex>(INDEX_KIND, key(project, logstore), (cur) => {
       if (!cur) throw new SlsError('IndexConfigNotExist', `logstore ${logstore} has no index config`);
       return undefined;
     });
+  }
+
+  private newUid(): string {
+    return `${this.clock().toString(36)}-${randomBytes(4).toString('hex')}`;
   }
 
   private nowSec(): number {

@@ -100,6 +100,27 @@ export class Indexer {
     return { config: entry.index.config, parts: entry.index.parts() };
   }
 
+  /**
+   * How far indexing has come since the index (or its last rebuild) started: records indexed of the records the
+   * shard logs hold from the start positions.
+   */
+  async progress(project: string, logstore: string): Promise<{ indexedRecords: number; totalRecords: number }> {
+    const doc = this.meta.getResource<StoredIndex>(INDEX_KIND, indexKey(project, logstore));
+    if (!doc) throw new SlsError('IndexConfigNotExist', `logstore without index config: ${logstore}`);
+    const entry = this.ensure(indexKey(project, logstore), doc);
+    let indexed = 0;
+    let total = 0;
+    for (const shard of this.source.shards(project, logstore)) {
+      const shardKey = `${shard.id}-${shard.baseSeq}`;
+      const range = await this.source.range(project, logstore, shard.id);
+      const start = Math.max(range.begin, doc.startSeqs[shardKey] ?? range.begin);
+      const at = Math.min(range.end, Math.max(start, entry.index.progress(shardKey) ?? start));
+      total += Math.max(0, range.end - start);
+      indexed += at - start;
+    }
+    return { indexedRecords: indexed, totalRecords: total };
+  }
+
   /** Stats for the bench and the logs. */
   stats(project: string, logstore: string): { segments: number; rows: number; bytes: number } | undefined {
     const e = this.stores.get(indexKey(project, logstore));

@@ -86,7 +86,7 @@ export async function startServer(
     log,
   );
   registerLogstoreRoutes(router, deps, registerGetLogsRoutes(router, deps, indexer));
-  registerIndexRoutes(router, deps, new IndexRegistry(meta));
+  registerIndexRoutes(router, deps, new IndexRegistry(meta), indexer);
   registerShardRoutes(router, deps);
   registerPutLogsRoutes(router, deps);
   const consumerGroups = new ConsumerGroups(meta, service, new CheckpointStore(join(dataDir, 'checkpoints')));

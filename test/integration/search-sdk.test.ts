@@ -374,4 +374,49 @@ describe('search through @alicloud/log and raw v2', () => {
     await rejectsWith(n1.getLogs(PROJECT, LS, from, to, { query: '*' }, o), 'IndexConfigNotExist');
     await rejectsWith(n1.getIndexConfig(PROJECT, LS, o), 'IndexConfigNotExist');
   });
+
+  test('reindex: logs written before the index become searchable, with progress', async () => {
+    await n1.createLogStore(PROJECT, 'older', { ttl: 3650, shardCount: 2 }, o);
+    for (let g = 0; g < 3; g++) {
+      const res = await raw.send({
+        method: 'POST',
+        project: PROJECT,
+        path: '/logstores/older/shards/lb',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: groupBytes(g),
+      });
+      assert.equal(res.status, 200);
+    }
+    assert.equal(await n1.createIndex(PROJECT, 'older', INDEX, o), '');
+    // Indexed from the index's creation on: the older logs are not there yet.
+    const before = await n1.getHistograms(PROJECT, 'older', from, to, { query: '*' }, o);
+    assert.equal(
+      before.reduce((a, b) => a + b.count, 0),
+      0,
+    );
+    const started = jsonOf<{ status: string; totalRecords: number }>(
+      await raw.send({
+        method: 'POST',
+        project: PROJECT,
+        path: '/logstores/older/index/rebuild',
+        body: Buffer.from(JSON.stringify({ from: 0 })),
+      }),
+    );
+    assert.equal(started.totalRecords, 3);
+    let status = started.status;
+    for (let i = 0; i < 200 && status !== 'Done'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = jsonOf<{ status: string }>(
+        await raw.send({ method: 'GET', project: PROJECT, path: '/logstores/older/index/rebuild' }),
+      ).status;
+    }
+    assert.equal(status, 'Done');
+    let total = 0;
+    for (let i = 0; i < 200 && total !== 300; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      const h = await n1.getHistograms(PROJECT, 'older', from, to, { query: 'status:500 or status:200' }, o);
+      total = h.reduce((a, b) => a + b.count, 0);
+    }
+    assert.equal(total, 300);
+  });
 });

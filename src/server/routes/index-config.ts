@@ -1,11 +1,12 @@
 import type { IndexRegistry } from '../../index/index-registry.js';
+import type { Indexer } from '../../index/indexer.js';
 import type { Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
-import { jsonBody } from './json-body.js';
+import { jsonBody, optionalInt } from './json-body.js';
 import { requireHostProject } from './projects.js';
 
 /** CreateIndex / UpdateIndex / GetIndex / DeleteIndex on `/logstores/{ls}/index` (sls-api.md §5.3). */
-export function registerIndexRoutes(router: Router, deps: RouteDeps, registry: IndexRegistry): void {
+export function registerIndexRoutes(router: Router, deps: RouteDeps, registry: IndexRegistry, indexer: Indexer): void {
   const { service } = deps;
   const maxBodyBytes = deps.limits.maxJsonBodyBytes;
   const pattern = '/logstores/:logstore/index';
@@ -65,6 +66,39 @@ export function registerIndexRoutes(router: Router, deps: RouteDeps, registry: I
     },
   });
 
+  // Reindex (rebuild) from a receive time, with progress: a Sluice call standing in for SLS's rebuild-index jobs.
+  router.add({
+    method: 'POST',
+    pattern: `${pattern}/rebuild`,
+    maxBodyBytes,
+    async handle(ctx) {
+      const project = requireHostProject(ctx);
+      const logstore = ctx.params['logstore']!;
+      service.getLogstore(project, logstore);
+      registry.get(project, logstore);
+      const body = jsonBody(ctx);
+      const from = optionalInt(body['from'], 'from', 0, 2 ** 32) ?? 0;
+      const startSeqs: Record<string, number> = {};
+      for (const s of service.listShards(project, logstore)) {
+        startSeqs[`${s.id}-${s.baseSeq}`] = await service.cursorAt(project, logstore, s.id, from);
+      }
+      await registry.rebuild(project, logstore, from, startSeqs);
+      return { json: await rebuildStatus(indexer, registry, project, logstore) };
+    },
+  });
+
+  router.add({
+    method: 'GET',
+    pattern: `${pattern}/rebuild`,
+    maxBodyBytes: 0,
+    async handle(ctx) {
+      const project = requireHostProject(ctx);
+      const logstore = ctx.params['logstore']!;
+      service.getLogstore(project, logstore);
+      return { json: await rebuildStatus(indexer, registry, project, logstore) };
+    },
+  });
+
   router.add({
     method: 'DELETE',
     pattern,
@@ -77,4 +111,16 @@ export function registerIndexRoutes(router: Router, deps: RouteDeps, registry: I
       return {};
     },
   });
+}
+
+async function rebuildStatus(indexer: Indexer, registry: IndexRegistry, project: string, logstore: string) {
+  const doc = registry.get(project, logstore);
+  const p = await indexer.progress(project, logstore);
+  return {
+    from: doc.rebuildFrom ?? null,
+    status: p.indexedRecords >= p.totalRecords ? 'Done' : 'Running',
+    indexedRecords: p.indexedRecords,
+    totalRecords: p.totalRecords,
+    progress: p.totalRecords === 0 ? 1 : p.indexedRecords / p.totalRecords,
+  };
 }

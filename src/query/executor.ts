@@ -65,6 +65,8 @@ export function search(
     readonly id: number;
   }
   const cands: Cand[] = [];
+  /** Rows already read to check a phrase, reused for the page. */
+  const seen = new Map<string, StoredRow>();
   let processed = 0;
   let complete = true;
   for (let p = 0; p < parts.length; p++) {
@@ -75,26 +77,49 @@ export function search(
       break;
     }
     if (want === 0) continue;
-    const set = matching(planner, node, part, o.from, o.to);
-    processed += set.inRange;
+    const { ids, check, inRange } = matching(planner, node, part, o.from, o.to);
+    processed += inRange;
+    // Ids in result order for this part (newest or oldest first), as a lazy stream.
+    const ordered: number[] = [];
     if (part.timeSorted) {
-      let taken = 0;
       const visit = (id: number): boolean => {
-        cands.push({ time: part.time(id), part: p, id });
-        return ++taken < want;
+        ordered.push(id);
+        return check !== undefined || ordered.length < want;
       };
-      if (o.reverse) eachDescending(set.ids, visit);
-      else eachAscending(set.ids, visit);
+      if (o.reverse) eachDescending(ids, visit);
+      else eachAscending(ids, visit);
     } else {
-      const local: Cand[] = [];
-      eachAscending(set.ids, (id) => {
+      const local: { time: number; id: number }[] = [];
+      eachAscending(ids, (id) => {
         const t = part.time(id);
-        if (t >= o.from && t < o.to) local.push({ time: t, part: p, id });
+        if (t >= o.from && t < o.to) local.push({ time: t, id });
         return true;
       });
-      local.sort(byTimeAsc);
-      const slice = o.reverse ? local.slice(Math.max(0, local.length - want)) : local.slice(0, want);
-      for (const c of slice) cands.push(c);
+      local.sort((a, b) => a.time - b.time || a.id - b.id);
+      if (o.reverse) local.reverse();
+      for (const c of local) ordered.push(c.id);
+    }
+    if (!check) {
+      for (let i = 0; i < ordered.length && i < want; i++)
+        cands.push({ time: part.time(ordered[i]!), part: p, id: ordered[i]! });
+      continue;
+    }
+    // Verify phrases in small batches until this part has contributed `want` rows.
+    let taken = 0;
+    const BATCH = 128;
+    for (let i = 0; i < ordered.length && taken < want; i += BATCH) {
+      if (checkStop(o)) {
+        complete = false;
+        break;
+      }
+      const batch = ordered.slice(i, i + BATCH);
+      const rows = part.rows(batch);
+      for (let k = 0; k < rows.length && taken < want; k++) {
+        if (!check(rows[k]!)) continue;
+        cands.push({ time: rows[k]!.time, part: p, id: batch[k]! });
+        seen.set(`${p}:${batch[k]}`, rows[k]!);
+        taken++;
+      }
     }
   }
   cands.sort(byTimeAsc);
@@ -112,10 +137,12 @@ export function search(
   });
   const rows: StoredRow[] = new Array(page.length);
   for (const [p, slots] of byPart) {
-    const got = parts[p]!.rows(slots.map((i) => page[i]!.id));
-    slots.forEach((slot, k) => {
+    const missing = slots.filter((i) => !seen.has(`${p}:${page[i]!.id}`));
+    const got = parts[p]!.rows(missing.map((i) => page[i]!.id));
+    missing.forEach((slot, k) => {
       rows[slot] = got[k]!;
     });
+    for (const slot of slots) rows[slot] ??= seen.get(`${p}:${page[slot]!.id}`)!;
   }
   return { rows, processedRows: processed, complete };
 }
@@ -187,14 +214,16 @@ function matching(
   part: SearchPart,
   from: number,
   to: number,
-): { ids: DocSet; inRange: number } {
+): { ids: DocSet; check?: (row: StoredRow) => boolean; inRange: number } {
   if (part.timeSorted) {
     const [lo, hi] = timeRangeIds(part, from, to);
     if (hi <= lo) return { ids: rangeOf(0, 0, part.n), inRange: 0 };
     if (node.kind === 'all') return { ids: rangeOf(lo, hi, part.n), inRange: hi - lo };
-    return { ids: clip(planner.evaluate(node, part), lo, hi, part.n), inRange: hi - lo };
+    const { set, check } = planner.evaluateDeferred(node, part);
+    return { ids: clip(set, lo, hi, part.n), inRange: hi - lo, ...(check ? { check } : {}) };
   }
-  return { ids: planner.evaluate(node, part), inRange: part.n };
+  const { set, check } = planner.evaluateDeferred(node, part);
+  return { ids: set, inRange: part.n, ...(check ? { check } : {}) };
 }
 
 function checkStop(o: { signal?: AbortSignal; deadlineMs?: number }): boolean {

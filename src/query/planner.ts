@@ -12,7 +12,7 @@ import {
   isEmpty,
   orMany,
 } from '../storage/segment/doc-set.js';
-import type { SearchPart } from '../storage/segment/part.js';
+import type { SearchPart, StoredRow } from '../storage/segment/part.js';
 import {
   type CompareNode,
   literalOf,
@@ -140,6 +140,47 @@ export class Planner {
     );
   }
 
+  /**
+   * Like `evaluate`, but phrases in the top-level AND are not verified here: their token AND is returned with a
+   * row check, so a page can verify only as many candidates as it needs (a frequent phrase would otherwise read
+   * every candidate row before the first result).
+   */
+  evaluateDeferred(node: QueryNode, part: SearchPart): { set: DocSet; check?: (row: StoredRow) => boolean } {
+    const children = node.kind === 'and' ? node.children : [node];
+    const checks: ((row: StoredRow) => boolean)[] = [];
+    const rest: QueryNode[] = [];
+    let acc: DocSet | undefined;
+    for (const c of children) {
+      const phrase = c.kind === 'term' ? this.phraseOf(c) : undefined;
+      if (!phrase) {
+        rest.push(c);
+        continue;
+      }
+      let s: DocSet | undefined;
+      for (const t of phrase.tokens) {
+        const p = part.term(phrase.plan.dict, t);
+        s = s === undefined ? p : and(s, p);
+      }
+      acc = acc === undefined ? s! : and(acc, s!);
+      checks.push((row) => this.rowHasPhrase(row, phrase.plan, phrase.tokens));
+    }
+    if (checks.length === 0) return { set: this.evaluate(node, part) };
+    if (rest.length > 0) {
+      const r = this.evaluate(rest.length === 1 ? rest[0]! : { kind: 'and', children: rest }, part);
+      acc = and(acc!, r);
+    }
+    return { set: acc!, check: (row) => checks.every((c) => c(row)) };
+  }
+
+  /** The tokens of a term that needs a phrase check (a non-wildcard text term of several tokens). */
+  private phraseOf(node: TermNode): { plan: FieldPlan & { kind: 'text' }; tokens: string[] } | undefined {
+    const plan = this.plan(node.field);
+    if (plan.kind !== 'text') return undefined;
+    if (!node.phrase && node.pieces.some((p) => typeof p !== 'string')) return undefined;
+    const tokens = plan.tokenizer.tokens(literalOf(node.pieces));
+    return tokens.length > 1 ? { plan, tokens } : undefined;
+  }
+
   private term(node: TermNode, part: SearchPart): DocSet {
     const plan = this.plan(node.field);
     const wild = !node.phrase && node.pieces.some((p) => typeof p !== 'string');
@@ -244,33 +285,28 @@ export class Planner {
       return true;
     });
     const keep: number[] = [];
-    const line = this.index.line;
     const CHUNK = 4096;
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
       const rows = part.rows(chunk);
-      for (let r = 0; r < rows.length; r++) {
-        let hit = false;
-        for (const [key, value] of rows[r]!.fields) {
-          if (plan.field !== undefined) {
-            if (key !== plan.field) continue;
-          } else if (
-            key.startsWith('__') &&
-            (key === TOPIC_FIELD || key === SOURCE_FIELD || key.startsWith(TAG_PREFIX))
-          ) {
-            continue;
-          } else if (line && (line.include ? !line.include.has(key) : line.exclude.has(key))) {
-            continue;
-          }
-          if (containsSequence(plan.tokenizer.tokens(value), tokens)) {
-            hit = true;
-            break;
-          }
-        }
-        if (hit) keep.push(chunk[r]!);
-      }
+      for (let r = 0; r < rows.length; r++) if (this.rowHasPhrase(rows[r]!, plan, tokens)) keep.push(chunk[r]!);
     }
     return fromIds(Uint32Array.from(keep), part.n);
+  }
+
+  private rowHasPhrase(row: StoredRow, plan: FieldPlan & { kind: 'text' }, tokens: readonly string[]): boolean {
+    const line = this.index.line;
+    for (const [key, value] of row.fields) {
+      if (plan.field !== undefined) {
+        if (key !== plan.field) continue;
+      } else if (key.startsWith('__') && (key === TOPIC_FIELD || key === SOURCE_FIELD || key.startsWith(TAG_PREFIX))) {
+        continue;
+      } else if (line && (line.include ? !line.include.has(key) : line.exclude.has(key))) {
+        continue;
+      }
+      if (containsSequence(plan.tokenizer.tokens(value), tokens)) return true;
+    }
+    return false;
   }
 }
 

@@ -6,12 +6,15 @@
  * Prints appends/s, payload MB/s, fsyncs/s, append latency p50/p99/max, and the machine. The server's target is
  * ≥150 MB/s of raw logs acknowledged durably; stored compressed (~4–6x), that needs well over 40 MB/s of payload here.
  *
+ * `--ids` gives every append an idempotency id shaped like the agent's (`sl1-<file identity>-<start>-<end>`, ~50
+ * characters), to measure what ids cost: frame bytes, the id map, sidecars that list them, reopen.
+ *
  * Run:  npx tsc -p tsconfig.json && node dist/bench/storage-shard-log.js [--shards 3] [--appenders 24]
- *         [--seconds 10] [--min-kb 40] [--max-kb 400] [--dir <parent dir>] [--no-fsync] [--keep]
+ *         [--seconds 10] [--min-kb 40] [--max-kb 400] [--dir <parent dir>] [--no-fsync] [--ids] [--keep]
  * Needs: a few GB free under the parent dir (default the OS temp dir); everything written is removed unless --keep.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     'max-kb': { type: 'string', default: '400' },
     dir: { type: 'string', default: os.tmpdir() },
     'no-fsync': { type: 'boolean', default: false },
+    ids: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -37,6 +41,7 @@ const seconds = Number(args.seconds);
 const minBytes = Number(args['min-kb']) * 1024;
 const maxBytes = Number(args['max-kb']) * 1024;
 const fsync = !args['no-fsync'];
+const withIds = args.ids;
 const MB = 1024 * 1024;
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -66,7 +71,7 @@ console.log(
 );
 console.log(
   `config: ${shards} shards, ${appenders} concurrent appenders, records ${minBytes / 1024}-${maxBytes / 1024} KB, ` +
-    `${seconds} s, fsync ${fsync ? 'on' : 'OFF'}, dir ${root}`,
+    `${seconds} s, fsync ${fsync ? 'on' : 'OFF'}, idempotency ids ${withIds ? 'on' : 'off'}, dir ${root}`,
 );
 
 try {
@@ -82,10 +87,17 @@ try {
     Array.from({ length: appenders }, async (_, id) => {
       const log = logs[id % shards]!;
       let k = id;
+      let offset = 0;
       while (performance.now() < deadline) {
         const entry = pool[k++ % pool.length]!;
         const t0 = performance.now();
-        await log.append([entry]);
+        if (withIds) {
+          const end = offset + entry.rawSize;
+          await log.append([
+            { ...entry, idempotencyId: `sl1-2049:${1_300_000 + id}:9f86d081884c7d65-${offset}-${end}` },
+          ]);
+          offset = end;
+        } else await log.append([entry]);
         latencies.push(performance.now() - t0);
         payloadBytes += entry.payload.length;
       }
@@ -113,9 +125,14 @@ try {
 
   // --- reopen phase: what a restart costs with this much data
   await Promise.all(logs.map((log) => log.close()));
+  logs = [];
+  globalThis.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
   const reopenStarted = performance.now();
   logs = await Promise.all(dirs.map((dir) => openFileShardLog(dir, { fsync })));
   const reopenMs = performance.now() - reopenStarted;
+  globalThis.gc?.();
+  const heapAfter = process.memoryUsage().heapUsed;
   const indexed = logs.reduce((sum, log) => sum + log.recovery.indexedFiles, 0);
   const scanned = logs.reduce((sum, log) => sum + log.recovery.scannedFiles, 0);
   const scannedBytes = logs.reduce((sum, log) => sum + log.recovery.scannedBytes, 0);
@@ -124,6 +141,13 @@ try {
     `  ${fmt(reopenMs, 0)} ms for ${fmt(diskBytes / MB, 0)} MB: ${indexed} sealed files via sidecar, ` +
       `${scanned} active files scanned (${fmt(scannedBytes / MB, 0)} MB)`,
   );
+  if (globalThis.gc) console.log(`  heap held by the reopened logs: ${fmt((heapAfter - heapBefore) / MB, 2)} MB`);
+  let sidecarBytes = 0;
+  for (const dir of dirs) {
+    for (const name of await readdir(dir))
+      if (name.endsWith('.idx')) sidecarBytes += (await stat(path.join(dir, name))).size;
+  }
+  console.log(`  sidecars       ${fmt(sidecarBytes / 1024, 1)} KiB in all`);
 
   // --- worst case: every sidecar lost, so every file is scanned and CRC-checked
   await Promise.all(logs.map((l) => l.close()));

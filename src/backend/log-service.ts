@@ -1,6 +1,11 @@
 import type { LogstoreMeta, MetaStore, ProjectMeta, ProjectQuota, ShardMeta } from '../meta/meta-store.js';
 import { SlsError } from '../protocol/errors.js';
-import type { AppendEntry, ShardLog, StoredRecord } from '../storage/shard-log/shard-log.js';
+import {
+  type AppendEntry,
+  idempotencyIdProblem,
+  type ShardLog,
+  type StoredRecord,
+} from '../storage/shard-log/shard-log.js';
 import { WriteQuotas } from './quota.js';
 import { planDelete, planInitialShards, planMerge, planSplit, requireShard, shardForKey } from './shard-plans.js';
 
@@ -35,7 +40,13 @@ export interface CreateLogstoreInput {
 
 export interface PutResult {
   readonly shardId: number;
+  /** Sequence number of the batch's first record. */
   readonly seq: number;
+  /**
+   * True when nothing was written because the batch's idempotency id was already stored (or the write carrying it was
+   * in flight and succeeded): `shardId` and `seq` then name the original batch.
+   */
+  readonly replay: boolean;
 }
 
 export interface PullResult {
@@ -67,6 +78,8 @@ export class LogService {
   private readonly rr = new Map<string, number>();
   /** Appends in flight per shard log (shardLogKey). */
   private readonly appending = new Map<string, Set<Promise<unknown>>>();
+  /** Puts with an idempotency id from lookup until durable (or failed), by `project/logstore/id`. */
+  private readonly idempotentPuts = new Map<string, Promise<PutResult>>();
   private lastBase = 0;
 
   constructor(private readonly options: LogServiceOptions) {
@@ -222,8 +235,78 @@ export class LogService {
   /**
    * Routes a validated LogGroup to a shard (by hash key, else round-robin over the readwrite shards), charges the
    * quotas, and resolves once the record is durable.
+   *
+   * With an `idempotencyId`, the batch is stored at most once per logstore for as long as it is retained: when a record
+   * carrying the id is found in any shard of the logstore (readonly ones included: a resend may be routed elsewhere,
+   * or a split may have happened since), nothing is written and the result says `replay`. A put with the same id still
+   * in flight is waited for and answered alike; if it fails, this one is tried as a fresh write. The id is stored with
+   * the batch's last record: a crash can keep only a prefix of a multi-record batch, so the id is present only when the
+   * whole batch is.
    */
-  async put(project: string, logstore: string, entries: readonly AppendEntry[], hashKey?: string): Promise<PutResult> {
+  async put(
+    project: string,
+    logstore: string,
+    entries: readonly AppendEntry[],
+    hashKey?: string,
+    idempotencyId?: string,
+  ): Promise<PutResult> {
+    if (idempotencyId === undefined) return this.putRouted(project, logstore, entries, hashKey);
+    const problem = idempotencyIdProblem(idempotencyId);
+    if (problem !== undefined) throw new SlsError('ParameterInvalid', `x-log-idempotency-id ${problem}`);
+    if (entries.length === 0) throw new SlsError('PostBodyInvalid', 'PutLogs holds no LogGroup');
+    // Project and logstore names cannot hold '/', so the key is unambiguous whatever the id holds.
+    const key = `${project}/${logstore}/${idempotencyId}`;
+    for (let running = this.idempotentPuts.get(key); running !== undefined; running = this.idempotentPuts.get(key)) {
+      try {
+        return { ...(await running), replay: true };
+      } catch {
+        // The original failed, so none of it is visible or acknowledged (a failed commit is cut from the file): try
+        // this one as a fresh write, unless another duplicate woke first and already took over.
+      }
+    }
+    const attempt: Promise<PutResult> = this.putIdempotent(project, logstore, entries, hashKey, idempotencyId).finally(
+      () => {
+        if (this.idempotentPuts.get(key) === attempt) this.idempotentPuts.delete(key);
+      },
+    );
+    this.idempotentPuts.set(key, attempt);
+    return attempt;
+  }
+
+  private async putIdempotent(
+    project: string,
+    logstore: string,
+    entries: readonly AppendEntry[],
+    hashKey: string | undefined,
+    idempotencyId: string,
+  ): Promise<PutResult> {
+    this.getLogstore(project, logstore);
+    for (const shard of this.meta.listShards(project, logstore)) {
+      // A readonly shard deleted while an earlier log opened is skipped, not opened again (that would recreate its
+      // folder); checked only for logs not open yet, so a lookup over open logs stays linear in the shard count.
+      const opened = this.logs.has(shardLogKey(project, logstore, shard));
+      if (
+        !opened &&
+        !this.meta.listShards(project, logstore).some((s) => s.id === shard.id && s.baseSeq === shard.baseSeq)
+      ) {
+        continue;
+      }
+      const log = await this.shardLog(project, logstore, shard);
+      const carrier = log.findIdempotencyId(idempotencyId);
+      // The carrier is the batch's last record; a resend is the same batch, so its first record is this far back.
+      if (carrier !== undefined) return { shardId: shard.id, seq: carrier - (entries.length - 1), replay: true };
+    }
+    const last = entries.length - 1;
+    const tagged = entries.map((e, i) => (i === last ? { ...e, idempotencyId } : e));
+    return this.putRouted(project, logstore, tagged, hashKey);
+  }
+
+  private async putRouted(
+    project: string,
+    logstore: string,
+    entries: readonly AppendEntry[],
+    hashKey: string | undefined,
+  ): Promise<PutResult> {
     let rawBytes = 0;
     for (const e of entries) rawBytes += e.rawSize;
     // Opening a shard log is asynchronous, and a split, merge or delete may commit meanwhile. The shard is checked
@@ -245,7 +328,7 @@ export class LogService {
         rawBytes,
       });
       const seq = await this.track(shardLogKey(project, logstore, shard), log.append(entries, this.clock()));
-      return { shardId: shard.id, seq };
+      return { shardId: shard.id, seq, replay: false };
     }
     throw new SlsError('ServerBusy', `logstore ${logstore} is changing its shards; retry the write`);
   }

@@ -4,7 +4,7 @@ import { parseHashKey } from '../../protocol/hash-range.js';
 import { decodeJsonLogGroup } from '../../protocol/json-log-group.js';
 import { decodeSlsLogPackageList, encodeLogGroup } from '../../protocol/log-group.js';
 import { DEFAULT_LOG_GROUP_LIMITS, type LogGroupLimits, validateLogGroup } from '../../protocol/log-group-validate.js';
-import type { AppendEntry, PayloadCodec } from '../../storage/shard-log/shard-log.js';
+import { type AppendEntry, idempotencyIdProblem, type PayloadCodec } from '../../storage/shard-log/shard-log.js';
 import type { RequestContext, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
 import { requireHostProject } from './projects.js';
@@ -13,6 +13,11 @@ import { requireHostProject } from './projects.js';
  * PutLogs: `/logstores/{ls}/shards/lb` (any shard), `/logstores/{ls}/shards/route?key=<hash>` (the shard owning the
  * hash), and `POST /logstores/{ls}` (the same, as the JSON form and web-tracking STS clients send it). The body is
  * decompressed and validated whole before anything is written, then stored as it arrived (LZ4 stays LZ4).
+ *
+ * Sluice extension: `x-log-idempotency-id` (1-128 printable ASCII characters, no space) makes a write idempotent
+ * within its logstore. A batch whose id is already stored is not stored again; the answer is the same empty 200 plus
+ * `x-log-idempotent-replay: 1`. A batch_group body (several LogGroups) counts as one batch: the id covers all of its
+ * packages, stored or replayed together (LogService.put keeps it with the last record).
  */
 export function registerPutLogsRoutes(router: Router, deps: RouteDeps): void {
   const { limits } = deps;
@@ -23,9 +28,10 @@ export function registerPutLogsRoutes(router: Router, deps: RouteDeps): void {
   };
   const put = async (ctx: RequestContext, hashKey: string | undefined) => {
     const project = requireHostProject(ctx);
+    const idempotencyId = idempotencyIdOf(ctx);
     const entries = decodeEntries(ctx, limits.maxRawBodyBytes, groupLimits);
-    await deps.service.put(project, ctx.params['logstore']!, entries, hashKey);
-    return {};
+    const result = await deps.service.put(project, ctx.params['logstore']!, entries, hashKey, idempotencyId);
+    return result.replay ? { headers: { [REPLAY_HEADER]: '1' } } : {};
   };
   const maxBodyBytes = limits.maxBodyBytes;
 
@@ -51,6 +57,20 @@ export function registerPutLogsRoutes(router: Router, deps: RouteDeps): void {
     maxBodyBytes,
     handle: (ctx) => put(ctx, optionalHashKey(header(ctx, 'x-log-hashkey'))),
   });
+}
+
+const IDEMPOTENCY_HEADER = 'x-log-idempotency-id';
+const REPLAY_HEADER = 'x-log-idempotent-replay';
+
+/** The request's idempotency id; absent is fine, present but malformed is refused before anything is decoded. */
+function idempotencyIdOf(ctx: RequestContext): string | undefined {
+  const raw = ctx.headers[IDEMPOTENCY_HEADER];
+  if (raw === undefined) return undefined;
+  // Node joins a repeated header with ", ", which the no-space rule refuses; an array is taken the same way.
+  const id = Array.isArray(raw) ? raw.join(', ') : raw;
+  const problem = idempotencyIdProblem(id);
+  if (problem !== undefined) throw new SlsError('ParameterInvalid', `${IDEMPOTENCY_HEADER} ${problem}`);
+  return id;
 }
 
 /** Turns the request body into the records to append, validating every LogGroup in it. */

@@ -10,12 +10,38 @@
 /** How a record's payload is encoded. The payload is always one serialized protobuf `LogGroup` once decoded. */
 export type PayloadCodec = 'none' | 'lz4' | 'deflate' | 'zstd';
 
+/** Longest idempotency id (`x-log-idempotency-id`), in characters (= bytes: printable ASCII only). */
+export const MAX_IDEMPOTENCY_ID_LENGTH = 128;
+
+/**
+ * Why `id` cannot be an idempotency id, or undefined when it can: 1 to 128 printable ASCII characters, no space. The
+ * HTTP layer and every ShardLog implementation apply this one rule.
+ */
+export function idempotencyIdProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string') return 'must be a string';
+  if (id.length === 0) return 'is empty';
+  if (id.length > MAX_IDEMPOTENCY_ID_LENGTH) {
+    return `is ${id.length} characters, over the limit of ${MAX_IDEMPOTENCY_ID_LENGTH}`;
+  }
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return `holds a character that is not printable ASCII or is a space (at ${i})`;
+  }
+  return undefined;
+}
+
 export interface AppendEntry {
   /** The LogGroup bytes as stored (compressed per `codec`). */
   readonly payload: Uint8Array;
   readonly codec: PayloadCodec;
   /** Size of the payload once decompressed (equals payload length for codec 'none'). */
   readonly rawSize: number;
+  /**
+   * Stored with the record, in the same atomic write (a crash never keeps the record without it), and findable through
+   * `findIdempotencyId` for as long as the record is retained. The log does not refuse duplicates itself: the caller
+   * looks the id up first (see LogService.put).
+   */
+  readonly idempotencyId?: string;
 }
 
 export interface StoredRecord {
@@ -26,6 +52,8 @@ export interface StoredRecord {
   readonly codec: PayloadCodec;
   readonly rawSize: number;
   readonly payload: Buffer;
+  /** The id the record was appended with, if any. */
+  readonly idempotencyId?: string;
 }
 
 export interface ReadOptions {
@@ -59,6 +87,17 @@ export interface ShardLog {
   seqAtTime(unixMs: number): Promise<number>;
   /** Receive time (unix ms) of the record at `seq`, which must lie in [beginSeq, endSeq). */
   timeOfSeq(seq: number): Promise<number>;
+  /**
+   * Sequence number of the durable, still retained record appended with this idempotency id, or undefined. Ids of
+   * records dropped by `trimBefore` are forgotten with them; a record not yet durable is not found (the caller tracks
+   * appends in flight). Answered from memory: the embedded log rebuilds an id -> seq map at open (sealed files from
+   * their sidecar, the active file from its scan).
+   *
+   * On NATS JetStream the append would also carry the id as `Nats-Msg-Id`, so the server drops a duplicate publish by
+   * itself; but that dedup only spans the stream's duplicate window (minutes), not the retention, so the cluster log
+   * keeps the id in a message header and answers this from an index rebuilt from the stream, as here.
+   */
+  findIdempotencyId(id: string): number | undefined;
   /** Drops whole files whose newest record was received before `unixMs`. */
   trimBefore(unixMs: number): Promise<void>;
   /** Flushes and closes; further calls fail. */

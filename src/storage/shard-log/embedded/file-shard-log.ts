@@ -16,6 +16,10 @@
  * (`failure`) and each later commit retries the cut first; appends resume by themselves when the disk does (ENOSPC
  * freed by TTL, say). Durable records stay readable throughout.
  *
+ * Idempotency ids travel inside their record's frame (record-codec.ts) and are published with it, after the fsync, into
+ * an in-memory id -> seq map; at open the map is rebuilt from the sidecars and the active file's scan, and a trim
+ * forgets the ids of the files it drops. One map entry per record that has an id.
+ *
  * Receive times are clamped to be non-decreasing (a record gets max(its time, the previous record's)), so cursor-by-
  * time is a binary search; a clock stepping back shows up as equal times, never as disorder.
  *
@@ -26,9 +30,15 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SlsError } from '../../../protocol/errors.js';
-import type { AppendEntry, ReadOptions, ShardLog, StoredRecord } from '../shard-log.js';
+import {
+  type AppendEntry,
+  idempotencyIdProblem,
+  type ReadOptions,
+  type ShardLog,
+  type StoredRecord,
+} from '../shard-log.js';
 import { type FileShardLogOptions, parseShardLogOptions, type ResolvedShardLogOptions } from './options.js';
-import { codecId, encodeRecordHeader, RECORD_HEADER_BYTES } from './record-codec.js';
+import { codecId, encodeRecordHeader, idBlockBytes, RECORD_HEADER_BYTES } from './record-codec.js';
 import { type RecoveryReport, recoverShardLog, syncDirectory } from './recovery.js';
 import { Segment } from './segment.js';
 import { writeSegmentIndex } from './segment-index-file.js';
@@ -90,6 +100,8 @@ export class FileShardLog implements ShardLog {
   private activeStartedAtMs: number;
   /** Receive times are clamped to be non-decreasing so that seqAtTime can binary-search them. */
   private lastTimeMs: number;
+  /** Idempotency id -> seq of the durable record carrying it (the newest, should an id occur twice). */
+  private readonly ids = new Map<string, number>();
   private pending: PendingAppend[] = [];
   private pendingBytes = 0;
   private commitQueued = false;
@@ -126,6 +138,9 @@ export class FileShardLog implements ShardLog {
     this.activeStartedAtMs = active.count > 0 ? active.minTimeMs : options.now();
     const newest = segments.findLast((s) => s.count > 0);
     this.lastTimeMs = newest?.maxTimeMs ?? 0;
+    for (const segment of segments) {
+      for (let i = 0; i < segment.idList.length; i++) this.ids.set(segment.idList[i]!, segment.idSeq[i]!);
+    }
   }
 
   static async open(dir: string, options: FileShardLogOptions = {}): Promise<FileShardLog> {
@@ -192,7 +207,11 @@ export class FileShardLog implements ShardLog {
       if (!isNonNegativeInteger(entry.rawSize) || entry.rawSize > MAX_U32) {
         return Promise.reject(invalid(`rawSize must be an integer in [0, ${MAX_U32}], got ${entry.rawSize}`));
       }
-      bytes += RECORD_HEADER_BYTES + entry.payload.length;
+      if (entry.idempotencyId !== undefined) {
+        const problem = idempotencyIdProblem(entry.idempotencyId);
+        if (problem !== undefined) return Promise.reject(invalid(`idempotency id ${problem}`));
+      }
+      bytes += RECORD_HEADER_BYTES + idBlockBytes(entry.idempotencyId) + entry.payload.length;
     }
     return new Promise<number>((resolve, reject) => {
       const receivedAt = receiveTimeMs ?? this.options.now();
@@ -259,6 +278,11 @@ export class FileShardLog implements ShardLog {
     return timeOfSeqIn(segment, seq, segment === active ? activeBytes : segment.bytes);
   }
 
+  findIdempotencyId(id: string): number | undefined {
+    this.assertOpen();
+    return this.ids.get(id);
+  }
+
   async trimBefore(unixMs: number): Promise<void> {
     this.assertOpen();
     if (!Number.isFinite(unixMs)) throw invalid(`time must be a finite number, got ${unixMs}`);
@@ -273,6 +297,13 @@ export class FileShardLog implements ShardLog {
         removed.push(this.segments.shift()!);
       }
       if (removed.length === 0) return;
+      // The records are gone for readers from here on; so are their ids.
+      for (const segment of removed) {
+        for (let i = 0; i < segment.idList.length; i++) {
+          const id = segment.idList[i]!;
+          if (this.ids.get(id) === segment.idSeq[i]) this.ids.delete(id);
+        }
+      }
       // Oldest first, so a crash midway leaves a contiguous run of files.
       for (const segment of removed) {
         await rm(segment.logPath, { force: true });
@@ -356,12 +387,18 @@ export class FileShardLog implements ShardLog {
       await this.rotateIfDue(batchBytes);
       const active = this.active;
       let recordCount = 0;
-      for (const request of batch) recordCount += request.entries.length;
-      const headers = Buffer.allocUnsafe(recordCount * RECORD_HEADER_BYTES);
+      let headBytes = 0;
+      for (const request of batch) {
+        recordCount += request.entries.length;
+        for (const entry of request.entries) headBytes += RECORD_HEADER_BYTES + idBlockBytes(entry.idempotencyId);
+      }
+      // Each record's header and id block, back to back; the payloads are written from where they lie.
+      const headers = Buffer.allocUnsafe(headBytes);
       const buffers: Buffer[] = [];
       const firstSeqs: number[] = [];
       const times: number[] = [];
       const frameSizes: number[] = [];
+      const ids: (string | undefined)[] = [];
       let seq = active.endSeq;
       let lastTime = this.lastTimeMs;
       let h = 0;
@@ -370,11 +407,14 @@ export class FileShardLog implements ShardLog {
         firstSeqs.push(seq);
         for (const entry of request.entries) {
           const payload = toBuffer(entry.payload);
-          encodeRecordHeader(headers, h, seq, lastTime, codecId(entry.codec)!, entry.rawSize, payload);
-          buffers.push(headers.subarray(h, h + RECORD_HEADER_BYTES), payload);
+          const id = entry.idempotencyId;
+          const head = RECORD_HEADER_BYTES + idBlockBytes(id);
+          encodeRecordHeader(headers, h, seq, lastTime, codecId(entry.codec)!, entry.rawSize, payload, id);
+          buffers.push(headers.subarray(h, h + head), payload);
           times.push(lastTime);
-          frameSizes.push(RECORD_HEADER_BYTES + payload.length);
-          h += RECORD_HEADER_BYTES;
+          frameSizes.push(head + payload.length);
+          ids.push(id);
+          h += head;
           seq += 1;
         }
       }
@@ -392,7 +432,9 @@ export class FileShardLog implements ShardLog {
       // Durable: publish to readers, then acknowledge.
       let offset = active.bytes;
       for (let i = 0; i < times.length; i++) {
-        active.noteRecord(offset, times[i]!, frameSizes[i]!);
+        const id = ids[i];
+        if (id !== undefined) this.ids.set(id, active.endSeq);
+        active.noteRecord(offset, times[i]!, frameSizes[i]!, id);
         offset += frameSizes[i]!;
       }
       this.lastTimeMs = lastTime;

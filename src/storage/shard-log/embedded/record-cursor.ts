@@ -10,10 +10,19 @@ import {
   RECORD_HEADER_BYTES,
   type RecordHeader,
   recordCrcMatches,
+  splitRecordBody,
 } from './record-codec.js';
 
 export type Frame =
-  | { readonly kind: 'record'; readonly offset: number; readonly header: RecordHeader; readonly payload: Buffer | null }
+  | {
+      readonly kind: 'record';
+      readonly offset: number;
+      readonly header: RecordHeader;
+      /** The payload proper (id block stripped); null when the body was not read. */
+      readonly payload: Buffer | null;
+      /** The record's idempotency id; undefined when it has none or the body was not read. */
+      readonly idempotencyId: string | undefined;
+    }
   | { readonly kind: 'end' }
   | { readonly kind: 'invalid'; readonly offset: number; readonly reason: string };
 
@@ -36,8 +45,8 @@ export class RecordCursor {
   }
 
   /**
-   * The frame at the current position, then moves past it. With `verify`, the payload is read and its CRC checked;
-   * with neither `payload` nor `verify`, only the 32 header bytes are read.
+   * The frame at the current position, then moves past it. With `verify`, the body is read and its CRC checked; with
+   * `payload` or `verify`, the body is split into id and payload; with neither, only the 32 header bytes are read.
    */
   async next(options: { readonly payload: boolean; readonly verify: boolean }): Promise<Frame> {
     const offset = this.position;
@@ -49,29 +58,34 @@ export class RecordCursor {
     const headerOffset = offset - this.bufStart;
     const header = decodeRecordHeader(headerBuf, headerOffset);
     if (isHeaderProblem(header)) return { kind: 'invalid', offset, reason: header };
-    const payloadStart = offset + RECORD_HEADER_BYTES;
-    const end = payloadStart + header.payloadLength;
+    const bodyStart = offset + RECORD_HEADER_BYTES;
+    const end = bodyStart + header.bodyLength;
     if (end > this.limit) {
-      return { kind: 'invalid', offset, reason: `payload of ${header.payloadLength} bytes runs past end of file` };
+      return { kind: 'invalid', offset, reason: `body of ${header.bodyLength} bytes runs past end of file` };
     }
     let payload: Buffer | null = null;
+    let idempotencyId: string | undefined;
     if (options.payload || options.verify) {
       // Keep the header bytes: `ensure` may replace the buffer that holds them.
       const headerCopy = this.contains(offset, end)
         ? headerBuf
         : Buffer.from(headerBuf.subarray(headerOffset, headerOffset + RECORD_HEADER_BYTES));
       const headerCopyOffset = headerCopy === headerBuf ? headerOffset : 0;
-      if (!(await this.ensure(payloadStart, header.payloadLength))) {
+      if (!(await this.ensure(bodyStart, header.bodyLength))) {
         return { kind: 'invalid', offset, reason: 'file shorter than its size' };
       }
-      const at = payloadStart - this.bufStart;
-      payload = this.buf.subarray(at, at + header.payloadLength);
-      if (options.verify && !recordCrcMatches(headerCopy, headerCopyOffset, header, payload)) {
+      const at = bodyStart - this.bufStart;
+      const body = this.buf.subarray(at, at + header.bodyLength);
+      if (options.verify && !recordCrcMatches(headerCopy, headerCopyOffset, header, body)) {
         return { kind: 'invalid', offset, reason: 'CRC mismatch' };
       }
+      const parts = splitRecordBody(header, body);
+      if (typeof parts === 'string') return { kind: 'invalid', offset, reason: parts };
+      payload = parts.payload;
+      idempotencyId = parts.idempotencyId;
     }
     this.position = end;
-    return { kind: 'record', offset, header, payload };
+    return { kind: 'record', offset, header, payload, idempotencyId };
   }
 
   private contains(from: number, to: number): boolean {

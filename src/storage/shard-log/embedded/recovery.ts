@@ -3,7 +3,10 @@
  *
  * - Sealed files (all but the last) are trusted through their sidecar index when it is intact, matches the file's size,
  *   and the last record it names reads back with a good CRC and the expected seq; otherwise the file is scanned and a
- *   fresh sidecar written. A reopen of many GB therefore reads a few KiB per sealed file plus the active file.
+ *   fresh sidecar written. A reopen of many GB therefore reads a few KiB per sealed file plus the active file (plus
+ *   ~5 bytes + the id per record appended with an idempotency id: the sidecar lists them).
+ * - Idempotency ids come back with the segments (`Segment.idList`): from the sidecar of a sealed file, from the scan
+ *   otherwise. A record cut as torn takes its id with it, since the id sits inside the CRC-covered frame.
  * - The last (active) file is always scanned record by record; the first torn, garbage or CRC-bad frame and everything
  *   after it is cut (truncate + fsync). Acknowledged records are never cut: they were fsynced, so they read back whole.
  * - Sequence numbers must continue from one file to the next. A gap, or a CRC-valid record with the wrong seq, is not
@@ -217,7 +220,7 @@ export async function scanSegment(dir: string, firstSeq: number, size: number): 
           `${segmentFileName(firstSeq)} holds a CRC-valid record with seq ${frame.header.seq} at byte ${frame.offset} where seq ${segment.endSeq} belongs`,
         );
       }
-      segment.noteRecord(frame.offset, frame.header.receiveTimeMs, cursor.position - frame.offset);
+      segment.noteRecord(frame.offset, frame.header.receiveTimeMs, cursor.position - frame.offset, frame.idempotencyId);
     }
   } finally {
     await handle.close();

@@ -128,7 +128,8 @@ export async function readFromSegment(
     for (; seq < fromSeq; seq++) expectRecord(segment, await cursor.next({ payload: false, verify: false }), seq);
     for (; seq < stopSeq && budget.count > 0; seq++) {
       const frame = expectRecord(segment, await cursor.next({ payload: true, verify: true }), seq);
-      const size = frame.header.payloadLength;
+      const payload = frame.payload!;
+      const size = payload.length;
       if (size > budget.bytes && budget.out.length > 0) {
         budget.full = true;
         return;
@@ -138,7 +139,8 @@ export async function readFromSegment(
         receiveTimeMs: frame.header.receiveTimeMs,
         codec: frame.header.codec,
         rawSize: frame.header.rawSize,
-        payload: frame.payload!,
+        payload,
+        ...(frame.idempotencyId !== undefined ? { idempotencyId: frame.idempotencyId } : {}),
       });
       budget.count -= 1;
       budget.bytes -= size;

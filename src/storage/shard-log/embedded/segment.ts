@@ -55,6 +55,12 @@ export class Segment {
   readonly entrySeq: number[] = [];
   readonly entryOffset: number[] = [];
   readonly entryTime: number[] = [];
+  /**
+   * Idempotency ids of the segment's records with their seqs, in seq order (parallel arrays, one entry per record that
+   * has an id). Kept so that a trim can forget them and sealing can write them to the sidecar.
+   */
+  readonly idList: string[] = [];
+  readonly idSeq: number[] = [];
 
   constructor(dir: string, firstSeq: number) {
     this.firstSeq = firstSeq;
@@ -68,8 +74,12 @@ export class Segment {
   }
 
   /** Records a durable record; must be called for every record, in order. */
-  noteRecord(offset: number, receiveTimeMs: number, frameBytes: number): void {
+  noteRecord(offset: number, receiveTimeMs: number, frameBytes: number, idempotencyId?: string): void {
     const seq = this.firstSeq + this.count;
+    if (idempotencyId !== undefined) {
+      this.idList.push(idempotencyId);
+      this.idSeq.push(seq);
+    }
     const last = this.entrySeq.length - 1;
     if (
       last < 0 ||

@@ -298,12 +298,12 @@ describe('@alicloud/log (N1) against sluice serve', () => {
     assert.equal((await pullShard(raw, project, 'store-b', 0)).length, 2);
   });
 
-  test('query and index calls the server does not implement fail loudly, never resolve with wrong data', async () => {
+  test('query calls on a logstore without an index fail with IndexConfigNotExist, never resolve with wrong data', async () => {
     const from = new Date(1_600_000_000_000);
     const to = new Date(1_800_000_000_000);
-    await rejectsWith(n1.getIndexConfig(project, 'store-a', o), 'NotFound');
-    await rejectsWith(n1.getLogs(project, 'store-a', from, to, { query: '*' }, o), 'NotFound');
-    await rejectsWith(n1.getHistograms(project, 'store-a', from, to, { query: '*' }, o), 'NotFound');
+    await rejectsWith(n1.getIndexConfig(project, 'store-a', o), 'IndexConfigNotExist');
+    await rejectsWith(n1.getLogs(project, 'store-a', from, to, { query: '*' }, o), 'IndexConfigNotExist');
+    await rejectsWith(n1.getHistograms(project, 'store-a', from, to, { query: '*' }, o), 'IndexConfigNotExist');
   });
 
   test('deletes: logstore then project, each resolving to an empty string', async () => {

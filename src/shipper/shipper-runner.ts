@@ -59,6 +59,8 @@ export class ShipperRunner {
       processor: {
         resume: async (shard, checkpoint) => {
           const point = await this.target.resume(shard, checkpoint);
+          const failed = this.tasks.get(resumeTaskId(shard));
+          if (failed?.taskStatus === 'fail') this.tasks.succeed(failed, 'resumed', Math.floor(Date.now() / 1000));
           if (point.until !== undefined) {
             this.log(
               `shipper ${project}/${logstore}/${name} shard ${shard}: redoing [${point.from}, ${point.until}), found partly written`,
@@ -69,6 +71,7 @@ export class ShipperRunner {
         process: async (batch) => {
           processing.set(batch.shard, taskId(batch));
           await this.ship(batch);
+          processing.delete(batch.shard);
         },
       },
       events: {
@@ -76,9 +79,11 @@ export class ShipperRunner {
           const message = `attempt ${attempt} failed: ${errorText(err)}; retrying in ${(delayMs / 1000).toFixed(1)} s`;
           this.stats.failures++;
           this.stats.lastError = message;
-          const id = shard !== undefined ? processing.get(shard) : undefined;
-          const task = id !== undefined ? this.tasks.get(id) : undefined;
-          if (task && task.taskStatus === 'running') this.tasks.fail(task, message);
+          if (shard !== undefined) {
+            const task = this.tasks.get(processing.get(shard) ?? '');
+            if (task?.taskStatus === 'running') this.tasks.fail(task, message);
+            else if (!task) this.failResume(shard, message);
+          }
           this.log(`shipper ${project}/${logstore}/${name}${shard !== undefined ? ` shard ${shard}` : ''}: ${message}`);
         },
       },
@@ -98,6 +103,24 @@ export class ShipperRunner {
   async stop(): Promise<void> {
     await this.worker.stop();
     await this.target.close();
+  }
+
+  /**
+   * A shard that cannot even be resumed (the target is unreachable when asked where it stands) shows as a failed
+   * task of its own, so an outage is visible before any batch exists.
+   */
+  private failResume(shard: number, message: string): void {
+    const now = Math.floor(Date.now() / 1000);
+    const task = this.tasks.begin({
+      id: resumeTaskId(shard),
+      taskCreateTime: now,
+      taskLastDataReceiveTime: 0,
+      shard,
+      fromCursor: '',
+      toCursor: '',
+      logCount: 0,
+    });
+    this.tasks.fail(task, `resuming shard ${shard}: ${message}`);
   }
 
   private async ship(batch: ShardBatch): Promise<void> {
@@ -122,6 +145,10 @@ export class ShipperRunner {
       Math.floor(Date.now() / 1000),
     );
   }
+}
+
+function resumeTaskId(shard: number): string {
+  return `${shard}-resume`;
 }
 
 function taskId(batch: ShardBatch): string {

@@ -174,6 +174,8 @@ export async function putRecords(
 ): Promise<void> {
   const first = options.firstId ?? 0;
   const groups = Math.ceil(options.total / options.perGroup);
+  // Group-derived fields follow the global group number, so a second call continues the pattern.
+  const firstGroup = Math.floor(first / options.perGroup);
   let next = 0;
   const worker = async () => {
     for (let g = next++; g < groups; g = next++) {
@@ -184,10 +186,10 @@ export async function putRecords(
         records.push(r);
       }
       await putLogs(client, project, logstore, records, {
-        time: (options.baseTime ?? 1_735_689_600) + g * 10,
-        topic: `t${g % 3}`,
-        source: `10.0.0.${g % 4}`,
-        tags: { host: `h${g % 2}` },
+        time: (options.baseTime ?? 1_735_689_600) + (firstGroup + g) * 10,
+        topic: `t${(firstGroup + g) % 3}`,
+        source: `10.0.0.${(firstGroup + g) % 4}`,
+        tags: { host: `h${(firstGroup + g) % 2}` },
       });
     }
   };

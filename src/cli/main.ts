@@ -1,12 +1,14 @@
 import { AGENT_USAGE, agent } from './agent.js';
 import { UsageError } from './args.js';
 import { SERVE_USAGE, serve } from './serve.js';
+import { SHIPPER_USAGE, shipper } from './shipper.js';
 
 const USAGE = `Usage: sluice <command> [options]
 
 Commands:
   serve     run the embedded server (API + storage in one process)
   agent     collect log files into a logstore ("agent status" shows its progress)
+  shipper   list shippers and their lag ("shipper list")
   help      show this help
 
 Run "sluice <command> --help" for a command's options.`;
@@ -20,6 +22,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await serve(rest);
       case 'agent':
         return await agent(rest);
+      case 'shipper':
+        return await shipper(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -33,7 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(
-        `sluice ${command}: ${err.message}\n\n${command === 'serve' ? SERVE_USAGE : command === 'agent' ? AGENT_USAGE : USAGE}`,
+        `sluice ${command}: ${err.message}\n\n${command === 'serve' ? SERVE_USAGE : command === 'agent' ? AGENT_USAGE : command === 'shipper' ? SHIPPER_USAGE : USAGE}`,
       );
       return 2;
     }

@@ -83,7 +83,20 @@ export function registerShipperRoutes(router: Router, deps: RouteDeps, shippers:
         fail: all.filter((t) => t.taskStatus === 'fail').length,
       };
       const matching = status && status !== '' ? all.filter((t) => t.taskStatus === status) : all;
-      const tasks = page(matching, ctx.query, 100);
+      // SLS keys first, then ours (shard, cursor range, size, attempts).
+      const tasks = page(matching, ctx.query, 100).map((t) => ({
+        id: t.id,
+        taskStatus: t.taskStatus,
+        taskMessage: t.taskMessage,
+        taskCreateTime: t.taskCreateTime,
+        taskLastDataReceiveTime: t.taskLastDataReceiveTime,
+        taskFinishTime: t.taskFinishTime,
+        shard: t.shard,
+        fromCursor: t.fromCursor,
+        toCursor: t.toCursor,
+        logCount: t.logCount,
+        attempts: t.attempts,
+      }));
       return { json: { count: tasks.length, total: matching.length, statistics, tasks } };
     },
   });

@@ -8,6 +8,7 @@ import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import { type CompiledIndex, compileIndex } from './index-config.js';
 import { INDEX_KIND, type StoredIndex } from './index-registry.js';
 import { DEFAULT_INDEX_OPTIONS, LogstoreIndex, type LogstoreIndexOptions } from './logstore-index.js';
+import { SegmentBuilder } from './segment-builder.js';
 
 /** What the indexer needs from the backend: the shards of a logstore and reads of their logs. */
 export interface ShardSource {
@@ -19,6 +20,12 @@ export interface ShardSource {
 }
 
 export interface IndexerOptions extends LogstoreIndexOptions {
+  /** Build segments on a worker thread (records are searchable once their small segment is built). */
+  readonly worker: boolean;
+  /** Worker mode: hand records to the worker when this many raw bytes are queued… */
+  readonly flushBytes: number;
+  /** …or when the oldest queued record has waited this long (bounds the time to searchable). */
+  readonly flushMs: number;
   /** How often shard logs are polled for new records. */
   readonly pollMs: number;
   /** Records read per shard per batch; the event loop is yielded between batches. */
@@ -29,6 +36,9 @@ export const DEFAULT_INDEXER_OPTIONS: IndexerOptions = Object.freeze({
   ...DEFAULT_INDEX_OPTIONS,
   pollMs: 100,
   batchRecords: 64,
+  worker: true,
+  flushBytes: 32 * 1024 * 1024,
+  flushMs: 250,
 });
 
 const DAY_SEC = 86_400;
@@ -50,6 +60,7 @@ export class Indexer {
   private lastRetention = 0;
   private readonly waiters: (() => void)[] = [];
   private readonly runner = new MergeRunner();
+  private readonly builder = new SegmentBuilder();
   private readonly merges = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -85,6 +96,7 @@ export class Indexer {
     await this.running;
     await Promise.allSettled(this.merges.values());
     await this.runner.close();
+    await this.builder.close();
     for (const { index } of this.stores.values()) index.close();
     this.stores.clear();
   }
@@ -139,7 +151,10 @@ export class Indexer {
       const [project, logstore] = splitKey(key);
       await this.catchUp(project, logstore, entry.doc, entry.index);
       if (this.stopped) return;
-      if (entry.index.shouldSeal(Date.now())) entry.index.seal();
+      if (entry.index.remoteMode) {
+        if (entry.index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs))
+          void entry.index.flush();
+      } else if (entry.index.shouldSeal(Date.now())) entry.index.seal();
       if (!this.merges.has(key)) {
         // Merges run beside the indexing loop (on the worker), one per logstore at a time.
         const merge = entry.index
@@ -169,7 +184,7 @@ export class Indexer {
     const cur = this.stores.get(key);
     if (cur && cur.doc.uid === doc.uid) {
       if (cur.doc.version !== doc.version) {
-        cur.index.reconfigure(compileIndex(doc, this.ttlOf(key)));
+        cur.index.reconfigure(compileIndex(doc, this.ttlOf(key)), doc);
         const next = { doc, index: cur.index };
         this.stores.set(key, next);
         return next;
@@ -182,6 +197,7 @@ export class Indexer {
     }
     const dir = join(this.root, ...splitKey(key), doc.uid);
     const index = LogstoreIndex.open(dir, compileIndex(doc, this.ttlOf(key)), this.options);
+    if (this.options.worker) index.useBuilder(this.builder, doc, this.ttlOf(key), this.log);
     const entry = { doc, index };
     this.stores.set(key, entry);
     return entry;
@@ -201,6 +217,17 @@ export class Indexer {
       while (from < range.end && !this.stopped) {
         const records = await this.source.read(project, logstore, shard.id, from, this.options.batchRecords);
         if (records.length === 0) break;
+        if (index.remoteMode) {
+          for (const r of records) index.addStored(shardKey, r);
+          from = records[records.length - 1]!.seq + 1;
+          if (index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs)) {
+            const built = index.flush();
+            // Backpressure: at most two builds queued behind the worker.
+            if (index.pendingBuilds() > 2) await built;
+          }
+          await yieldLoop();
+          continue;
+        }
         let sliceStart = performance.now();
         for (const r of records) {
           // Time-slice: give queued requests (acks, queries) the loop every SLICE_MS of indexing.

@@ -6,8 +6,10 @@ import type { SearchPart } from '../storage/segment/part.js';
 import { mergeSource } from '../storage/segment/segment-merge.js';
 import { SegmentReader } from '../storage/segment/segment-reader.js';
 import { writeSegment } from '../storage/segment/segment-writer.js';
+import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import { HeadPart } from './head-part.js';
-import type { CompiledIndex } from './index-config.js';
+import type { CompiledIndex, IndexDocument } from './index-config.js';
+import type { SegmentBuilder } from './segment-builder.js';
 
 export interface LogstoreIndexOptions {
   /** Seal the head into a segment at this many rows… */
@@ -43,6 +45,16 @@ export class LogstoreIndex {
   private readonly progressOf = new Map<string, number>();
   private merging = false;
   private destroyed = false;
+  /** Remote-build mode: records go to the builder worker instead of the local head. */
+  private remote:
+    | { builder: SegmentBuilder; doc: IndexDocument; ttlDays: number; log: (l: string) => void }
+    | undefined;
+  private pending: (StoredRecord & { shardKey: string })[] = [];
+  private pendingBytes = 0;
+  private pendingSince = 0;
+  /** Per shard, one past the last record handed to the builder (pending or being built). */
+  private readonly handedOff = new Map<string, number>();
+  private building: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -89,15 +101,81 @@ export class LogstoreIndex {
   }
 
   /** New rows are indexed with `compiled` from now on (the current head is sealed first, under its own config). */
-  reconfigure(compiled: CompiledIndex): void {
+  reconfigure(compiled: CompiledIndex, doc?: IndexDocument): void {
     if (this.head.n > 0) this.seal();
+    if (this.remote) {
+      void this.flush();
+      if (doc) this.remote = { ...this.remote, doc };
+    }
     this.compiled = compiled;
     this.head = this.newHead();
   }
 
   /** Next shard-log record to index for `shardKey`, if this index has seen the shard. */
   progress(shardKey: string): number | undefined {
-    return this.head.shards.get(shardKey)?.[1] ?? this.progressOf.get(shardKey);
+    return this.handedOff.get(shardKey) ?? this.head.shards.get(shardKey)?.[1] ?? this.progressOf.get(shardKey);
+  }
+
+  /** Next record not yet durable in a segment (what a restart would resume from). */
+  durableProgress(shardKey: string): number | undefined {
+    return this.progressOf.get(shardKey);
+  }
+
+  /**
+   * Switches to remote building: records are queued with `addStored` and built into segments on the worker by
+   * `flush`; nothing is indexed on this thread.
+   */
+  useBuilder(builder: SegmentBuilder, doc: IndexDocument, ttlDays: number, log: (l: string) => void): void {
+    this.remote = { builder, doc, ttlDays, log };
+  }
+
+  get remoteMode(): boolean {
+    return this.remote !== undefined;
+  }
+
+  addStored(shardKey: string, record: StoredRecord): void {
+    // An exact-size copy: a view of a shared pool would be cloned whole into the worker.
+    const payload = Buffer.from(new Uint8Array(record.payload));
+    this.pending.push({ ...record, payload, shardKey });
+    if (this.pending.length === 1) this.pendingSince = Date.now();
+    this.pendingBytes += record.rawSize;
+    this.handedOff.set(shardKey, record.seq + 1);
+  }
+
+  shouldFlush(nowMs: number, maxBytes: number, maxAgeMs: number): boolean {
+    return this.pending.length > 0 && (this.pendingBytes >= maxBytes || nowMs - this.pendingSince >= maxAgeMs);
+  }
+
+  /** Builds the queued records into a segment on the worker; resolves once it is searchable. */
+  flush(): Promise<void> {
+    const remote = this.remote;
+    if (!remote || this.pending.length === 0) return this.building;
+    const records = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const id = this.newSegmentId();
+    const path = join(this.dir, `${id}${SEG_EXT}`);
+    const built = remote.builder.build({ doc: remote.doc, ttlDays: remote.ttlDays, id, path, records });
+    this.building = built.then(
+      (reply) => {
+        for (const s of reply.skipped) remote.log(`indexer: record skipped: ${s}`);
+        if (this.destroyed) return;
+        const reader = SegmentReader.open(path);
+        this.segments.push(reader);
+        for (const [key, [, to]] of Object.entries(reader.footer.shards)) {
+          this.progressOf.set(key, Math.max(this.progressOf.get(key) ?? 0, to));
+        }
+      },
+      (err: unknown) => {
+        // The records of a failed build stay unindexed until a rebuild; later builds continue.
+        remote.log(`indexer: ${String(err)}`);
+      },
+    );
+    return this.building;
+  }
+
+  pendingBuilds(): number {
+    return this.remote?.builder.pending ?? 0;
   }
 
   /** Indexes one stored LogGroup. */

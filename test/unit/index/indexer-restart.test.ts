@@ -80,54 +80,64 @@ async function waitRows(indexer: Indexer, want: number): Promise<void> {
   assert.fail(`indexer did not reach ${want} rows: ${JSON.stringify(indexer.stats('p', 'ls'))}`);
 }
 
-test('a restart with an unsealed head replays only the tail: nothing lost, nothing twice', async () => {
-  const dir = tempDir();
-  const meta = await FileMetaStore.open(join(dir, 'meta'));
-  const doc: StoredIndex = { config: CONFIG, lastModifyTime: 0, version: 1, uid: 'u1', startSeqs: {} };
-  await meta.updateResource<StoredIndex>(INDEX_KIND, 'p/ls/', () => doc);
-  const records = Array.from({ length: 10 }, (_, s) => record(s, 100));
-  const options = {
-    sealRows: 250,
-    sealAgeMs: 1e12,
-    maxSegments: 2,
-    maxSegmentRows: 1e9,
-    pollMs: 5,
-    batchRecords: 3,
-  };
+for (const worker of [false, true]) {
+  test(`a restart with unsealed logs replays only the tail: nothing lost, nothing twice (worker ${worker})`, async () => {
+    const dir = tempDir();
+    const meta = await FileMetaStore.open(join(dir, 'meta'));
+    const doc: StoredIndex = { config: CONFIG, lastModifyTime: 0, version: 1, uid: 'u1', startSeqs: {} };
+    await meta.updateResource<StoredIndex>(INDEX_KIND, 'p/ls/', () => doc);
+    const records = Array.from({ length: 10 }, (_, s) => record(s, 100));
+    const options = {
+      sealRows: 250,
+      sealAgeMs: 1e12,
+      maxSegments: 2,
+      maxSegmentRows: 1e9,
+      pollMs: 5,
+      batchRecords: 3,
+      worker,
+      flushBytes: 1,
+      flushMs: 1e12,
+    };
 
-  const first = new Indexer(meta, source(records), join(dir, 'index'), options);
-  first.start();
-  await waitRows(first, 1000);
-  const before = first.searchable('p', 'ls');
-  assert.ok(
-    before.parts.some((p) => !p.timeSorted && p.n > 0),
-    'some rows are still in the unsealed head',
-  );
-  assert.deepEqual(
-    allN(before.config, before.parts),
-    Array.from({ length: 1000 }, (_, i) => i),
-  );
-  await first.stop(); // the head is dropped, as in a crash
+    const first = new Indexer(meta, source(records), join(dir, 'index'), options);
+    first.start();
+    if (worker) {
+      // Stop while builds may still be queued on the worker.
+      for (let i = 0; i < 500 && (first.stats('p', 'ls')?.rows ?? 0) < 300; i++) await first.nextPass();
+    } else {
+      await waitRows(first, 1000);
+      const before = first.searchable('p', 'ls');
+      assert.ok(
+        before.parts.some((p) => !p.timeSorted && p.n > 0),
+        'some rows are still in the unsealed head',
+      );
+      assert.deepEqual(
+        allN(before.config, before.parts),
+        Array.from({ length: 1000 }, (_, i) => i),
+      );
+    }
+    await first.stop(); // unsealed rows are dropped, as in a crash
 
-  const second = new Indexer(meta, source(records), join(dir, 'index'), options);
-  second.start();
-  await waitRows(second, 1000);
-  const again = second.searchable('p', 'ls');
-  assert.deepEqual(
-    allN(again.config, again.parts),
-    Array.from({ length: 1000 }, (_, i) => i),
-  );
-  // More records after the restart continue from where the log ends.
-  records.push(record(10, 100));
-  await waitRows(second, 1100);
-  const more = second.searchable('p', 'ls');
-  assert.deepEqual(
-    allN(more.config, more.parts),
-    Array.from({ length: 1100 }, (_, i) => i),
-  );
-  await second.stop();
-  await meta.close();
-});
+    const second = new Indexer(meta, source(records), join(dir, 'index'), options);
+    second.start();
+    await waitRows(second, 1000);
+    const again = second.searchable('p', 'ls');
+    assert.deepEqual(
+      allN(again.config, again.parts),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+    // More records after the restart continue from where the log ends.
+    records.push(record(10, 100));
+    await waitRows(second, 1100);
+    const more = second.searchable('p', 'ls');
+    assert.deepEqual(
+      allN(more.config, more.parts),
+      Array.from({ length: 1100 }, (_, i) => i),
+    );
+    await second.stop();
+    await meta.close();
+  });
+}
 
 test('a crash between writing a merge and deleting its inputs neither loses nor double counts', () => {
   const dir = tempDir();

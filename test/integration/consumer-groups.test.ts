@@ -291,3 +291,68 @@ function spawnConsumer(url: string, ls: string, group: string, name: string): Ch
     },
   };
 }
+
+test('order=true finishes a split parent before its children; without order all are handed out', async () => {
+  await createLogstore(client, P, 'ordered', 1);
+  await putLogs(client, P, 'ordered', [{ id: '1' }]);
+  const split = await client.send({
+    method: 'POST',
+    project: P,
+    path: '/logstores/ordered/shards/0',
+    query: { action: 'split', shardCount: '2' },
+  });
+  assert.deepEqual(
+    json<{ shardID: number; status: string }[]>(split, 'split').map((s) => [s.shardID, s.status]),
+    [
+      [0, 'readonly'],
+      [1, 'readwrite'],
+      [2, 'readwrite'],
+    ],
+  );
+  for (const [name, order] of [
+    ['inorder', true],
+    ['anyorder', false],
+  ] as const) {
+    assertEmptyOk(await cg('POST', 'ordered', '', undefined, { consumerGroup: name, timeout: 60, order }), name);
+  }
+  assert.deepEqual(await beat('ordered', 'inorder', 'c1', []), [0]);
+  assert.deepEqual(await beat('ordered', 'anyorder', 'c1', []), [0, 1, 2]);
+  // The parent consumed to its end: it is done, and its children are handed out.
+  const end = await endCursor('ordered', 0);
+  for (const name of ['inorder', 'anyorder']) {
+    assertEmptyOk(
+      await cg(
+        'POST',
+        'ordered',
+        `/${name}`,
+        { type: 'checkpoint', consumer: 'c1', forceSuccess: 'true' },
+        { shard: 0, checkpoint: end },
+      ),
+      `${name} checkpoint`,
+    );
+  }
+  assert.deepEqual(await beat('ordered', 'inorder', 'c1', [0]), [1, 2]);
+  assert.deepEqual(await beat('ordered', 'anyorder', 'c1', [0, 1, 2]), [1, 2]);
+});
+
+test('consumer groups go with their logstore', async () => {
+  await createLogstore(client, P, 'doomed', 1);
+  assertEmptyOk(await cg('POST', 'doomed', '', undefined, { consumerGroup: 'grp', timeout: 60 }), 'create');
+  assertEmptyOk(
+    await cg(
+      'POST',
+      'doomed',
+      '/grp',
+      { type: 'checkpoint', consumer: 'c1' },
+      { shard: 0, checkpoint: await endCursor('doomed', 0) },
+    ),
+    'checkpoint',
+  );
+  assert.equal(json<unknown[]>(await cg('GET', 'doomed', '/grp'), 'checkpoints').length, 1);
+  assertEmptyOk(await client.send({ method: 'DELETE', project: P, path: '/logstores/doomed' }), 'delete logstore');
+  await createLogstore(client, P, 'doomed', 1);
+  assert.deepEqual(json(await cg('GET', 'doomed'), 'list'), []);
+  // A group created again under the old name starts without the old checkpoints.
+  assertEmptyOk(await cg('POST', 'doomed', '', undefined, { consumerGroup: 'grp', timeout: 60 }), 'create again');
+  assert.deepEqual(json(await cg('GET', 'doomed', '/grp'), 'checkpoints'), []);
+});

@@ -1,5 +1,6 @@
 import { AGENT_USAGE, agent } from './agent.js';
 import { UsageError } from './args.js';
+import { REINDEX_USAGE, reindex } from './reindex.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { SHIPPER_USAGE, shipper } from './shipper.js';
 
@@ -9,6 +10,7 @@ Commands:
   serve     run the embedded server (API + storage in one process)
   agent     collect log files into a logstore ("agent status" shows its progress)
   shipper   list shippers and their lag ("shipper list")
+  reindex   rebuild a logstore's index from a time, with progress
   help      show this help
 
 Run "sluice <command> --help" for a command's options.`;
@@ -24,6 +26,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await agent(rest);
       case 'shipper':
         return await shipper(rest);
+      case 'reindex':
+        return await reindex(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -37,7 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(
-        `sluice ${command}: ${err.message}\n\n${command === 'serve' ? SERVE_USAGE : command === 'agent' ? AGENT_USAGE : command === 'shipper' ? SHIPPER_USAGE : USAGE}`,
+        `sluice ${command}: ${err.message}\n\n${command === 'serve' ? SERVE_USAGE : command === 'agent' ? AGENT_USAGE : command === 'shipper' ? SHIPPER_USAGE : command === 'reindex' ? REINDEX_USAGE : USAGE}`,
       );
       return 2;
     }

@@ -5,15 +5,18 @@
  * with a bounded poll.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { SlsClient } from '../../src/client/sls-client.js';
 import { encodeLogGroup } from '../../src/protocol/log-group.js';
 import { lz4BlockDecompress } from '../../src/protocol/lz4-block.js';
 import {
   removeDir,
   type ServerProcess,
+  SLUICE_BIN,
   startServerProcess,
   TEST_ACCESS_KEY_ID,
   TEST_ACCESS_KEY_SECRET,
@@ -21,6 +24,7 @@ import {
 import { assertSlsError, headerOf, jsonOf, testClient } from '../helpers/sls-kit.js';
 
 const require = createRequire(import.meta.url);
+const execFileAsync = promisify(execFile);
 
 interface N1Options {
   readonly agent: Agent;
@@ -415,6 +419,41 @@ describe('search through @alicloud/log and raw v2', () => {
     for (let i = 0; i < 200 && total !== 300; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 50));
       const h = await n1.getHistograms(PROJECT, 'older', from, to, { query: 'status:500 or status:200' }, o);
+      total = h.reduce((a, b) => a + b.count, 0);
+    }
+    assert.equal(total, 300);
+  });
+
+  test('sluice reindex (CLI) rebuilds and reports progress until done', async () => {
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [
+        SLUICE_BIN,
+        'reindex',
+        '--endpoint',
+        server.url,
+        '--project',
+        PROJECT,
+        '--logstore',
+        'older',
+        '--from',
+        '0',
+        '--wait',
+      ],
+      {
+        env: {
+          ...process.env,
+          SLUICE_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+          SLUICE_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET,
+        },
+        timeout: 30_000,
+      },
+    );
+    assert.match(stdout, /Done: 3\/3 LogGroups \(100\.0%\)\s*$/);
+    let total = 0;
+    for (let i = 0; i < 200 && total !== 300; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 50));
+      const h = await n1.getHistograms(PROJECT, 'older', from, to, { query: '*' }, o);
       total = h.reduce((a, b) => a + b.count, 0);
     }
     assert.equal(total, 300);

@@ -13,14 +13,23 @@ export class EmbeddedShardLogs implements ShardLogFactory {
   constructor(
     private readonly root: string,
     private readonly options: { readonly fsync: boolean; readonly maxFileBytes: number },
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
-  open(project: string, logstore: string, shard: ShardMeta): Promise<ShardLog> {
-    return openFileShardLog(this.dir(project, logstore, shard), {
+  async open(project: string, logstore: string, shard: ShardMeta): Promise<ShardLog> {
+    const log = await openFileShardLog(this.dir(project, logstore, shard), {
       baseSeq: shard.baseSeq,
       fsync: this.options.fsync,
       maxFileBytes: this.options.maxFileBytes,
     });
+    // Operators must be able to see what recovery cut: a torn tail after a crash is expected, anything else is not.
+    const { truncations, truncatedBytes } = log.recovery;
+    if (truncations.length > 0) {
+      this.log(
+        `recovery of ${project}/${logstore} shard ${shard.id} cut ${truncatedBytes} bytes of unacknowledged tail: ${truncations.join('; ')}`,
+      );
+    }
+    return log;
   }
 
   async remove(project: string, logstore: string, shard: ShardMeta): Promise<void> {

@@ -59,7 +59,7 @@ export async function startServer(
     if (meta.getProject(name)) await meta.updateProject(name, { quota });
   }
 
-  const shardLogs = new EmbeddedShardLogs(join(dataDir, 'shards'), config.storage);
+  const shardLogs = new EmbeddedShardLogs(join(dataDir, 'shards'), config.storage, log);
   const service = new LogService({
     meta,
     shardLogs,

@@ -152,6 +152,10 @@ async function tailCase(name: string, damage: (nextSeq: number) => Buffer, torn:
   await start();
   await verifyShard(0, `${name}: after restart`);
   assert.equal((await stat(file)).size, sizeBefore, `${name}: the bad tail (${bad.length} bytes) is cut`);
+  // The recovery line travels over the child's stderr pipe, which may trail the HTTP response: wait up to 2 s.
+  const cutLine = new RegExp(`shard 0 cut ${bad.length} bytes of unacknowledged tail`);
+  for (let i = 0; i < 40 && !cutLine.test(live!.output()); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.match(live!.output(), cutLine, `${name}: the server log says what recovery cut`);
   assert.equal(await hasTornTail(dir), false, `${name}: hasTornTail after recovery`);
   await write(0, makeGroup());
   assert.equal(await getCursor(client!, PROJECT, LOGSTORE, 0, 'end'), nextSeq + 1, `${name}: next write's cursor`);

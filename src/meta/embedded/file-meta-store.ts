@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SlsError } from '../../protocol/errors.js';
 import type { AccessKey, LogstoreMeta, MetaStore, ProjectMeta, ShardMeta, ShardMutation } from '../meta-store.js';
@@ -56,6 +56,11 @@ export class FileMetaStore implements MetaStore {
   static async open(dir: string): Promise<FileMetaStore> {
     await mkdir(dir, { recursive: true });
     const path = join(dir, SNAPSHOT_FILE);
+    // A process killed between writing its temp snapshot and renaming it leaves the temp file behind; the rename
+    // never happened, so meta.json is the whole truth and the leftover is garbage.
+    for (const name of await readdir(dir)) {
+      if (name.startsWith(`${SNAPSHOT_FILE}.tmp-`)) await unlink(join(dir, name)).catch(() => {});
+    }
     const text = await readFileIfExists(path);
     return new FileMetaStore(path, text === undefined ? emptyState() : parseSnapshot(text, path));
   }

@@ -85,3 +85,14 @@ test('deleting a logstore or project deletes exactly the documents under its pre
   assert.equal(store.getResource('mg', 'p1/group'), undefined);
   await store.close();
 });
+
+test('open removes a temp snapshot left by a process killed mid-write, keeping meta.json', async () => {
+  const { dir, store } = await freshStore();
+  await store.close();
+  const { readdir, writeFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'meta.json.tmp-424242'), '{"half":');
+  const reopened = await FileMetaStore.open(dir);
+  assert.deepEqual(await readdir(dir), ['meta.json']);
+  assert.ok(reopened.getLogstore('p1', 'a1'), 'the committed state is intact');
+  await reopened.close();
+});

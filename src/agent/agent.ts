@@ -102,7 +102,7 @@ export class Agent {
           metrics: this.metrics,
           log: o.log,
           loss: (r, path, reason) => this.loss(r, path, reason),
-          wake: () => this.wake(),
+          wake: () => this.rescan(),
         }),
       );
       if (!this.deliveries.has(c.logstore)) {
@@ -143,7 +143,6 @@ export class Agent {
 
   private acked(b: Batch): void {
     this.store.ack(b.id);
-    this.dirty = true;
     this.wake();
   }
 
@@ -154,6 +153,12 @@ export class Agent {
     this.o.log(`loss: ${line}`);
     appendFileSync(this.lossLog, `${line}\n`);
     this.store.skip(r);
+  }
+
+  /** A watch event: reconcile on the next pass instead of waiting for the periodic one. */
+  rescan(): void {
+    this.dirty = true;
+    this.wake();
   }
 
   wake(): void {
@@ -209,7 +214,7 @@ export class Agent {
           break;
         }
       }
-      if (now - lastReconcile >= 1000 || this.dirty) {
+      if (now - lastReconcile >= (this.dirty ? 50 : 1000)) {
         for (const c of this.collectors) c.reconcile(now);
         lastReconcile = now;
         this.dirty = false;

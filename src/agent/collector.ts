@@ -279,7 +279,7 @@ export class Collector {
   /** Files with unread bytes, rotated ones first so a renamed file is read to its end before its successor. */
   private readable(): Tracked[] {
     const out: Tracked[] = [];
-    for (const t of this.files.values()) if (t.size > t.readOffset || t.replay.length > 0 || t.rotated) out.push(t);
+    for (const t of this.files.values()) if (t.size !== t.readOffset || t.replay.length > 0 || t.rotated) out.push(t);
     out.sort((a, b) => Number(b.rotated || b.copyOf) - Number(a.rotated || a.copyOf));
     return out;
   }

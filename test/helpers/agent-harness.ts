@@ -90,6 +90,9 @@ export async function startAgent(o: {
     out += d;
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // Ready once it printed what it collects (its first scan has run by then).
+  for (let i = 0; i < 200 && !/Sluice agent collecting/.test(out) && child.exitCode === null; i++)
+    await new Promise((r) => setTimeout(r, 50));
   return {
     child,
     output: () => out,
@@ -148,6 +151,20 @@ export async function assertExactlyOnce(
   const counts = new Map<string, number>();
   for (const l of got) counts.set(l, (counts.get(l) ?? 0) + 1);
   const missing = expected.filter((l) => !counts.has(l));
+  if (missing.length > 0) {
+    // Runs of consecutive missing lines, to tell one lost file from scattered losses.
+    const runs: string[] = [];
+    let runStart = -1;
+    for (let i = 0; i <= expected.length; i++) {
+      const gone = i < expected.length && !counts.has(expected[i]!);
+      if (gone && runStart < 0) runStart = i;
+      if (!gone && runStart >= 0) {
+        runs.push(`[${expected[runStart]!.slice(0, 24)} … ${expected[i - 1]!.slice(0, 24)}] (${i - runStart})`);
+        runStart = -1;
+      }
+    }
+    console.log(`# ${what}: missing runs: ${runs.slice(0, 20).join(', ')}`);
+  }
   const dups = [...counts].filter(([, n]) => n > 1);
   const want = new Set(expected);
   const extra = got.filter((l) => !want.has(l));

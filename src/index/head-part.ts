@@ -1,6 +1,6 @@
 import { type DocSet, EMPTY, fromIds, orMany } from '../storage/segment/doc-set.js';
 import type { SearchPart, StoredRow } from '../storage/segment/part.js';
-import { compareTokens, type SegmentSource } from '../storage/segment/segment-writer.js';
+import type { SegmentSource } from '../storage/segment/segment-writer.js';
 import type { CompiledIndex } from './index-config.js';
 import { type IndexSink, indexLog } from './row-indexer.js';
 import { TokenTable } from './token-table.js';
@@ -179,9 +179,9 @@ export class HeadPart implements SearchPart, IndexSink {
     const dicts = new Map<string, () => Iterable<readonly [string, Uint32Array]>>();
     for (const [name, d] of this.dicts) {
       dicts.set(name, function* () {
-        const tokens = d.tokens;
-        const order = Array.from(tokens.keys()).sort((a, b) => compareTokens(tokens[a]!, tokens[b]!));
-        for (const i of order) yield [tokens[i]!, remap(d.postings(i))] as const;
+        // A native sort of the strings (UTF-16 order, as compareTokens) beats an index sort with a JS comparator.
+        const sorted = d.tokens.slice().sort();
+        for (const t of sorted) yield [t, remap(d.postings(d.find(t)))] as const;
       });
     }
     const numbers = new Map<string, () => Iterable<readonly [number, Uint32Array]>>();

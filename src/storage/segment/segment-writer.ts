@@ -90,8 +90,8 @@ export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
       let kw = new ByteWriter(1 << 10);
       let blockFirst = '';
       const flush = (): void => {
-        const p = put(Buffer.from(pw.finish()));
-        const k = put(Buffer.from(kw.finish()));
+        const p = put(pw.finish());
+        const k = put(kw.finish());
         first.push(blockFirst);
         blocks.push({ ...k, postings: p.off });
         pw = new ByteWriter(1 << 12);
@@ -124,7 +124,7 @@ export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
         writePosting(pw, ids, src.n);
       }
       offs.push(pw.length);
-      const base = put(Buffer.from(pw.finish())).off;
+      const base = put(pw.finish()).off;
       const table = Buffer.concat([
         Buffer.from(Float64Array.from(values).buffer),
         Buffer.from(Float64Array.from(offs, (o) => o + base).buffer),

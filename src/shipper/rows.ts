@@ -6,73 +6,67 @@ export const TOPIC_COLUMN = '__topic__';
 export const SOURCE_COLUMN = '__source__';
 export const TAG_PREFIX = '__tag__:';
 
-/** One log as a row: its time, and text values by column name (topic, source, `__tag__:<key>` tags, keys). */
-export interface Row {
-  readonly time: number;
-  readonly values: ReadonlyMap<string, string>;
-}
-
-/** Rows of one hive partition (`dt=YYYY-MM-DD/hh=HH`, UTC, by log time). */
-export interface Partition {
-  /** `dt=2025-01-10/hh=08` */
-  readonly path: string;
-  readonly rows: readonly Row[];
-  /** Text columns present in these rows, in a stable order: topic, source, tags, then keys, each sorted. */
-  readonly columns: readonly string[];
+/**
+ * A batch of logs as columns, the shape both targets load fastest (DuckDB data chunks, COPY lines): one entry per
+ * log in `times`, and per text column one value per log (`null` where a log lacks the key).
+ */
+export interface ColumnBatch {
+  readonly count: number;
+  /** `__time__`, unix seconds. */
+  readonly times: readonly number[];
+  /** `__topic__`, `__source__`, `__tag__:<key>` (sorted), then keys (sorted). */
+  readonly columns: ReadonlyMap<string, readonly (string | null)[]>;
 }
 
 /**
- * Flattens LogGroups into rows as SLS exports them: `__time__`, `__topic__`, `__source__`, one `__tag__:<key>`
- * column per tag, one column per key (a key repeated within a log keeps its last value).
+ * Flattens LogGroups into columns as SLS exports them: `__time__`, `__topic__`, `__source__`, one `__tag__:<key>`
+ * column per tag, one column per key (a key repeated within a log keeps its last value; a key named `__time__`
+ * cannot shadow the log time and is dropped).
+ *
+ * Built column by column rather than as row objects: a Map per log cost more than the rest of the pipeline.
  */
-export function toRows(groups: readonly PulledGroup[]): Row[] {
-  const rows: Row[] = [];
+export function toColumns(groups: readonly PulledGroup[]): ColumnBatch {
+  const times: number[] = [];
+  const cols = new Map<string, (string | null)[]>();
+  const column = (key: string): (string | null)[] => {
+    let c = cols.get(key);
+    if (!c) {
+      // A column first seen at row n is null for the n rows before it.
+      c = new Array<string | null>(times.length - 1).fill(null);
+      cols.set(key, c);
+    }
+    return c;
+  };
+  const set = (key: string, value: string) => {
+    const c = column(key);
+    if (c.length === times.length) c[c.length - 1] = value;
+    else c.push(value);
+  };
   for (const { group } of groups) {
-    const shared: [string, string][] = [
-      [TOPIC_COLUMN, group.topic ?? ''],
-      [SOURCE_COLUMN, group.source ?? ''],
-    ];
-    for (const t of group.tags) shared.push([`${TAG_PREFIX}${t.key}`, t.value]);
     for (const log of group.logs) {
-      const values = new Map(shared);
-      for (const c of log.contents) values.set(c.key, c.value);
-      rows.push({ time: log.time, values });
+      times.push(log.time);
+      set(TOPIC_COLUMN, group.topic ?? '');
+      set(SOURCE_COLUMN, group.source ?? '');
+      for (const t of group.tags) set(`${TAG_PREFIX}${t.key}`, t.value);
+      for (const c of log.contents) if (c.key !== TIME_COLUMN) set(c.key, c.value);
+      // Columns this log did not have.
+      for (const c of cols.values()) if (c.length < times.length) c.push(null);
     }
   }
-  return rows;
-}
-
-export function columnsOf(rows: readonly Row[]): string[] {
-  const tags = new Set<string>();
-  const keys = new Set<string>();
-  for (const r of rows) {
-    for (const k of r.values.keys()) {
-      // A key named __time__ cannot shadow the log time column: it is not shipped as a column of its own.
-      if (k === TOPIC_COLUMN || k === SOURCE_COLUMN || k === TIME_COLUMN) continue;
-      (k.startsWith(TAG_PREFIX) ? tags : keys).add(k);
-    }
+  const ordered = new Map<string, (string | null)[]>();
+  for (const k of [TOPIC_COLUMN, SOURCE_COLUMN]) {
+    const c = cols.get(k);
+    if (c) ordered.set(k, c);
   }
-  return [TOPIC_COLUMN, SOURCE_COLUMN, ...[...tags].sort(), ...[...keys].sort()];
+  const rest = [...cols.keys()].filter((k) => k !== TOPIC_COLUMN && k !== SOURCE_COLUMN);
+  const tags = rest.filter((k) => k.startsWith(TAG_PREFIX)).sort();
+  const keys = rest.filter((k) => !k.startsWith(TAG_PREFIX)).sort();
+  for (const k of [...tags, ...keys]) ordered.set(k, cols.get(k)!);
+  return { count: times.length, times, columns: ordered };
 }
 
-/** Splits rows by the UTC hour of their log time, partitions in time order. */
-export function partitionByHour(rows: readonly Row[]): Partition[] {
-  const byHour = new Map<number, Row[]>();
-  for (const r of rows) {
-    const hour = Math.floor(r.time / 3600);
-    let list = byHour.get(hour);
-    if (!list) {
-      list = [];
-      byHour.set(hour, list);
-    }
-    list.push(r);
-  }
-  return [...byHour.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([hour, list]) => ({ path: hourPath(hour), rows: list, columns: columnsOf(list) }));
-}
-
-function hourPath(hour: number): string {
-  const iso = new Date(hour * 3600 * 1000).toISOString();
-  return `dt=${iso.slice(0, 10)}/hh=${iso.slice(11, 13)}`;
+/** Hive partition of a log time: `dt=YYYY-MM-DD` and `hh=HH`, UTC. */
+export function hourPartition(time: number): { dt: string; hh: string } {
+  const iso = new Date(Math.floor(time / 3600) * 3600 * 1000).toISOString();
+  return { dt: iso.slice(0, 10), hh: iso.slice(11, 13) };
 }

@@ -3,7 +3,7 @@ import type { ConsumerGroups } from '../consumer/consumer-groups.js';
 import { ConsumerWorker, type ShardBatch } from '../consumer/consumer-worker.js';
 import { LocalConsumerSource } from '../consumer/local-source.js';
 import { encodeCursor } from '../protocol/cursor.js';
-import { toRows } from './rows.js';
+import { toColumns } from './rows.js';
 import type { ShipperSettings } from './shipper-config.js';
 import { ParquetTarget } from './targets/parquet-target.js';
 import { PostgresTarget } from './targets/postgres-target.js';
@@ -134,8 +134,7 @@ export class ShipperRunner {
       toCursor: encodeCursor(batch.to),
       logCount: batch.groups.reduce((n, g) => n + g.group.logs.length, 0),
     });
-    const rows = toRows(batch.groups);
-    const result = await this.target.write(batch, rows);
+    const result = await this.target.write(batch, toColumns(batch.groups));
     this.stats.logs += result.rows;
     this.stats.bytes += batch.bytes;
     this.stats.batches++;

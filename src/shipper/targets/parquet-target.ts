@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BIGINT, type DuckDBConnection, DuckDBDataChunk, DuckDBInstance, VARCHAR } from '@duckdb/node-api';
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
 import { fsyncDir } from '../../meta/embedded/snapshot-file.js';
-import { partitionByHour, type Row, TIME_COLUMN } from '../rows.js';
+import { type ColumnBatch, hourPartition, TIME_COLUMN } from '../rows.js';
 import type { ShipTarget, WriteResult } from './target.js';
 
 export interface ParquetTargetConfig {
@@ -13,22 +13,24 @@ export interface ParquetTargetConfig {
   readonly compression: 'zstd' | 'snappy' | 'uncompressed';
 }
 
-/** `s<shard>_<fromSeq>_<toSeq>.parquet`: the cursor range `[from, to)` of the shard the file holds. */
-const FILE_NAME = /^s(\d+)_(\d+)_(\d+)\.parquet$/;
-const TMP_SUFFIX = '.tmp';
+/** `s<shard>_<fromSeq>_<toSeq>[.<k>].parquet`: the cursor range `[from, to)` of the shard the file holds. */
+const FILE_NAME = /^s(\d+)_(\d+)_(\d+)(?:\.\d+)?\.parquet$/;
+/** Staging folder for batches being written, inside the target folder so the final rename stays on one disk. */
+const TMP_DIR = '.sluice-tmp';
 /** Rows per DuckDB data chunk (its vector size). */
 const CHUNK_ROWS = 2048;
 
-export function parquetFileName(shard: number, from: number, to: number): string {
-  return `s${shard}_${from}_${to}.parquet`;
+export function parquetFileName(shard: number, from: number, to: number, part?: number): string {
+  return `s${shard}_${from}_${to}${part !== undefined ? `.${part}` : ''}.parquet`;
 }
 
 /**
- * Parquet files in hive partitions (`<path>/dt=YYYY-MM-DD/hh=HH/`), written with DuckDB: a batch becomes one file
- * per hour it spans, named after the batch's cursor range. Each file is written to a temp name, fsynced and renamed,
- * so a reader never sees half a file, and a batch redone after a crash (same range, same rows) replaces its files
- * instead of adding new ones. Columns: `__time__` (BIGINT, unix seconds), then VARCHAR `__topic__`, `__source__`,
- * `__tag__:<key>` and keys — each file has the columns its rows have; read the folder with `union_by_name`.
+ * Parquet files in hive partitions (`<path>/dt=YYYY-MM-DD/hh=HH/`, UTC log time), written with DuckDB: a batch
+ * becomes one file per hour it spans, named after the batch's cursor range. DuckDB writes them into a staging folder;
+ * each is fsynced and renamed into place, so a reader never sees half a file, and a batch redone after a crash (same
+ * range, same rows) replaces its files instead of adding new ones. Columns: `__time__` (BIGINT, unix seconds), then
+ * VARCHAR `__topic__`, `__source__`, `__tag__:<key>` and keys; each file has the columns of its batch, so read the
+ * files (three levels below the folder) with `union_by_name`.
  */
 export class ParquetTarget implements ShipTarget {
   readonly kind = 'parquet';
@@ -43,7 +45,7 @@ export class ParquetTarget implements ShipTarget {
   async open(): Promise<void> {
     await mkdir(this.config.path, { recursive: true });
     await removeTempFiles(this.config.path);
-    this.db = await DuckDBInstance.create(':memory:', { threads: '1' });
+    this.db = await DuckDBInstance.create(':memory:', { threads: '2' });
     this.conn = await this.db.connect();
   }
 
@@ -59,8 +61,8 @@ export class ParquetTarget implements ShipTarget {
     return { from: start, until: Math.max(...pending.map((r) => r.to)) };
   }
 
-  write(batch: ShardBatch, rows: readonly Row[]): Promise<WriteResult> {
-    const run = this.queue.then(() => this.writeNow(batch, rows));
+  write(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
+    const run = this.queue.then(() => this.writeNow(batch, data));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -73,53 +75,80 @@ export class ParquetTarget implements ShipTarget {
     this.db = undefined;
   }
 
-  private async writeNow(batch: ShardBatch, rows: readonly Row[]): Promise<WriteResult> {
+  private async writeNow(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
     const conn = this.conn;
     if (!conn) throw new Error('parquet target is not open');
-    const partitions = partitionByHour(rows);
     const name = parquetFileName(batch.shard, batch.from, batch.to);
-    for (const part of partitions) {
-      const dir = join(this.config.path, part.path);
-      await mkdir(dir, { recursive: true });
-      const final = join(dir, name);
-      const tmp = `${final}${TMP_SUFFIX}`;
-      const table = `batch_${++this.seq}`;
-      const columns = uniqueColumnNames(part.columns);
-      await conn.run(
-        `CREATE TABLE ${table} (${quote(TIME_COLUMN)} BIGINT, ${columns.map((c) => `${quote(c.name)} VARCHAR`).join(', ')})`,
-      );
-      try {
-        const appender = await conn.createAppender(table);
-        const types = [BIGINT, ...columns.map(() => VARCHAR)];
-        for (let off = 0; off < part.rows.length; off += CHUNK_ROWS) {
-          const slice = part.rows.slice(off, off + CHUNK_ROWS);
-          const chunk = DuckDBDataChunk.create(types, slice.length);
-          chunk.setColumnValues(
-            0,
-            slice.map((r) => BigInt(r.time)),
-          );
-          columns.forEach((c, i) => {
-            chunk.setColumnValues(
-              i + 1,
-              slice.map((r) => r.values.get(c.key) ?? null),
-            );
-          });
-          appender.appendDataChunk(chunk);
-        }
-        appender.flushSync();
-        appender.closeSync();
-        await conn.run(
-          `COPY ${table} TO '${tmp.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION ${this.config.compression})`,
-        );
-      } finally {
-        await conn.run(`DROP TABLE IF EXISTS ${table}`);
+    const staging = join(this.config.path, TMP_DIR, name.replace(/\.parquet$/, ''));
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(join(this.config.path, TMP_DIR), { recursive: true });
+    const table = `batch_${++this.seq}`;
+    const columns = uniqueColumnNames([...data.columns.keys()]);
+    await conn.run(
+      `CREATE TABLE ${table} (${quote(TIME_COLUMN)} BIGINT, dt VARCHAR, hh VARCHAR, ${columns.map((c) => `${quote(c.name)} VARCHAR`).join(', ')})`,
+    );
+    try {
+      const { dt, hh } = partitionColumns(data.times);
+      const values = columns.map((c) => data.columns.get(c.key)!);
+      const types = [BIGINT, VARCHAR, VARCHAR, ...columns.map(() => VARCHAR)];
+      const appender = await conn.createAppender(table);
+      for (let off = 0; off < data.count; off += CHUNK_ROWS) {
+        const end = Math.min(off + CHUNK_ROWS, data.count);
+        const chunk = DuckDBDataChunk.create(types, end - off);
+        chunk.setColumnValues(0, data.times.slice(off, end).map(BigInt));
+        chunk.setColumnValues(1, dt.slice(off, end));
+        chunk.setColumnValues(2, hh.slice(off, end));
+        for (const [i, v] of values.entries()) chunk.setColumnValues(i + 3, v.slice(off, end));
+        appender.appendDataChunk(chunk);
       }
-      await fsyncFile(tmp);
-      await rename(tmp, final);
-      await fsyncDir(dir);
+      appender.flushSync();
+      appender.closeSync();
+      // DuckDB writes the hive folders itself; into a staging folder first, so nothing half written is ever visible.
+      await conn.run(
+        `COPY ${table} TO '${staging.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION ${this.config.compression}, PARTITION_BY (dt, hh), FILENAME_PATTERN 'part_{i}')`,
+      );
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS ${table}`);
     }
-    return { rows: rows.length, outputs: partitions.length };
+    let outputs = 0;
+    for (const dtDir of await dirs(staging, 'dt=')) {
+      for (const hhDir of await dirs(join(staging, dtDir), 'hh=')) {
+        const from = join(staging, dtDir, hhDir);
+        const parts = (await readdir(from)).filter((f) => f.endsWith('.parquet')).sort();
+        const dir = join(this.config.path, dtDir, hhDir);
+        await mkdir(dir, { recursive: true });
+        for (const [k, part] of parts.entries()) {
+          await fsyncFile(join(from, part));
+          // One file per partition is the rule; should DuckDB split one, the parts keep the range and get an index.
+          const final = parts.length === 1 ? name : parquetFileName(batch.shard, batch.from, batch.to, k);
+          await rename(join(from, part), join(dir, final));
+          outputs++;
+        }
+        await fsyncDir(dir);
+      }
+    }
+    // Writes of one target take turns, so the staging folder is ours alone: leave the target folder clean.
+    await rm(join(this.config.path, TMP_DIR), { recursive: true, force: true });
+    return { rows: data.count, outputs };
   }
+}
+
+/** `dt`/`hh` partition values per row, computed once per distinct hour. */
+function partitionColumns(times: readonly number[]): { dt: string[]; hh: string[] } {
+  const dt: string[] = [];
+  const hh: string[] = [];
+  let hour = Number.NaN;
+  let cur = { dt: '', hh: '' };
+  for (const t of times) {
+    const h = Math.floor(t / 3600);
+    if (h !== hour) {
+      hour = h;
+      cur = hourPartition(t);
+    }
+    dt.push(cur.dt);
+    hh.push(cur.hh);
+  }
+  return { dt, hh };
 }
 
 export interface ShardFile {
@@ -155,12 +184,7 @@ async function dirs(path: string, prefix: string): Promise<string[]> {
 }
 
 async function removeTempFiles(root: string): Promise<void> {
-  for (const dt of await dirs(root, 'dt=')) {
-    for (const hh of await dirs(join(root, dt), 'hh=')) {
-      const dir = join(root, dt, hh);
-      for (const f of await readdir(dir)) if (f.endsWith(TMP_SUFFIX)) await rm(join(dir, f), { force: true });
-    }
-  }
+  await rm(join(root, TMP_DIR), { recursive: true, force: true });
 }
 
 async function fsyncFile(path: string): Promise<void> {

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
-import { columnsOf, type Row, TIME_COLUMN } from '../rows.js';
+import { type ColumnBatch, TIME_COLUMN } from '../rows.js';
 import type { ShipTarget, WriteResult } from './target.js';
 
 export interface PostgresTargetConfig {
@@ -56,8 +56,8 @@ export class PostgresTarget implements ShipTarget {
     });
   }
 
-  write(batch: ShardBatch, rows: readonly Row[]): Promise<WriteResult> {
-    return this.serial(() => this.writeNow(batch, rows));
+  write(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
+    return this.serial(() => this.writeNow(batch, data));
   }
 
   async close(): Promise<void> {
@@ -65,7 +65,7 @@ export class PostgresTarget implements ShipTarget {
     await this.disconnect();
   }
 
-  private async writeNow(batch: ShardBatch, rows: readonly Row[]): Promise<WriteResult> {
+  private async writeNow(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
     const client = await this.connect();
     try {
       await client.query('BEGIN');
@@ -84,20 +84,20 @@ export class PostgresTarget implements ShipTarget {
           `shard ${batch.shard}: table is at position ${committed}, batch covers [${batch.from}, ${batch.to})`,
         );
       }
-      const columns = columnsOf(rows);
+      const columns = [...data.columns.keys()];
       await this.addColumns(client, columns);
       const names = [TIME_COLUMN, ...columns].map((c) => quoteIdent(columnName(c)));
       const copy = client.query(
         copyStreams.from(`COPY ${this.dataTable()} (${names.join(', ')}) FROM STDIN WITH (FORMAT text)`),
       );
-      await pipeline(Readable.from(copyText(rows, columns)), copy);
+      await pipeline(Readable.from(copyText(data)), copy);
       await client.query(
         `INSERT INTO ${this.cursorTable()} (shipper, shard, next_seq, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (shipper, shard) DO UPDATE SET next_seq = EXCLUDED.next_seq, updated_at = now()`,
         [this.shipperKey, batch.shard, batch.to],
       );
       await client.query('COMMIT');
-      return { rows: rows.length, outputs: 1 };
+      return { rows: data.count, outputs: 1 };
     } catch (err) {
       // The connection may be broken or mid-transaction: drop it (rolling back) and start clean next time.
       await this.disconnect();
@@ -189,20 +189,19 @@ export function columnName(key: string): string {
 }
 
 /** COPY text format: tab-separated, `\N` for NULL, backslash escapes for the characters that would break a line. */
-function* copyText(rows: readonly Row[], columns: readonly string[]): Generator<string> {
+function* copyText(data: ColumnBatch): Generator<string> {
+  const columns = [...data.columns.values()];
   let chunk = '';
-  let n = 0;
-  for (const r of rows) {
-    let line = String(r.time);
+  for (let i = 0; i < data.count; i++) {
+    let line = String(data.times[i]);
     for (const c of columns) {
-      const v = r.values.get(c);
-      line += v === undefined ? '\t\\N' : `\t${escapeCopy(v)}`;
+      const v = c[i];
+      line += v === null || v === undefined ? '\t\\N' : `\t${escapeCopy(v)}`;
     }
     chunk += `${line}\n`;
-    if (++n === COPY_CHUNK_ROWS) {
+    if ((i + 1) % COPY_CHUNK_ROWS === 0) {
       yield chunk;
       chunk = '';
-      n = 0;
     }
   }
   if (chunk) yield chunk;

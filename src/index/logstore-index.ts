@@ -26,7 +26,7 @@ export const DEFAULT_INDEX_OPTIONS: LogstoreIndexOptions = Object.freeze({
   sealRows: 131_072,
   sealAgeMs: 10_000,
   maxSegments: 8,
-  maxSegmentRows: 1_048_576,
+  maxSegmentRows: 524_288,
 });
 
 const SEG_EXT = '.seg';

@@ -93,8 +93,30 @@ export class SegmentReader implements SearchPart {
   }
 
   prefix(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {
+    const refs = this.prefixRanges(dict, prefix, Number.POSITIVE_INFINITY, test);
+    if (refs.length <= 2)
+      return orMany(
+        refs.map((p) => this.posting(p)),
+        this.n,
+      );
+    // Postings of neighbouring tokens are contiguous in the file: read the span once instead of one pread per
+    // token (a prefix like `9*` expands to thousands of tokens).
     const sets: DocSet[] = [];
-    for (const p of this.prefixRanges(dict, prefix, Number.POSITIVE_INFINITY, test)) sets.push(this.posting(p));
+    let i = 0;
+    const SPAN = 4 * 1024 * 1024;
+    while (i < refs.length) {
+      const start = refs[i]!.off;
+      let j = i;
+      while (j + 1 < refs.length && refs[j + 1]!.off + refs[j + 1]!.len - start <= SPAN && refs[j + 1]!.off >= start)
+        j++;
+      const end = refs[j]!.off + refs[j]!.len;
+      const buf = this.read(start, end - start);
+      for (let k = i; k <= j; k++) {
+        const r = new ByteReader(buf, refs[k]!.off - start);
+        sets.push(readPosting(r, this.n));
+      }
+      i = j + 1;
+    }
     return orMany(sets, this.n);
   }
 
@@ -292,7 +314,7 @@ export class SegmentReader implements SearchPart {
  * block per column per distinct 1,024-row block; repeated and nearby queries (paging, refreshing a console) then
  * skip the zstd decode. Bounded by bytes; a merged-away segment's blocks simply age out.
  */
-const BLOCK_CACHE_BYTES = 64 * 1024 * 1024;
+const BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 const blockCache = new Map<string, Buffer>();
 let blockCacheBytes = 0;
 

@@ -137,10 +137,13 @@ export async function assertExactlyOnce(
   expected: readonly string[],
   what: string,
   timeoutMs = 60_000,
+  agent?: AgentProcess,
 ): Promise<void> {
   let got: string[] = [];
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (agent !== undefined && agent.child.exitCode !== null)
+      throw new Error(`${what}: the agent exited with ${agent.child.exitCode}:\n${agent.output().slice(-3000)}`);
     got = await collectedLines(client, project, logstore);
     if (got.length >= expected.length) break;
     await new Promise((r) => setTimeout(r, 250));

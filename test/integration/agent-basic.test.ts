@@ -57,7 +57,7 @@ test('lines before and after start, in subdirectories, arrive exactly once with 
   try {
     write('a.log', 200, 'a-after');
     write('sub/c.log', 100, 'c-new');
-    await assertExactlyOnce(client, 'agent-basic', 'lines', expected, 'basic');
+    await assertExactlyOnce(client, 'agent-basic', 'lines', expected, 'basic', 60_000, agent);
     const groups = await pullLogstore(client, 'agent-basic', 'lines');
     const g = groups[0]!;
     const tags = Object.fromEntries(g.tags.map((t) => [t.key, t.value]));

@@ -120,7 +120,15 @@ test('server SIGKILLed and restarted, then down for a while: the agent retries, 
     client.close();
     client = testClient(server.url);
     w.stop();
-    await assertExactlyOnce(client, 'agent-faults', 'outage', w.lines, 'after a server crash and an outage');
+    await assertExactlyOnce(
+      client,
+      'agent-faults',
+      'outage',
+      w.lines,
+      'after a server crash and an outage',
+      60_000,
+      agent,
+    );
     const status = JSON.parse(readFileSync(join(dataDir, 'status.json'), 'utf8')) as {
       counters: Record<string, number>;
     };

@@ -121,6 +121,7 @@ test('rename/create and copytruncate rotations at a high rate: every line exactl
       [...renamed.lines, ...copied.lines],
       `rotation torture (seed ${seed})`,
       90_000,
+      agent,
     );
   } catch (err) {
     console.log(agent.output());

@@ -193,12 +193,7 @@ export class CheckpointStore {
 
   /** Writes buffered records; with `durable`, fdatasyncs them (intents must be durable before their batch leaves). */
   flush(durable: boolean): void {
-    if (this.buffered.length > 0) {
-      const data = this.buffered.join('');
-      this.buffered = [];
-      writeSync(this.journalFd, data);
-      this.journalBytes += data.length;
-    }
+    this.writeBuffered();
     if (durable && this.dirty) {
       fdatasyncSync(this.journalFd);
       this.dirty = false;
@@ -206,10 +201,19 @@ export class CheckpointStore {
     if (this.journalBytes > 4 * 1024 * 1024) this.snapshot();
   }
 
+  private writeBuffered(): void {
+    if (this.buffered.length === 0) return;
+    const data = this.buffered.join('');
+    this.buffered = [];
+    writeSync(this.journalFd, data);
+    this.journalBytes += data.length;
+  }
+
   /** Folds the journal into a new snapshot generation and starts an empty journal. */
   snapshot(): void {
     if (this.journalFd >= 0) {
-      this.flush(false);
+      // Everything buffered is in the snapshot below; it need not reach the old journal.
+      this.buffered = [];
       closeSync(this.journalFd);
     }
     const old = this.gen;

@@ -68,12 +68,10 @@ export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
         const end = Math.min(src.n, start + BLOCK_ROWS);
         for (let i = start; i < end; i++) {
           const v = values[i];
-          if (v === undefined) cw.varint(0);
+          if (v === undefined) cw.u8(0);
           else {
             any = true;
-            const b = Buffer.from(v, 'utf8');
-            cw.varint(b.length + 1);
-            cw.bytes(b);
+            cw.cell(v);
           }
         }
         blocks.push(any ? put(zstdCompress(cw.finish())) : null);

@@ -15,8 +15,11 @@ export interface ParquetTargetConfig {
 
 /** `s<shard>_<fromSeq>_<toSeq>[.<k>].parquet`: the cursor range `[from, to)` of the shard the file holds. */
 const FILE_NAME = /^s(\d+)_(\d+)_(\d+)(?:\.\d+)?\.parquet$/;
-/** Staging folder for batches being written, inside the target folder so the final rename stays on one disk. */
-const TMP_DIR = '.sluice-tmp';
+/**
+ * Staging folders of batches being written (`.sluice-tmp-s<shard>_<from>_<to>`): inside the target folder so the
+ * final rename stays on one disk, hidden, and one level deeper than the data files, so readers never match them.
+ */
+const TMP_PREFIX = '.sluice-tmp-';
 /** Rows per DuckDB data chunk (its vector size). */
 const CHUNK_ROWS = 2048;
 
@@ -35,9 +38,8 @@ export function parquetFileName(shard: number, from: number, to: number, part?: 
 export class ParquetTarget implements ShipTarget {
   readonly kind = 'parquet';
   private db: DuckDBInstance | undefined;
-  private conn: DuckDBConnection | undefined;
-  /** DuckDB calls of one connection run one at a time; shards take turns. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Batches being written, each on its own connection (shards write independently); awaited by `close`. */
+  private readonly writing = new Set<Promise<unknown>>();
   private seq = 0;
 
   constructor(private readonly config: ParquetTargetConfig) {}
@@ -46,7 +48,6 @@ export class ParquetTarget implements ShipTarget {
     await mkdir(this.config.path, { recursive: true });
     await removeTempFiles(this.config.path);
     this.db = await DuckDBInstance.create(':memory:', { threads: '2' });
-    this.conn = await this.db.connect();
   }
 
   /**
@@ -62,26 +63,33 @@ export class ParquetTarget implements ShipTarget {
   }
 
   write(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
-    const run = this.queue.then(() => this.writeNow(batch, data));
-    this.queue = run.catch(() => {});
+    const run = this.writeNow(batch, data);
+    const settled = run.catch(() => {});
+    this.writing.add(settled);
+    void settled.finally(() => this.writing.delete(settled));
     return run;
   }
 
   async close(): Promise<void> {
-    await this.queue;
-    this.conn?.closeSync();
+    await Promise.all(this.writing);
     this.db?.closeSync();
-    this.conn = undefined;
     this.db = undefined;
   }
 
   private async writeNow(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
-    const conn = this.conn;
-    if (!conn) throw new Error('parquet target is not open');
+    if (!this.db) throw new Error('parquet target is not open');
+    const conn = await this.db.connect();
+    try {
+      return await this.writeWith(conn, batch, data);
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  private async writeWith(conn: DuckDBConnection, batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
     const name = parquetFileName(batch.shard, batch.from, batch.to);
-    const staging = join(this.config.path, TMP_DIR, name.replace(/\.parquet$/, ''));
+    const staging = join(this.config.path, `${TMP_PREFIX}${name.replace(/\.parquet$/, '')}`);
     await rm(staging, { recursive: true, force: true });
-    await mkdir(join(this.config.path, TMP_DIR), { recursive: true });
     const table = `batch_${++this.seq}`;
     const columns = uniqueColumnNames([...data.columns.keys()]);
     await conn.run(
@@ -127,8 +135,7 @@ export class ParquetTarget implements ShipTarget {
         await fsyncDir(dir);
       }
     }
-    // Writes of one target take turns, so the staging folder is ours alone: leave the target folder clean.
-    await rm(join(this.config.path, TMP_DIR), { recursive: true, force: true });
+    await rm(staging, { recursive: true, force: true });
     return { rows: data.count, outputs };
   }
 }
@@ -184,7 +191,9 @@ async function dirs(path: string, prefix: string): Promise<string[]> {
 }
 
 async function removeTempFiles(root: string): Promise<void> {
-  await rm(join(root, TMP_DIR), { recursive: true, force: true });
+  for (const entry of await readdir(root)) {
+    if (entry.startsWith(TMP_PREFIX)) await rm(join(root, entry), { recursive: true, force: true });
+  }
 }
 
 async function fsyncFile(path: string): Promise<void> {

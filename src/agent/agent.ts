@@ -41,8 +41,8 @@ export interface AgentOptions {
 export const DEFAULT_AGENT_LIMITS = Object.freeze({
   spoolCapBytes: 1024 * 1024 * 1024,
   maxConcurrency: 4,
-  maxMemoryBytes: 8 * 1024 * 1024,
-  passBudgetBytes: 4 * 1024 * 1024,
+  maxMemoryBytes: 2 * 1024 * 1024,
+  passBudgetBytes: 2 * 1024 * 1024,
 });
 
 /** Exit code asking the supervisor for a restart (hard memory limit). */
@@ -62,7 +62,7 @@ export class Agent {
   private readonly collectors: Collector[] = [];
   private readonly deliveries = new Map<string, Delivery>();
   private readonly monitor: SelfMonitor;
-  private readonly nativeGc = new NativeBufferCollector(8 * 1024 * 1024);
+  private readonly nativeGc = new NativeBufferCollector(4 * 1024 * 1024);
   private metricsServer: Server | undefined;
   private stopping = false;
   private wakeTimer: NodeJS.Timeout | undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -54,7 +54,14 @@ test('checkpoint: a torn journal tail is ignored', () => {
   s.ack('a');
   s.flush(true);
   const journal = readdirSync(dir).find((n) => n.startsWith('journal-'))!;
-  appendFileSync(join(dir, journal), '1234abcd {"t":"a","id":"x"'); // torn write
+  // A torn write right after the last record (the journal is preallocated with zeros).
+  const path = join(dir, journal);
+  const bytes = readFileSync(path);
+  const end = bytes.indexOf(0);
+  assert.ok(end > 0, 'the journal holds records');
+  const fd = openSync(path, 'r+');
+  writeSync(fd, '1234abcd {"t":"a","id":"x"', end);
+  closeSync(fd);
   const r = CheckpointStore.open(dir);
   assert.equal(r.files.get('g')!.committed, 5);
   r.close();

@@ -198,8 +198,8 @@ export class HeadPart implements SearchPart, IndexSink {
         return out;
       },
     }));
-    const shards: Record<string, [number, number]> = {};
-    for (const [k, r] of this.shards) shards[k] = [r[0], r[1]];
+    const shards: Record<string, [number, number][]> = {};
+    for (const [k, r] of this.shards) shards[k] = [[r[0], r[1]]];
     return { id: segmentId, n, times: sortedTimes, columns, dicts, numbers, shards, replaces: [], configVersion };
   }
 

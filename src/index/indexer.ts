@@ -128,9 +128,8 @@ export class Indexer {
       const shardKey = `${shard.id}-${shard.baseSeq}`;
       const range = await this.source.range(project, logstore, shard.id);
       const start = Math.max(range.begin, doc.startSeqs[shardKey] ?? range.begin);
-      const at = Math.min(range.end, Math.max(start, entry.index.progress(shardKey) ?? start));
       total += Math.max(0, range.end - start);
-      indexed += at - start;
+      indexed += entry.index.indexedIn(shardKey, start, range.end);
     }
     return { indexedRecords: indexed, totalRecords: total };
   }
@@ -212,18 +211,21 @@ export class Indexer {
     for (const shard of this.source.shards(project, logstore)) {
       const shardKey = `${shard.id}-${shard.baseSeq}`;
       const range = await this.source.range(project, logstore, shard.id);
-      let from = index.progress(shardKey) ?? doc.startSeqs[shardKey] ?? range.begin;
-      if (from < range.begin) from = range.begin;
+      const start = Math.max(range.begin, doc.startSeqs[shardKey] ?? range.begin);
+      let from = index.resumeAt(shardKey, start);
       while (from < range.end && !this.stopped) {
         const records = await this.source.read(project, logstore, shard.id, from, this.options.batchRecords);
         if (records.length === 0) break;
         if (index.remoteMode) {
-          for (const r of records) index.addStored(shardKey, r);
+          for (const r of records) {
+            if (index.covers(shardKey, r.seq)) index.passCovered(shardKey, r.seq);
+            else index.addStored(shardKey, r);
+          }
           from = records[records.length - 1]!.seq + 1;
           if (index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs)) {
             const built = index.flush();
-            // Backpressure: at most two builds queued behind the worker.
-            if (index.pendingBuilds() > 2) await built;
+            // Backpressure: at most two builds queued per worker.
+            if (index.pendingBuilds() > 2 * this.builder.workers) await built;
           }
           await yieldLoop();
           continue;
@@ -235,6 +237,7 @@ export class Indexer {
             await yieldLoop();
             sliceStart = performance.now();
           }
+          if (index.covers(shardKey, r.seq)) continue;
           let bytes: Uint8Array;
           try {
             bytes = this.source.payload(r);

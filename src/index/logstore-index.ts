@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLogGroup } from '../protocol/log-group.js';
 import type { MergeRunner } from '../storage/segment/merge-runner.js';
@@ -7,6 +7,7 @@ import { mergeSource } from '../storage/segment/segment-merge.js';
 import { SegmentReader } from '../storage/segment/segment-reader.js';
 import { writeSegment } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
+import { Coverage, rangesOf } from './coverage.js';
 import { HeadPart } from './head-part.js';
 import type { CompiledIndex, IndexDocument } from './index-config.js';
 import type { SegmentBuilder } from './segment-builder.js';
@@ -30,11 +31,13 @@ export const DEFAULT_INDEX_OPTIONS: LogstoreIndexOptions = Object.freeze({
 });
 
 const SEG_EXT = '.seg';
+const DROPPED_FILE = 'dropped.json';
 
 /**
  * The index of one logstore: sealed segments (files in `dir`) plus the in-memory head. Progress per shard log is
- * implied by the data itself: each segment records the shard-log records [from, to) it holds, so after a restart
- * indexing resumes at the highest `to` and only the unsealed tail is replayed. A merge writes its output (naming
+ * implied by the data itself: each segment records the shard-log record ranges it holds, so after a restart
+ * indexing resumes at the first record no segment holds and skips ranges already held (only unsealed or unbuilt
+ * records are replayed). A merge writes its output (naming
  * the segments it replaces) before deleting its inputs; an open that finds both deletes the inputs, so a crash
  * mid-merge neither loses nor double counts rows.
  */
@@ -42,7 +45,9 @@ export class LogstoreIndex {
   private segments: SegmentReader[] = [];
   private head: HeadPart;
   private nextSeq: number;
-  private readonly progressOf = new Map<string, number>();
+  private readonly coverage = new Coverage();
+  /** Ranges held by segments TTL dropped (persisted in DROPPED_FILE). */
+  private readonly dropped: Record<string, [number, number][]> = {};
   private merging = false;
   private destroyed = false;
   /** Remote-build mode: records go to the builder worker instead of the local head. */
@@ -65,10 +70,15 @@ export class LogstoreIndex {
   ) {
     this.segments = segments;
     this.nextSeq = nextSeq;
-    for (const s of segments) {
-      for (const [key, [, to]] of Object.entries(s.footer.shards)) {
-        this.progressOf.set(key, Math.max(this.progressOf.get(key) ?? 0, to));
+    for (const s of segments) this.cover(s);
+    try {
+      const dropped = JSON.parse(readFileSync(join(dir, DROPPED_FILE), 'utf8')) as Record<string, [number, number][]>;
+      for (const [key, ranges] of Object.entries(dropped)) {
+        this.dropped[key] = ranges;
+        for (const [from, to] of ranges) this.coverage.add(key, from, to);
       }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     this.head = this.newHead();
   }
@@ -111,14 +121,37 @@ export class LogstoreIndex {
     this.head = this.newHead();
   }
 
-  /** Next shard-log record to index for `shardKey`, if this index has seen the shard. */
-  progress(shardKey: string): number | undefined {
-    return this.handedOff.get(shardKey) ?? this.head.shards.get(shardKey)?.[1] ?? this.progressOf.get(shardKey);
+  /**
+   * Next shard-log record to read for `shardKey`, indexing from `start`: past what is queued or in the head, else
+   * the first record no segment holds.
+   */
+  resumeAt(shardKey: string, start: number): number {
+    const next = this.handedOff.get(shardKey) ?? this.head.shards.get(shardKey)?.[1];
+    return this.coverage.nextUncovered(shardKey, Math.max(start, next ?? start));
   }
 
-  /** Next record not yet durable in a segment (what a restart would resume from). */
-  durableProgress(shardKey: string): number | undefined {
-    return this.progressOf.get(shardKey);
+  /** Whether a segment already holds record `seq` (a range built before a crash that lost an earlier one). */
+  covers(shardKey: string, seq: number): boolean {
+    return this.coverage.covers(shardKey, seq);
+  }
+
+  /** Records in [from, to) that are searchable in segments or the head. */
+  indexedIn(shardKey: string, from: number, to: number): number {
+    let n = this.coverage.countIn(shardKey, from, to);
+    const h = this.head.shards.get(shardKey);
+    if (h) {
+      // The head's range may span records skipped because a segment already held them.
+      const a = Math.max(h[0], from);
+      const b = Math.min(h[1], to);
+      if (b > a) n += b - a - this.coverage.countIn(shardKey, a, b);
+    }
+    return n;
+  }
+
+  private cover(s: SegmentReader): void {
+    for (const [key, ranges] of Object.entries(s.footer.shards)) {
+      for (const [from, to] of rangesOf(ranges)) this.coverage.add(key, from, to);
+    }
   }
 
   /**
@@ -131,6 +164,11 @@ export class LogstoreIndex {
 
   get remoteMode(): boolean {
     return this.remote !== undefined;
+  }
+
+  /** Marks a record as passed without queuing it (a segment already holds it). */
+  passCovered(shardKey: string, seq: number): void {
+    if (this.remote) this.handedOff.set(shardKey, seq + 1);
   }
 
   addStored(shardKey: string, record: StoredRecord): void {
@@ -162,9 +200,7 @@ export class LogstoreIndex {
         if (this.destroyed) return;
         const reader = SegmentReader.open(path);
         this.segments.push(reader);
-        for (const [key, [, to]] of Object.entries(reader.footer.shards)) {
-          this.progressOf.set(key, Math.max(this.progressOf.get(key) ?? 0, to));
-        }
+        this.cover(reader);
       },
       (err: unknown) => {
         // The records of a failed build stay unindexed until a rebuild; later builds continue.
@@ -223,7 +259,7 @@ export class LogstoreIndex {
     writeSegment(path, head.toSource(id, this.compiled.version));
     const reader = SegmentReader.open(path);
     this.segments.push(reader);
-    for (const [key, [, to]] of head.shards) this.progressOf.set(key, Math.max(this.progressOf.get(key) ?? 0, to));
+    this.cover(reader);
     this.head = this.newHead();
   }
 
@@ -273,6 +309,16 @@ export class LogstoreIndex {
     if (this.merging) return 0;
     const old = this.segments.filter((s) => s.maxTime < beforeSec);
     if (old.length === 0) return 0;
+    // Remember what the dropped segments held, so a restart does not index those expired records again.
+    for (const seg of old) {
+      for (const [key, ranges] of Object.entries(seg.footer.shards)) {
+        const list = (this.dropped[key] ??= []);
+        for (const r of rangesOf(ranges)) list.push([r[0], r[1]]);
+      }
+    }
+    const tmp = join(this.dir, `${DROPPED_FILE}.tmp`);
+    writeFileSync(tmp, JSON.stringify(this.dropped));
+    renameSync(tmp, join(this.dir, DROPPED_FILE));
     this.segments = this.segments.filter((s) => s.maxTime >= beforeSec);
     for (const s of old) {
       s.close();

@@ -9,8 +9,8 @@ import { type CompiledIndex, compileIndex, type IndexDocument } from './index-co
 /**
  * Worker-thread entry: turns shard-log records into one segment file. Decompressing, decoding, tokenizing and
  * encoding are the bulk of indexing CPU; here they run beside the event loop that acknowledges writes and answers
- * queries. Requests are handled strictly in order, so a later segment is never on disk without the earlier ones
- * (which is what lets a restart resume from the highest recorded shard-log position).
+ * queries. Several of these may run at once; the shard-log ranges recorded in each segment let a restart find and
+ * fill any gap left by a build that did not finish.
  */
 export interface BuildRequest {
   readonly seq: number;

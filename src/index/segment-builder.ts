@@ -1,53 +1,74 @@
 import { Worker } from 'node:worker_threads';
 import type { BuildReply, BuildRequest } from './segment-builder-worker.js';
 
+interface Slot {
+  worker: Worker | undefined;
+  readonly waiting: Map<number, { resolve: (r: BuildReply) => void; reject: (e: Error) => void }>;
+}
+
 /**
- * Builds segments from shard-log records on one worker thread, in request order. Several requests may be queued;
- * each resolves when its segment file is durable.
+ * Builds segments from shard-log records on worker threads (two by default: one per core of the target machine, so
+ * indexing uses both cores when ingestion leaves one idle). Builds may complete out of order; the index's coverage
+ * ranges make that safe across crashes. Each build resolves when its segment file is durable.
  */
 export class SegmentBuilder {
-  private worker: Worker | undefined;
+  private readonly slots: Slot[];
   private next = 0;
-  private readonly waiting = new Map<number, { resolve: (r: BuildReply) => void; reject: (e: Error) => void }>();
+
+  constructor(workers = 2) {
+    this.slots = Array.from({ length: Math.max(1, workers) }, () => ({ worker: undefined, waiting: new Map() }));
+  }
 
   build(req: Omit<BuildRequest, 'seq'>): Promise<BuildReply> {
-    const worker = this.ensure();
+    // The least busy worker.
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.waiting.size < slot.waiting.size) slot = s;
+    const worker = this.ensure(slot);
     const seq = this.next++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject });
+      slot.waiting.set(seq, { resolve, reject });
       worker.postMessage({ ...req, seq } satisfies BuildRequest);
     });
   }
 
+  /** Builds queued or running. */
   get pending(): number {
-    return this.waiting.size;
+    let n = 0;
+    for (const s of this.slots) n += s.waiting.size;
+    return n;
+  }
+
+  get workers(): number {
+    return this.slots.length;
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) await worker.terminate();
-    for (const w of this.waiting.values()) w.reject(new Error('segment builder closed'));
-    this.waiting.clear();
+    for (const slot of this.slots) {
+      const worker = slot.worker;
+      slot.worker = undefined;
+      if (worker) await worker.terminate();
+      for (const w of slot.waiting.values()) w.reject(new Error('segment builder closed'));
+      slot.waiting.clear();
+    }
   }
 
-  private ensure(): Worker {
-    if (this.worker) return this.worker;
+  private ensure(slot: Slot): Worker {
+    if (slot.worker) return slot.worker;
     const worker = new Worker(new URL('./segment-builder-worker.js', import.meta.url));
     worker.unref();
     worker.on('message', (reply: BuildReply) => {
-      const w = this.waiting.get(reply.seq);
+      const w = slot.waiting.get(reply.seq);
       if (!w) return;
-      this.waiting.delete(reply.seq);
+      slot.waiting.delete(reply.seq);
       if (reply.ok) w.resolve(reply);
       else w.reject(new Error(`segment build failed: ${reply.error}`));
     });
     worker.on('error', (err) => {
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-      this.worker = undefined;
+      for (const w of slot.waiting.values()) w.reject(err);
+      slot.waiting.clear();
+      slot.worker = undefined;
     });
-    this.worker = worker;
+    slot.worker = worker;
     return worker;
   }
 }

@@ -48,8 +48,8 @@ export interface SegmentFooter {
   readonly n: number;
   readonly minTime: number;
   readonly maxTime: number;
-  /** Per shard log (`<shardId>-<baseSeq>`), the records [from, to) whose logs this segment holds. */
-  readonly shards: Readonly<Record<string, readonly [number, number]>>;
+  /** Per shard log (`<shardId>-<baseSeq>`), the record ranges [from, to) whose logs this segment holds. */
+  readonly shards: Readonly<Record<string, readonly (readonly [number, number])[]>>;
   /** Segments this one replaces (a merge): if any of them is still on disk after a crash, it is deleted at open. */
   readonly replaces: readonly string[];
   /** Index config version the rows were tokenized with. */

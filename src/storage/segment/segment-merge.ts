@@ -91,12 +91,23 @@ export function mergeSource(inputs: readonly SegmentReader[], id: string, config
     );
   }
 
-  const shards: Record<string, [number, number]> = {};
+  // Inputs may hold non-adjacent ranges (parallel builds): keep them as a list, merging only what touches.
+  const shards: Record<string, [number, number][]> = {};
   for (const s of inputs) {
-    for (const [key, [from, to]] of Object.entries(s.footer.shards)) {
-      const cur = shards[key];
-      shards[key] = cur ? [Math.min(cur[0], from), Math.max(cur[1], to)] : [from, to];
+    for (const [key, ranges] of Object.entries(s.footer.shards)) {
+      const list = (shards[key] ??= []);
+      for (const r of normalize(ranges)) list.push([r[0], r[1]]);
     }
+  }
+  for (const key of Object.keys(shards)) {
+    const sorted = shards[key]!.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const r of sorted) {
+      const last = merged[merged.length - 1];
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else merged.push(r);
+    }
+    shards[key] = merged;
   }
   return {
     id,
@@ -136,4 +147,11 @@ function* kWayMerge<K>(
     }
     yield [min as K, combine(lists)] as const;
   }
+}
+
+/** A footer's shard entry as a list of ranges (early segments wrote a single range). */
+function normalize(entry: unknown): [number, number][] {
+  if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'number')
+    return [[entry[0], entry[1] as number]];
+  return entry as [number, number][];
 }

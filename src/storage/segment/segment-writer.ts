@@ -24,7 +24,7 @@ export interface SegmentSource {
   readonly dicts: ReadonlyMap<string, () => Iterable<readonly [string, Uint32Array]>>;
   /** Numeric dictionaries: field → (value, sorted row ids) in ascending value order, streamed. */
   readonly numbers: ReadonlyMap<string, () => Iterable<readonly [number, Uint32Array]>>;
-  readonly shards: Readonly<Record<string, readonly [number, number]>>;
+  readonly shards: Readonly<Record<string, readonly (readonly [number, number])[]>>;
   readonly replaces: readonly string[];
   readonly configVersion: number;
 }

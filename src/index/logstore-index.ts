@@ -312,8 +312,9 @@ export class LogstoreIndex {
     // Remember what the dropped segments held, so a restart does not index those expired records again.
     for (const seg of old) {
       for (const [key, ranges] of Object.entries(seg.footer.shards)) {
-        const list = (this.dropped[key] ??= []);
+        const list = this.dropped[key] ?? [];
         for (const r of rangesOf(ranges)) list.push([r[0], r[1]]);
+        this.dropped[key] = list;
       }
     }
     const tmp = join(this.dir, `${DROPPED_FILE}.tmp`);

@@ -95,8 +95,9 @@ export function mergeSource(inputs: readonly SegmentReader[], id: string, config
   const shards: Record<string, [number, number][]> = {};
   for (const s of inputs) {
     for (const [key, ranges] of Object.entries(s.footer.shards)) {
-      const list = (shards[key] ??= []);
+      const list = shards[key] ?? [];
       for (const r of normalize(ranges)) list.push([r[0], r[1]]);
+      shards[key] = list;
     }
   }
   for (const key of Object.keys(shards)) {

@@ -114,6 +114,8 @@ async function main(): Promise<void> {
   const gen = new NginxLogGenerator(42, DAY);
   const ips = (gen as unknown as { ips: string[] }).ips;
   const needleIp = ips[ips.length - 1]!;
+  // A phrase: a whole user agent of moderate frequency (many tokens; only the rows of a page are verified).
+  const phrase = (gen as unknown as { agents: string[] }).agents[5]!.replaceAll('"', '\\"');
   const bodies: { body: Buffer; rawSize: number }[] = [];
   let rawTotal = 0;
   const t0 = performance.now();
@@ -219,7 +221,7 @@ async function main(): Promise<void> {
       ['status:500 (page of 100)', getLogs('status:500')],
       ['status:500 (count)', () => count('status:500')],
       ['status >= 500 and method:POST', getLogs('status >= 500 and method:POST')],
-      ['phrase "python-requests/2.50.0"', getLogs('"python-requests/2.50.0"')],
+      [`phrase "${phrase.slice(0, 30)}…"`, getLogs(`"${phrase}"`)],
       ['prefix request_uri:/orders/9*', getLogs('request_uri:/orders/9*')],
       [
         'histogram * 1 min x 1 day',

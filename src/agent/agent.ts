@@ -17,6 +17,7 @@ import { AgentMetrics } from './metrics.js';
 import { NativeBufferCollector } from './self-monitor/native-gc.js';
 import { type SelfLimits, SelfMonitor } from './self-monitor/self-monitor.js';
 import type { Batch } from './send/batch.js';
+import { BufferPool } from './send/buffer-pool.js';
 import { Delivery } from './send/delivery.js';
 import { Spool } from './spool/spool.js';
 
@@ -63,6 +64,7 @@ export class Agent {
   private readonly deliveries = new Map<string, Delivery>();
   private readonly monitor: SelfMonitor;
   private readonly nativeGc = new NativeBufferCollector(4 * 1024 * 1024);
+  private readonly pool = new BufferPool();
   private metricsServer: Server | undefined;
   private stopping = false;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -84,6 +86,7 @@ export class Agent {
     });
     this.monitor = new SelfMonitor(o.limits);
     const copts: CollectorOptions = {
+      pool: this.pool,
       source: hostIp(),
       hostname: osHostname(),
       readChunkBytes: 512 * 1024,
@@ -125,6 +128,7 @@ export class Agent {
             {
               delivered: (b) => this.acked(b),
               spooled: (b) => this.acked(b),
+              released: (b) => this.pool.release(b.slab),
               givenUp: (b, reason) => {
                 this.metrics.lostBatches++;
                 for (const r of b.ranges)

@@ -24,10 +24,12 @@ import type { AgentMetrics } from './metrics.js';
 import { LogBuilder, topicFor } from './parse/log-builder.js';
 import { compileUserRegex } from './parse/safe-regex.js';
 import type { Batch } from './send/batch.js';
+import type { BufferPool } from './send/buffer-pool.js';
 import { splitEntries } from './tail/entry-splitter.js';
 import { FINGERPRINT_MAX, headHash } from './tail/fingerprint.js';
 
 export interface CollectorOptions {
+  readonly pool: BufferPool;
   readonly source: string;
   readonly hostname: string;
   readonly readChunkBytes: number;
@@ -401,11 +403,13 @@ export class Collector {
       ['__path__', t.origin],
       ['__hostname__', this.o.hostname],
     ]);
+    const { view, slab } = this.o.pool.copy(lz4BlockCompress(raw));
     const batch: Batch = {
       id: id ?? `sl1-${range.fileId}-${range.start}-${range.end}`,
       logstore: this.config.logstore,
       ranges: [range],
-      body: lz4BlockCompress(raw),
+      body: view,
+      slab,
       rawSize: raw.length,
       logCount,
     };

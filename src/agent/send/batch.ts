@@ -8,6 +8,8 @@ export interface Batch {
   readonly ranges: readonly ByteRange[];
   /** LZ4 block of the LogGroup. */
   readonly body: Buffer;
+  /** The pooled buffer `body` lives in, returned to the pool when the batch is done (none for spooled batches). */
+  readonly slab?: Buffer | undefined;
   readonly rawSize: number;
   readonly logCount: number;
 }

@@ -18,6 +18,8 @@ export interface DeliveryEvents {
   spooled(b: Batch): void;
   /** The batch can never be stored: report it as lost. */
   givenUp(b: Batch, reason: string): void;
+  /** The batch's memory is no longer used (delivered, spooled or given up). */
+  released(b: Batch): void;
 }
 
 export interface DeliveryOptions {
@@ -100,6 +102,7 @@ export class Delivery {
 
   private release(b: Batch): void {
     this.memBytes -= b.body.length;
+    this.events.released(b);
   }
 
   private toSpool(b: Batch): boolean {

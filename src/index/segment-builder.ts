@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { BuildReply, BuildRequest } from './segment-builder-worker.js';
 
+const BUILDER_HEAP_MB = 160;
+
 interface Slot {
   worker: Worker | undefined;
   readonly waiting: Map<number, { resolve: (r: BuildReply) => void; reject: (e: Error) => void }>;
@@ -54,7 +56,11 @@ export class SegmentBuilder {
 
   private ensure(slot: Slot): Worker {
     if (slot.worker) return slot.worker;
-    const worker = new Worker(new URL('./segment-builder-worker.js', import.meta.url));
+    // A bounded heap makes the worker collect its garbage instead of growing the process RSS; a build holds one
+    // flush worth of rows (~8 MB raw) at a time.
+    const worker = new Worker(new URL('./segment-builder-worker.js', import.meta.url), {
+      resourceLimits: { maxOldGenerationSizeMb: BUILDER_HEAP_MB },
+    });
     worker.unref();
     worker.on('message', (reply: BuildReply) => {
       const w = slot.waiting.get(reply.seq);

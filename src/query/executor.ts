@@ -67,6 +67,7 @@ export function search(
   const cands: Cand[] = [];
   /** Rows already read to check a phrase, reused for the page. */
   const seen = new Map<string, StoredRow>();
+  const streams: { p: number; ordered: number[]; at: number; check: (row: StoredRow) => boolean }[] = [];
   let processed = 0;
   let complete = true;
   for (let p = 0; p < parts.length; p++) {
@@ -104,23 +105,34 @@ export function search(
         cands.push({ time: part.time(ordered[i]!), part: p, id: ordered[i]! });
       continue;
     }
-    // Verify phrases in small batches until this part has contributed `want` rows.
-    let taken = 0;
-    const BATCH = 128;
-    for (let i = 0; i < ordered.length && taken < want; i += BATCH) {
-      if (checkStop(o)) {
-        complete = false;
-        break;
-      }
-      const batch = ordered.slice(i, i + BATCH);
-      const rows = part.rows(batch);
-      for (let k = 0; k < rows.length && taken < want; k++) {
-        if (!check(rows[k]!)) continue;
-        cands.push({ time: rows[k]!.time, part: p, id: batch[k]! });
-        seen.set(`${p}:${batch[k]}`, rows[k]!);
-        taken++;
+    streams.push({ p, ordered, at: 0, check });
+  }
+  // Phrase checks: walk every part's candidates in global result order and verify only until the page is full
+  // (per-part verification would read `want` rows from every segment).
+  let verified = 0;
+  while (verified < want && streams.length > 0) {
+    if (checkStop(o)) {
+      complete = false;
+      break;
+    }
+    let best: (typeof streams)[number] | undefined;
+    let bestCand: Cand | undefined;
+    for (const st of streams) {
+      if (st.at >= st.ordered.length) continue;
+      const id = st.ordered[st.at]!;
+      const c = { time: parts[st.p]!.time(id), part: st.p, id };
+      if (!bestCand || (o.reverse ? byTimeAsc(c, bestCand) > 0 : byTimeAsc(c, bestCand) < 0)) {
+        best = st;
+        bestCand = c;
       }
     }
+    if (!best || !bestCand) break;
+    best.at++;
+    const row = parts[best.p]!.rows([bestCand.id])[0]!;
+    if (!best.check(row)) continue;
+    cands.push(bestCand);
+    seen.set(`${best.p}:${bestCand.id}`, row);
+    verified++;
   }
   cands.sort(byTimeAsc);
   if (o.reverse) cands.reverse();

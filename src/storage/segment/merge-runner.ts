@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { MergeRequest } from './merge-worker.js';
 
+const MERGE_HEAP_MB = 320;
+
 /** Runs segment merges one at a time on a worker thread (started on first use, unref'd so it never holds exit). */
 export class MergeRunner {
   private worker: Worker | undefined;
@@ -20,7 +22,10 @@ export class MergeRunner {
 
   private run(req: MergeRequest): Promise<void> {
     if (!this.worker) {
-      this.worker = new Worker(new URL('./merge-worker.js', import.meta.url));
+      // Bounded so the merge collects garbage early; a merge holds one column of its output at a time.
+      this.worker = new Worker(new URL('./merge-worker.js', import.meta.url), {
+        resourceLimits: { maxOldGenerationSizeMb: MERGE_HEAP_MB },
+      });
       this.worker.unref();
     }
     const worker = this.worker;

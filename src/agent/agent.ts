@@ -89,13 +89,14 @@ export class Agent {
       pool: this.pool,
       source: hostIp(),
       hostname: osHostname(),
-      readChunkBytes: 512 * 1024,
+      readChunkBytes: 1024 * 1024,
       maxEntryBytes: 512 * 1024,
       maxOpenFiles: 1000,
       maxWatches: 4096,
       idleCloseMs: 30_000,
       rotateGraceMs: 5_000,
       flushTimeoutMs: 3_000,
+      lingerMs: 500,
       ...o.collector,
     };
     for (const c of o.configs) {

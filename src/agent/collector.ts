@@ -41,6 +41,8 @@ export interface CollectorOptions {
   readonly rotateGraceMs: number;
   /** A multiline entry (or unterminated last line) with nothing new for this long is emitted as is. */
   readonly flushTimeoutMs: number;
+  /** A tail shorter than a full chunk is read at most this often per file. */
+  readonly lingerMs: number;
 }
 
 export interface CollectorHost {
@@ -65,6 +67,8 @@ interface Tracked {
   copyOf: boolean;
   lastChangeAt: number;
   lastReadAt: number;
+  /** When a read last took less than a full chunk (see `lingerMs`). */
+  lastPartialAt: number;
   replay: Intent[];
 }
 
@@ -111,6 +115,7 @@ export class Collector {
         copyOf: false,
         lastChangeAt: Date.now(),
         lastReadAt: 0,
+        lastPartialAt: 0,
         replay: intents,
       };
       this.track(t);
@@ -209,6 +214,7 @@ export class Collector {
       copyOf: false,
       lastChangeAt: now,
       lastReadAt: 0,
+      lastPartialAt: 0,
       replay: [],
     };
     this.track(t);
@@ -331,6 +337,10 @@ export class Collector {
       const want = Math.min(this.o.readChunkBytes, t.size - t.readOffset);
       const quiet = now - t.lastChangeAt >= this.o.flushTimeoutMs;
       const atEnd = t.readOffset + want >= t.size;
+      // Linger: a growing file's tail shorter than a full batch waits a moment for more, so a steady writer yields
+      // full batches (fewer requests and fsyncs per MB) instead of one small batch per write.
+      if (want < this.o.readChunkBytes && !t.rotated && now - t.lastPartialAt < this.o.lingerMs) break;
+      if (want < this.o.readChunkBytes) t.lastPartialAt = now;
       const n = this.readRange(
         t,
         t.readOffset,
@@ -474,6 +484,7 @@ export class Collector {
           copyOf: true,
           lastChangeAt: now,
           lastReadAt: now,
+          lastPartialAt: 0,
           replay: [],
         };
         openFds++;

@@ -45,6 +45,7 @@ const DAY_SEC = 86_400;
 /** Longest stretch of indexing before the event loop is yielded (a 4,096-log record takes ~80 ms). */
 const SLICE_MS = 20;
 const RETENTION_EVERY_MS = 60_000;
+const MERGE_BACKOFF_MS = 60_000;
 
 /**
  * Tails every shard log of every logstore that has an index config and keeps its LogstoreIndex current: new records
@@ -62,6 +63,7 @@ export class Indexer {
   private readonly runner = new MergeRunner();
   private readonly builder = new SegmentBuilder();
   private readonly merges = new Map<string, Promise<unknown>>();
+  private readonly mergeBackoff = new Map<string, number>();
 
   constructor(
     private readonly meta: MetaStore,
@@ -154,11 +156,15 @@ export class Indexer {
         if (entry.index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs))
           void entry.index.flush();
       } else if (entry.index.shouldSeal(Date.now())) entry.index.seal();
-      if (!this.merges.has(key)) {
-        // Merges run beside the indexing loop (on the worker), one per logstore at a time.
+      if (!this.merges.has(key) && Date.now() >= (this.mergeBackoff.get(key) ?? 0)) {
+        // Merges run beside the indexing loop (on the worker), one per logstore at a time; a failed merge waits
+        // MERGE_BACKOFF_MS before the next attempt instead of retrying on every pass.
         const merge = entry.index
           .mergeOnce(this.runner)
-          .catch((err: unknown) => this.log(`indexer: merge of ${key} failed: ${String(err)}`))
+          .catch((err: unknown) => {
+            this.log(`indexer: merge of ${key} failed: ${String(err)}`);
+            this.mergeBackoff.set(key, Date.now() + MERGE_BACKOFF_MS);
+          })
           .finally(() => this.merges.delete(key));
         this.merges.set(key, merge);
       }
@@ -220,13 +226,14 @@ export class Indexer {
           for (const r of records) {
             if (index.covers(shardKey, r.seq)) index.passCovered(shardKey, r.seq);
             else index.addStored(shardKey, r);
+            // Flush by size per record, so one build never holds more than about flushBytes of logs.
+            if (index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs)) {
+              const built = index.flush();
+              // Backpressure: at most two builds queued per worker.
+              if (index.pendingBuilds() > 2 * this.builder.workers) await built;
+            }
           }
           from = records[records.length - 1]!.seq + 1;
-          if (index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs)) {
-            const built = index.flush();
-            // Backpressure: at most two builds queued per worker.
-            if (index.pendingBuilds() > 2 * this.builder.workers) await built;
-          }
           await yieldLoop();
           continue;
         }

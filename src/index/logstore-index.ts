@@ -186,28 +186,44 @@ export class LogstoreIndex {
 
   /** Builds the queued records into a segment on the worker; resolves once it is searchable. */
   flush(): Promise<void> {
-    const remote = this.remote;
-    if (!remote || this.pending.length === 0) return this.building;
+    if (!this.remote || this.pending.length === 0) return this.building;
     const records = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
+    this.building = this.buildRecords(records, 0);
+    return this.building;
+  }
+
+  /**
+   * Builds `records` into one segment. A failed build (a worker out of memory on an unusually large batch, an I/O
+   * error) is retried as two halves, down to single records, so no record is silently left out; a single record
+   * that still fails is logged and left unindexed (a rebuild retries it).
+   */
+  private async buildRecords(records: (StoredRecord & { shardKey: string })[], depth: number): Promise<void> {
+    const remote = this.remote!;
     const id = this.newSegmentId();
     const path = join(this.dir, `${id}${SEG_EXT}`);
-    const built = remote.builder.build({ doc: remote.doc, ttlDays: remote.ttlDays, id, path, records });
-    this.building = built.then(
-      (reply) => {
-        for (const s of reply.skipped) remote.log(`indexer: record skipped: ${s}`);
-        if (this.destroyed) return;
-        const reader = SegmentReader.open(path);
-        this.segments.push(reader);
-        this.cover(reader);
-      },
-      (err: unknown) => {
-        // The records of a failed build stay unindexed until a rebuild; later builds continue.
-        remote.log(`indexer: ${String(err)}`);
-      },
-    );
-    return this.building;
+    try {
+      const reply = await remote.builder.build({ doc: remote.doc, ttlDays: remote.ttlDays, id, path, records });
+      for (const s of reply.skipped) remote.log(`indexer: record skipped: ${s}`);
+    } catch (err) {
+      if (this.destroyed) return;
+      if (records.length > 1 && depth < 16) {
+        remote.log(`indexer: build of ${records.length} records failed (${String(err)}); retrying in halves`);
+        const half = records.length >> 1;
+        await Promise.all([
+          this.buildRecords(records.slice(0, half), depth + 1),
+          this.buildRecords(records.slice(half), depth + 1),
+        ]);
+      } else {
+        remote.log(`indexer: record ${records[0]?.shardKey}@${records[0]?.seq} could not be indexed: ${String(err)}`);
+      }
+      return;
+    }
+    if (this.destroyed) return;
+    const reader = SegmentReader.open(path);
+    this.segments.push(reader);
+    this.cover(reader);
   }
 
   pendingBuilds(): number {

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { MergeRequest } from './merge-worker.js';
 
-const MERGE_HEAP_MB = 320;
+const MERGE_HEAP_MB = 448;
 
 /** Runs segment merges one at a time on a worker thread (started on first use, unref'd so it never holds exit). */
 export class MergeRunner {

@@ -1,4 +1,4 @@
-import type { LogGroup } from '../protocol/log-group.js';
+import { decodeLogGroup, type LogGroup } from '../protocol/log-group.js';
 
 /** One LogGroup read from a shard, with its position. */
 export interface PulledGroup {
@@ -7,7 +7,25 @@ export interface PulledGroup {
   readonly receiveTimeMs: number;
   /** Size of the serialized LogGroup, for batching by size. */
   readonly rawSize: number;
+  /** The serialized LogGroup (protobuf), for processors that hand it on undecoded (to a worker thread). */
+  readonly bytes: Uint8Array;
+  /** Decoded on first use. */
   readonly group: LogGroup;
+}
+
+/** A PulledGroup that decodes its bytes only when `group` is read: decoding is the costliest step of a pull. */
+export function pulledGroup(seq: number, receiveTimeMs: number, bytes: Uint8Array): PulledGroup {
+  let decoded: LogGroup | undefined;
+  return {
+    seq,
+    receiveTimeMs,
+    rawSize: bytes.length,
+    bytes,
+    get group() {
+      decoded ??= decodeLogGroup(bytes);
+      return decoded;
+    },
+  };
 }
 
 export interface PullPage {

@@ -1,9 +1,9 @@
 import { inflateSync } from 'node:zlib';
 import { type SlsClient, SlsClientError, type SlsResponse } from '../client/sls-client.js';
 import { decodeCursor, encodeCursor } from '../protocol/cursor.js';
-import { decodeLogGroup, splitLogGroupList } from '../protocol/log-group.js';
+import { splitLogGroupList } from '../protocol/log-group.js';
 import { lz4BlockDecompress } from '../protocol/lz4-block.js';
-import type { ConsumerSource, PullPage, ShardInfo } from './consumer-source.js';
+import { type ConsumerSource, type PullPage, pulledGroup, type ShardInfo } from './consumer-source.js';
 
 /** A consumer group of any SLS-compatible endpoint, over the signed REST API (sls-api.md §5.8, §5.9). */
 export class HttpConsumerSource implements ConsumerSource {
@@ -89,12 +89,7 @@ export class HttpConsumerSource implements ConsumerSource {
     const parts = splitLogGroupList(raw);
     const firstSeq = Number.isSafeInteger(last) ? last - parts.length + 1 : from;
     const cursorTimeSec = Number(header(res, 'x-log-cursor-time') ?? '0');
-    const groups = parts.map((bytes, i) => ({
-      seq: firstSeq + i,
-      receiveTimeMs: cursorTimeSec * 1000,
-      rawSize: bytes.length,
-      group: decodeLogGroup(bytes),
-    }));
+    const groups = parts.map((bytes, i) => pulledGroup(firstSeq + i, cursorTimeSec * 1000, bytes));
     return { groups, next, end };
   }
 

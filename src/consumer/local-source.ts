@@ -1,9 +1,8 @@
 import type { LogService } from '../backend/log-service.js';
 import { storedLogGroupBytes } from '../backend/stored-payload.js';
 import { SlsError } from '../protocol/errors.js';
-import { decodeLogGroup } from '../protocol/log-group.js';
 import type { ConsumerGroups } from './consumer-groups.js';
-import type { ConsumerSource, PullPage, ShardInfo } from './consumer-source.js';
+import { type ConsumerSource, type PullPage, pulledGroup, type ShardInfo } from './consumer-source.js';
 
 /** Pulls at most this many payload bytes per read, like PullLogs. */
 const MAX_PULL_BYTES = 16 * 1024 * 1024;
@@ -63,10 +62,7 @@ export class LocalConsumerSource implements ConsumerSource {
       maxBytes: Math.max(1, Math.min(options.maxBytes ?? MAX_PULL_BYTES, MAX_PULL_BYTES)),
       ...(options.endSeq !== undefined ? { endSeq: options.endSeq } : {}),
     });
-    const groups = r.records.map((rec) => {
-      const bytes = storedLogGroupBytes(rec);
-      return { seq: rec.seq, receiveTimeMs: rec.receiveTimeMs, rawSize: bytes.length, group: decodeLogGroup(bytes) };
-    });
+    const groups = r.records.map((rec) => pulledGroup(rec.seq, rec.receiveTimeMs, storedLogGroupBytes(rec)));
     return { groups, next: r.nextSeq, end: r.endSeq };
   }
 }

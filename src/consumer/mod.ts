@@ -6,6 +6,7 @@ export { CheckpointStore } from './checkpoint-store.js';
 export type { CheckpointView, ConsumerGroupMeta } from './consumer-groups.js';
 export { ConsumerGroups } from './consumer-groups.js';
 export type { ConsumerSource, PulledGroup, PullPage, ShardInfo } from './consumer-source.js';
+export { pulledGroup } from './consumer-source.js';
 export type {
   ConsumerEvents,
   ConsumerWorkerOptions,

@@ -1,4 +1,4 @@
-import type { PulledGroup } from '../consumer/consumer-source.js';
+import type { LogGroup } from '../protocol/log-group.js';
 
 /** The columns every shipped row has, before tags and keys. */
 export const TIME_COLUMN = '__time__';
@@ -25,7 +25,7 @@ export interface ColumnBatch {
  *
  * Built column by column rather than as row objects: a Map per log cost more than the rest of the pipeline.
  */
-export function toColumns(groups: readonly PulledGroup[]): ColumnBatch {
+export function toColumns(groups: readonly { readonly group: LogGroup }[]): ColumnBatch {
   const times: number[] = [];
   const cols = new Map<string, (string | null)[]>();
   const column = (key: string): (string | null)[] => {

@@ -3,7 +3,6 @@ import type { ConsumerGroups } from '../consumer/consumer-groups.js';
 import { ConsumerWorker, type ShardBatch } from '../consumer/consumer-worker.js';
 import { LocalConsumerSource } from '../consumer/local-source.js';
 import { encodeCursor } from '../protocol/cursor.js';
-import { toColumns } from './rows.js';
 import type { ShipperSettings } from './shipper-config.js';
 import { ParquetTarget } from './targets/parquet-target.js';
 import { PostgresTarget } from './targets/postgres-target.js';
@@ -132,9 +131,10 @@ export class ShipperRunner {
       shard: batch.shard,
       fromCursor: encodeCursor(batch.from),
       toCursor: encodeCursor(batch.to),
-      logCount: batch.groups.reduce((n, g) => n + g.group.logs.length, 0),
+      logCount: 0,
     });
-    const result = await this.target.write(batch, toColumns(batch.groups));
+    const result = await this.target.write(batch);
+    task.logCount = result.rows;
     this.stats.logs += result.rows;
     this.stats.bytes += batch.bytes;
     this.stats.batches++;

@@ -11,7 +11,8 @@ export interface ShipperTask {
   readonly shard: number;
   readonly fromCursor: string;
   readonly toCursor: string;
-  readonly logCount: number;
+  /** Logs written (known once the task succeeded). */
+  logCount: number;
   attempts: number;
 }
 

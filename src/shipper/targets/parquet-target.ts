@@ -1,10 +1,9 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BIGINT, type DuckDBConnection, DuckDBDataChunk, DuckDBInstance, VARCHAR } from '@duckdb/node-api';
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
 import { fsyncDir } from '../../meta/embedded/snapshot-file.js';
-import { type ColumnBatch, hourPartition, TIME_COLUMN } from '../rows.js';
+import { type ParquetThreadPool, parquetThreadPool } from './parquet-pool.js';
 import type { ShipTarget, WriteResult } from './target.js';
 
 export interface ParquetTargetConfig {
@@ -20,15 +19,14 @@ const FILE_NAME = /^s(\d+)_(\d+)_(\d+)(?:\.\d+)?\.parquet$/;
  * final rename stays on one disk, hidden, and one level deeper than the data files, so readers never match them.
  */
 const TMP_PREFIX = '.sluice-tmp-';
-/** Rows per DuckDB data chunk (its vector size). */
-const CHUNK_ROWS = 2048;
 
 export function parquetFileName(shard: number, from: number, to: number, part?: number): string {
   return `s${shard}_${from}_${to}${part !== undefined ? `.${part}` : ''}.parquet`;
 }
 
 /**
- * Parquet files in hive partitions (`<path>/dt=YYYY-MM-DD/hh=HH/`, UTC log time), written with DuckDB: a batch
+ * Parquet files in hive partitions (`<path>/dt=YYYY-MM-DD/hh=HH/`, UTC log time), written with DuckDB in worker
+ * threads (./parquet-thread.ts): a batch
  * becomes one file per hour it spans, named after the batch's cursor range. DuckDB writes them into a staging folder;
  * each is fsynced and renamed into place, so a reader never sees half a file, and a batch redone after a crash (same
  * range, same rows) replaces its files instead of adding new ones. Columns: `__time__` (BIGINT, unix seconds), then
@@ -37,17 +35,20 @@ export function parquetFileName(shard: number, from: number, to: number, part?: 
  */
 export class ParquetTarget implements ShipTarget {
   readonly kind = 'parquet';
-  private db: DuckDBInstance | undefined;
-  /** Batches being written, each on its own connection (shards write independently); awaited by `close`. */
+  /** Batches being written; awaited by `close`. */
   private readonly writing = new Set<Promise<unknown>>();
-  private seq = 0;
+  private opened = false;
 
-  constructor(private readonly config: ParquetTargetConfig) {}
+  constructor(
+    private readonly config: ParquetTargetConfig,
+    private readonly pool: ParquetThreadPool = parquetThreadPool(),
+  ) {}
 
   async open(): Promise<void> {
     await mkdir(this.config.path, { recursive: true });
     await removeTempFiles(this.config.path);
-    this.db = await DuckDBInstance.create(':memory:', { threads: '2' });
+    this.pool.retain();
+    this.opened = true;
   }
 
   /**
@@ -62,8 +63,8 @@ export class ParquetTarget implements ShipTarget {
     return { from: start, until: Math.max(...pending.map((r) => r.to)) };
   }
 
-  write(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
-    const run = this.writeNow(batch, data);
+  write(batch: ShardBatch): Promise<WriteResult> {
+    const run = this.writeNow(batch);
     const settled = run.catch(() => {});
     this.writing.add(settled);
     void settled.finally(() => this.writing.delete(settled));
@@ -72,52 +73,22 @@ export class ParquetTarget implements ShipTarget {
 
   async close(): Promise<void> {
     await Promise.all(this.writing);
-    this.db?.closeSync();
-    this.db = undefined;
-  }
-
-  private async writeNow(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
-    if (!this.db) throw new Error('parquet target is not open');
-    const conn = await this.db.connect();
-    try {
-      return await this.writeWith(conn, batch, data);
-    } finally {
-      conn.closeSync();
+    if (this.opened) {
+      this.opened = false;
+      await this.pool.release();
     }
   }
 
-  private async writeWith(conn: DuckDBConnection, batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
+  private async writeNow(batch: ShardBatch): Promise<WriteResult> {
     const name = parquetFileName(batch.shard, batch.from, batch.to);
     const staging = join(this.config.path, `${TMP_PREFIX}${name.replace(/\.parquet$/, '')}`);
     await rm(staging, { recursive: true, force: true });
-    const table = `batch_${++this.seq}`;
-    const columns = uniqueColumnNames([...data.columns.keys()]);
-    await conn.run(
-      `CREATE TABLE ${table} (${quote(TIME_COLUMN)} BIGINT, dt VARCHAR, hh VARCHAR, ${columns.map((c) => `${quote(c.name)} VARCHAR`).join(', ')})`,
+    // Decoding and DuckDB run in a worker thread; DuckDB writes the hive folders into the staging folder.
+    const rows = await this.pool.stage(
+      staging,
+      this.config.compression,
+      batch.groups.map((g) => g.bytes),
     );
-    try {
-      const { dt, hh } = partitionColumns(data.times);
-      const values = columns.map((c) => data.columns.get(c.key)!);
-      const types = [BIGINT, VARCHAR, VARCHAR, ...columns.map(() => VARCHAR)];
-      const appender = await conn.createAppender(table);
-      for (let off = 0; off < data.count; off += CHUNK_ROWS) {
-        const end = Math.min(off + CHUNK_ROWS, data.count);
-        const chunk = DuckDBDataChunk.create(types, end - off);
-        chunk.setColumnValues(0, data.times.slice(off, end).map(BigInt));
-        chunk.setColumnValues(1, dt.slice(off, end));
-        chunk.setColumnValues(2, hh.slice(off, end));
-        for (const [i, v] of values.entries()) chunk.setColumnValues(i + 3, v.slice(off, end));
-        appender.appendDataChunk(chunk);
-      }
-      appender.flushSync();
-      appender.closeSync();
-      // DuckDB writes the hive folders itself; into a staging folder first, so nothing half written is ever visible.
-      await conn.run(
-        `COPY ${table} TO '${staging.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION ${this.config.compression}, PARTITION_BY (dt, hh), FILENAME_PATTERN 'part_{i}')`,
-      );
-    } finally {
-      await conn.run(`DROP TABLE IF EXISTS ${table}`);
-    }
     let outputs = 0;
     for (const dtDir of await dirs(staging, 'dt=')) {
       for (const hhDir of await dirs(join(staging, dtDir), 'hh=')) {
@@ -136,26 +107,8 @@ export class ParquetTarget implements ShipTarget {
       }
     }
     await rm(staging, { recursive: true, force: true });
-    return { rows: data.count, outputs };
+    return { rows, outputs };
   }
-}
-
-/** `dt`/`hh` partition values per row, computed once per distinct hour. */
-function partitionColumns(times: readonly number[]): { dt: string[]; hh: string[] } {
-  const dt: string[] = [];
-  const hh: string[] = [];
-  let hour = Number.NaN;
-  let cur = { dt: '', hh: '' };
-  for (const t of times) {
-    const h = Math.floor(t / 3600);
-    if (h !== hour) {
-      hour = h;
-      cur = hourPartition(t);
-    }
-    dt.push(cur.dt);
-    hh.push(cur.hh);
-  }
-  return { dt, hh };
 }
 
 export interface ShardFile {
@@ -203,22 +156,4 @@ async function fsyncFile(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/**
- * DuckDB column names are case-insensitive, SLS keys are not: `Status` and `status` in one file would collide, so
- * later spellings get a `#2`, `#3`… suffix instead of failing the batch.
- */
-function uniqueColumnNames(keys: readonly string[]): { key: string; name: string }[] {
-  const taken = new Set<string>([TIME_COLUMN]);
-  return keys.map((key) => {
-    let name = key;
-    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${key}#${n}`;
-    taken.add(name.toLowerCase());
-    return { key, name };
-  });
 }

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
-import { type ColumnBatch, TIME_COLUMN } from '../rows.js';
+import { type ColumnBatch, TIME_COLUMN, toColumns } from '../rows.js';
 import type { ShipTarget, WriteResult } from './target.js';
 
 export interface PostgresTargetConfig {
@@ -56,8 +56,8 @@ export class PostgresTarget implements ShipTarget {
     });
   }
 
-  write(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult> {
-    return this.serial(() => this.writeNow(batch, data));
+  write(batch: ShardBatch): Promise<WriteResult> {
+    return this.serial(() => this.writeNow(batch, toColumns(batch.groups)));
   }
 
   async close(): Promise<void> {

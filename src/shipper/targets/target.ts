@@ -1,5 +1,4 @@
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
-import type { ColumnBatch } from '../rows.js';
 
 export interface WriteResult {
   readonly rows: number;
@@ -16,6 +15,6 @@ export interface ShipTarget {
   readonly kind: string;
   open(): Promise<void>;
   resume(shard: number, checkpoint: number | undefined): Promise<ResumePoint>;
-  write(batch: ShardBatch, data: ColumnBatch): Promise<WriteResult>;
+  write(batch: ShardBatch): Promise<WriteResult>;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { IndexRegistry } from '../index/index-registry.js';
 import { Indexer } from '../index/indexer.js';
 import { FileMetaStore } from '../meta/embedded/file-meta-store.js';
 import type { AccessKey, MetaStore } from '../meta/meta-store.js';
+import { SqlEngine } from '../query/sql/sql-engine.js';
 import { Shippers } from '../shipper/shippers.js';
 import type { ServerConfig } from './config.js';
 import { lockDataDir } from './data-lock.js';
@@ -27,6 +28,7 @@ import { registerProjectRoutes } from './routes/projects.js';
 import { registerPutLogsRoutes } from './routes/put-logs.js';
 import { registerShardRoutes } from './routes/shards.js';
 import { registerShipperRoutes } from './routes/shippers.js';
+import { registerProjectLogsRoute } from './routes/sql-logs.js';
 
 const RETENTION_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -85,7 +87,9 @@ export async function startServer(
     undefined,
     log,
   );
-  registerLogstoreRoutes(router, deps, registerGetLogsRoutes(router, deps, indexer));
+  const sqlEngine = new SqlEngine({ dir: join(dataDir, 'sql') });
+  registerLogstoreRoutes(router, deps, registerGetLogsRoutes(router, deps, indexer, sqlEngine));
+  registerProjectLogsRoute(router, deps, indexer, sqlEngine);
   registerIndexRoutes(router, deps, new IndexRegistry(meta), indexer);
   registerShardRoutes(router, deps);
   registerPutLogsRoutes(router, deps);
@@ -126,6 +130,7 @@ export async function startServer(
           http.closeIdleConnections();
         });
         await indexer.stop();
+        await sqlEngine.close();
         await shippers.stop();
         await service.close();
         await meta.close();

@@ -339,7 +339,7 @@ describe('search through @alicloud/log and raw v2', () => {
     assertSlsError(bad, 400, 'InvalidQueryString');
     assert.match(bad.body.toString(), /end of the query/);
     assertSlsError(await ask('*bad'), 400, 'InvalidQueryString');
-    assertSlsError(await ask('* | select count(*)'), 400, 'InvalidQueryString');
+    assertSlsError(await ask('* | select count(*) from nowhere'), 400, 'InvalidQueryString');
     assertSlsError(await ask('nokey:1'), 400, 'ParameterInvalid');
     const badRange = await raw.send({
       method: 'GET',

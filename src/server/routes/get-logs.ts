@@ -3,10 +3,12 @@ import { decodeRequestBody, encodeResponseBody } from '../../protocol/body-codec
 import { SlsError } from '../../protocol/errors.js';
 import { histogram, listTopics, parseQuery, search } from '../../query/executor.js';
 import type { QueryNode } from '../../query/parser/ast.js';
+import type { SqlEngine } from '../../query/sql/sql-engine.js';
 import type { StoredRow } from '../../storage/segment/part.js';
 import type { Handler, RequestContext, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
 import { requireHostProject } from './projects.js';
+import { analyticPart, rowObjects, runAnalytic, v1Headers, v2Meta } from './sql-logs.js';
 
 /** Most rows one GetLogs page returns (SLS: 100). */
 const MAX_LINE = 100;
@@ -31,12 +33,12 @@ interface LogsParams {
  * returned handler is mounted by the logstore route, which owns that path — and GetLogs v2
  * (`POST /logstores/{ls}/logs`). Shapes and headers as sls-api.md §5.5.
  */
-export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: Indexer): Handler {
+export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: Indexer, sql?: SqlEngine): Handler {
   router.add({
     method: 'POST',
     pattern: '/logstores/:logstore/logs',
     maxBodyBytes: deps.limits.maxJsonBodyBytes,
-    handle(ctx) {
+    async handle(ctx) {
       const project = requireHostProject(ctx);
       const logstore = ctx.params['logstore']!;
       deps.service.getLogstore(project, logstore);
@@ -52,6 +54,20 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
         }
       }
       const params = logsParams((k) => body[k]);
+      if (sql && analyticPart(params.query)) {
+        // `search | SQL`: the analytic engine (src/query/sql/) answers in the same envelope.
+        const r = await runAnalytic(sql, indexer, project, logstore, params, ctx.signal);
+        const rawSql = Buffer.from(JSON.stringify({ meta: v2Meta(r), data: rowObjects(r) }));
+        const enc = encodeResponseBody(rawSql, header(ctx, 'accept-encoding'));
+        const h: Record<string, string | number> = {
+          'content-type': 'application/json',
+          'x-log-bodyrawsize': rawSql.length,
+          'x-log-progress': 'Complete',
+          'x-log-count': r.rows.length,
+        };
+        if (enc.compressType !== undefined) h['x-log-compresstype'] = enc.compressType;
+        return { headers: h, body: enc.body };
+      }
       const started = Date.now();
       const cpu = process.cpuUsage();
       const result = runSearch(indexer, project, logstore, params, ctx.signal);
@@ -94,11 +110,22 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
     },
   });
 
-  return (ctx) => {
+  return async (ctx) => {
     const project = requireHostProject(ctx);
     const logstore = ctx.params['logstore']!;
     deps.service.getLogstore(project, logstore);
     const type = ctx.query['type'];
+    if (type === 'log' && sql && analyticPart(ctx.query['query'] ?? '')) {
+      const r = await runAnalytic(
+        sql,
+        indexer,
+        project,
+        logstore,
+        logsParams((k) => ctx.query[k]),
+        ctx.signal,
+      );
+      return { headers: v1Headers(r), json: rowObjects(r) };
+    }
     if (type === 'log') return getLogsV1(ctx, indexer, project, logstore);
     if (type === 'histogram') return getHistograms(ctx, indexer, project, logstore);
     if (type === 'topic') {

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { SegmentReader } from '../../storage/segment/segment-reader.js';
+import type { SidecarRequest } from './sidecar-build.js';
+
+/**
+ * Parquet copies of sealed segments for DuckDB, one per segment and column typing, built once in a worker thread
+ * and reused by every query. Why Parquet files and not feeding DuckDB per query (measured on this machine, 2 cores,
+ * 1M rows × 4 columns): appending data chunks costs 552 ms per query (~1.8M rows/s), where `read_parquet` GROUP BY
+ * over the same rows takes 4 ms hot (37 ms cold), and selecting 20k search hits by `file_row_number` 10–30 ms. A
+ * segment is immutable, so its copy never goes stale; a merge or TTL drop makes it unreferenced and it is deleted.
+ */
+export class SidecarCache {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
+  private readonly building = new Map<string, Promise<string>>();
+  /** Files of segments that left the live set, with when they were first seen unreferenced. */
+  private readonly staleSince = new Map<string, number>();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** The sidecar of `seg` with `types`, built on first use. */
+  async get(seg: SegmentReader, types: Readonly<Record<string, string>>): Promise<string> {
+    const path = this.pathOf(seg, types);
+    if (existsSync(path)) return path;
+    let p = this.building.get(path);
+    if (!p) {
+      const tmp = `${path}.tmp`;
+      p = this.build({ segmentPath: seg.path, outPath: tmp, types })
+        .then(async () => {
+          const { rename } = await import('node:fs/promises');
+          await rename(tmp, path);
+          return path;
+        })
+        .finally(() => this.building.delete(path));
+      this.building.set(path, p);
+    }
+    return p;
+  }
+
+  pathOf(seg: SegmentReader, types: Readonly<Record<string, string>>): string {
+    const store = createHash('sha1').update(dirname(seg.path)).digest('hex').slice(0, 12);
+    const used: Record<string, string> = {};
+    for (const c of seg.footer.columns) if (types[c.name] && types[c.name] !== 'VARCHAR') used[c.name] = types[c.name]!;
+    const sig = createHash('sha1').update(JSON.stringify(used)).digest('hex').slice(0, 8);
+    return join(this.dir, store, `${seg.id}-${seg.footer.createdMs}-${sig}.parquet`);
+  }
+
+  /**
+   * Deletes sidecars in the folders of `live` that belong to no live segment and have been unreferenced for a
+   * minute (a query that listed its parts just before a merge may still read them).
+   */
+  sweep(live: readonly string[], nowMs = Date.now()): void {
+    const keep = new Set(live);
+    const dirs = new Set(live.map((p) => dirname(p)));
+    for (const d of dirs) {
+      let files: string[];
+      try {
+        files = readdirSync(d);
+      } catch {
+        continue;
+      }
+      for (const f of files) {
+        const p = join(d, f);
+        if (keep.has(p) || f.endsWith('.tmp')) {
+          this.staleSince.delete(p);
+          continue;
+        }
+        const since = this.staleSince.get(p);
+        if (since === undefined) this.staleSince.set(p, nowMs);
+        else if (nowMs - since > 60_000) {
+          this.staleSince.delete(p);
+          try {
+            unlinkSync(p);
+          } catch {}
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+    for (const [, waiter] of this.waiting) waiter.fail(new Error('the SQL engine is closing'));
+    this.waiting.clear();
+  }
+
+  private build(req: SidecarRequest): Promise<void> {
+    mkdirSync(dirname(req.outPath), { recursive: true });
+    const w = this.ensureWorker();
+    const id = ++this.nextId;
+    return new Promise<void>((ok, fail) => {
+      this.waiting.set(id, { ok, fail });
+      w.postMessage({ id, req });
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./sidecar-worker.js', import.meta.url));
+    w.unref();
+    w.on('message', (msg: { id: number; error?: string }) => {
+      const waiter = this.waiting.get(msg.id);
+      this.waiting.delete(msg.id);
+      if (!waiter) return;
+      if (msg.error !== undefined) waiter.fail(new Error(msg.error));
+      else waiter.ok();
+    });
+    w.on('error', (err) => {
+      for (const [, waiter] of this.waiting) waiter.fail(err);
+      this.waiting.clear();
+      this.worker = undefined;
+    });
+    this.worker = w;
+    return w;
+  }
+}

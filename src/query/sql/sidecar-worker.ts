@@ -1,0 +1,23 @@
+import { parentPort } from 'node:worker_threads';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { buildSidecar, type SidecarRequest } from './sidecar-build.js';
+
+/**
+ * Builds Parquet sidecars off the event loop: decoding a segment's columns and appending them to DuckDB costs about
+ * a second per 500k rows, which must not stall queries and ingestion on the main thread.
+ */
+const port = parentPort;
+if (!port) throw new Error('sidecar-worker must run as a worker thread');
+const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+const conn = await instance.connect();
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (msg: { id: number; req: SidecarRequest }) => {
+  chain = chain.then(async () => {
+    try {
+      await buildSidecar(conn, msg.req);
+      port.postMessage({ id: msg.id });
+    } catch (err) {
+      port.postMessage({ id: msg.id, error: String((err as Error)?.message ?? err) });
+    }
+  });
+});

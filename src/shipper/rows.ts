@@ -12,11 +12,18 @@ export const TAG_PREFIX = '__tag__:';
  */
 export interface ColumnBatch {
   readonly count: number;
+  /** Columns typed by the logstore's index config (`long`, `double`); the others are text. */
+  readonly types: ReadonlyMap<string, NumericType>;
   /** `__time__`, unix seconds. */
   readonly times: readonly number[];
   /** `__topic__`, `__source__`, `__tag__:<key>` (sorted), then keys (sorted). */
   readonly columns: ReadonlyMap<string, readonly (string | null)[]>;
 }
+
+export type NumericType = 'long' | 'double';
+
+/** What the index config says of the keys (json and text keys are shipped as text). */
+export type DeclaredColumns = ReadonlyMap<string, NumericType | 'text'>;
 
 /**
  * Flattens LogGroups into columns as SLS exports them: `__time__`, `__topic__`, `__source__`, one `__tag__:<key>`
@@ -25,9 +32,14 @@ export interface ColumnBatch {
  *
  * Built column by column rather than as row objects: a Map per log cost more than the rest of the pipeline.
  */
-export function toColumns(groups: readonly { readonly group: LogGroup }[]): ColumnBatch {
+export function toColumns(
+  groups: readonly { readonly group: LogGroup }[],
+  declared: DeclaredColumns = new Map(),
+): ColumnBatch {
   const times: number[] = [];
   const cols = new Map<string, (string | null)[]>();
+  // Keys of the index config are columns of every batch, so the schema does not depend on which keys a batch has.
+  for (const k of declared.keys()) if (k !== TIME_COLUMN) cols.set(k, []);
   const column = (key: string): (string | null)[] => {
     let c = cols.get(key);
     if (!c) {
@@ -62,7 +74,27 @@ export function toColumns(groups: readonly { readonly group: LogGroup }[]): Colu
   const tags = rest.filter((k) => k.startsWith(TAG_PREFIX)).sort();
   const keys = rest.filter((k) => !k.startsWith(TAG_PREFIX)).sort();
   for (const k of [...tags, ...keys]) ordered.set(k, cols.get(k)!);
-  return { count: times.length, times, columns: ordered };
+  const types = new Map<string, NumericType>();
+  for (const [k, t] of declared) if (t !== 'text' && ordered.has(k)) types.set(k, t);
+  return { count: times.length, times, columns: ordered, types };
+}
+
+const LONG = /^[+-]?\d{1,19}$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** A `long` value as a 64-bit integer, or null when the text is not one (it is shipped as NULL, not as an error). */
+export function parseLong(v: string | null): bigint | null {
+  if (v === null || !LONG.test(v.trim())) return null;
+  const n = BigInt(v.trim());
+  return n >= INT64_MIN && n <= INT64_MAX ? n : null;
+}
+
+/** A `double` value, or null when the text is not a finite number. */
+export function parseDouble(v: string | null): number | null {
+  if (v === null || v.trim() === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
 }
 
 /** Hive partition of a log time: `dt=YYYY-MM-DD` and `hh=HH`, UTC. */

@@ -3,6 +3,7 @@ import type { ConsumerGroups } from '../consumer/consumer-groups.js';
 import { ConsumerWorker, type ShardBatch } from '../consumer/consumer-worker.js';
 import { LocalConsumerSource } from '../consumer/local-source.js';
 import { encodeCursor } from '../protocol/cursor.js';
+import type { DeclaredColumns } from './rows.js';
 import type { ShipperSettings } from './shipper-config.js';
 import { ParquetTarget } from './targets/parquet-target.js';
 import { PostgresTarget } from './targets/postgres-target.js';
@@ -43,6 +44,8 @@ export class ShipperRunner {
     readonly name: string,
     settings: ShipperSettings,
     private readonly log: (line: string) => void,
+    /** Columns the logstore's index config declares, read for each batch. */
+    private readonly declared: () => DeclaredColumns = () => new Map(),
   ) {
     this.target =
       settings.target.type === 'parquet'
@@ -133,7 +136,7 @@ export class ShipperRunner {
       toCursor: encodeCursor(batch.to),
       logCount: 0,
     });
-    const result = await this.target.write(batch);
+    const result = await this.target.write(batch, this.declared());
     task.logCount = result.rows;
     this.stats.logs += result.rows;
     this.stats.bytes += batch.bytes;

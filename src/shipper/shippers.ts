@@ -3,6 +3,7 @@ import type { ConsumerGroups } from '../consumer/consumer-groups.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { encodeCursor } from '../protocol/cursor.js';
 import { SlsError } from '../protocol/errors.js';
+import { declaredColumns } from './index-columns.js';
 import { checkShipperName, parseShipperSettings, SHIPPER_KIND, type ShipperDoc } from './shipper-config.js';
 import { ShipperRunner, shipperGroupName } from './shipper-runner.js';
 import type { ShipperTask } from './task-log.js';
@@ -209,6 +210,7 @@ export class Shippers {
         value.shipperName,
         settings,
         this.log,
+        () => declaredColumns(this.meta, project, logstore),
       );
       this.runners.set(key, runner);
       this.startedWith.set(key, wanted.get(key)!);

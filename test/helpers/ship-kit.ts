@@ -195,3 +195,27 @@ export async function putRecords(
   };
   await Promise.all(Array.from({ length: options.parallel ?? 4 }, worker));
 }
+
+/** CreateIndex with field indexes of the given types (columns of every shipped batch). */
+export async function createIndex(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+  keys: Readonly<Record<string, 'text' | 'long' | 'double' | 'json'>>,
+): Promise<void> {
+  const body = {
+    line: { token: [' ', ','], caseSensitive: false },
+    keys: Object.fromEntries(
+      Object.entries(keys).map(([k, type]) => [k, type === 'text' ? { type, token: [' '] } : { type }]),
+    ),
+  };
+  ok(
+    await client.send({
+      method: 'POST',
+      project,
+      path: `/logstores/${logstore}/index`,
+      body: Buffer.from(JSON.stringify(body)),
+    }),
+    'CreateIndex',
+  );
+}

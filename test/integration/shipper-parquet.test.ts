@@ -12,9 +12,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { listShardFiles } from '../../src/shipper/targets/parquet-target.js';
 import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import {
+  createIndex,
   createLogstore,
   createProject,
   createShipper,
+  putLogs,
   putRecords,
   shipperStatus,
   waitFor,
@@ -200,4 +202,39 @@ test('server SIGKILLed mid-shipping and restarted: Parquet output has no loss an
   console.log(`# restart redid a partly written batch: ${redone}`);
   await checkContents(out, total, perGroup);
   await checkRanges(out);
+});
+
+test('Parquet columns typed by the index config; a declared key is a column before any log has it', async () => {
+  const server = await start();
+  const out = await mkdtemp(join(tmpdir(), 'sluice-parquet-'));
+  cleanup.push(async () => {
+    await server.stop();
+    await removeDir(server.dataDir);
+    await rm(out, { recursive: true, force: true });
+  });
+  const client = testClient(server.url);
+  cleanup.push(async () => client.close());
+  await createProject(client, 'ship');
+  await createLogstore(client, 'ship', 'typed', 1);
+  await createIndex(client, 'ship', 'typed', { status: 'long', latency: 'double', later: 'text' });
+  await putLogs(client, 'ship', 'typed', [
+    { status: '200', latency: '0.25' },
+    { status: 'n/a', latency: 'slow' },
+  ]);
+  await createShipper(client, 'ship', 'typed', {
+    shipperName: 'typed',
+    targetType: 'parquet',
+    targetConfiguration: { path: out, bufferInterval: 0.5 },
+  });
+  await waitShipped(client, 'ship', 'typed', 'typed');
+  const schema = await query(`DESCRIBE SELECT * FROM ${glob(out)}`);
+  const types = Object.fromEntries(schema.map((c) => [c['column_name'], c['column_type']]));
+  assert.equal(types['status'], 'BIGINT');
+  assert.equal(types['latency'], 'DOUBLE');
+  assert.equal(types['later'], 'VARCHAR');
+  const rows = await query(`SELECT status, latency, later FROM ${glob(out)} ORDER BY status NULLS LAST`);
+  assert.deepEqual(rows, [
+    { status: 200n, latency: 0.25, later: null },
+    { status: null, latency: null, later: null },
+  ]);
 });

@@ -12,10 +12,12 @@ import pg from 'pg';
 import type { SlsClient } from '../../src/client/sls-client.js';
 import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import {
+  createIndex,
   createLogstore,
   createProject,
   createShipper,
   json,
+  putLogs,
   putRecords,
   shipperStatus,
   waitFor,
@@ -257,4 +259,40 @@ test('server SIGKILLed mid-shipping and restarted: every log in PostgreSQL exact
   client = testClient(server.url);
   await waitShipped(client, 'pgship', 'crash', 'to-pg', 60_000);
   await checkTable('crash', 200_000, 100);
+});
+
+test('columns typed by the index config: long and double keys, declared keys present before any log has them', async () => {
+  await createLogstore(client, 'pgship', 'typed', 1);
+  await createIndex(client, 'pgship', 'typed', { status: 'long', latency: 'double', note: 'text', later: 'long' });
+  await putLogs(client, 'pgship', 'typed', [
+    { status: '200', latency: '0.25', note: 'ok' },
+    { status: 'n/a', latency: 'slow', note: 'unparseable numbers are NULL' },
+    { status: '-9223372036854775808', latency: '1e3' },
+  ]);
+  await createShipper(client, 'pgship', 'typed', shipper('to-pg', 'typed'));
+  await waitShipped(client, 'pgship', 'typed', 'to-pg');
+  const cols = await db.query(
+    `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'typed' ORDER BY column_name`,
+    [SCHEMA],
+  );
+  assert.deepEqual(
+    cols.rows.map((c: { column_name: string; data_type: string }) => `${c.column_name}:${c.data_type}`),
+    [
+      '__source__:text',
+      '__time__:bigint',
+      '__topic__:text',
+      'latency:double precision',
+      'later:bigint',
+      'note:text',
+      'status:bigint',
+    ],
+  );
+  const rows = await db.query(
+    `SELECT status::text, latency, note, later FROM ${SCHEMA}.typed ORDER BY note NULLS LAST`,
+  );
+  assert.deepEqual(rows.rows, [
+    { status: '200', latency: 0.25, note: 'ok', later: null },
+    { status: null, latency: null, note: 'unparseable numbers are NULL', later: null },
+    { status: '-9223372036854775808', latency: 1000, note: null, later: null },
+  ]);
 });

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { DeclaredColumns } from '../rows.js';
 import type { CloseMessage, StageJob, StageResult } from './parquet-thread.js';
 
 interface Pending {
@@ -46,9 +47,15 @@ export class ParquetThreadPool {
     );
   }
 
-  stage(staging: string, compression: string, groups: readonly Uint8Array[]): Promise<number> {
+  stage(
+    staging: string,
+    compression: string,
+    groups: readonly Uint8Array[],
+    declared: DeclaredColumns = new Map(),
+  ): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ job: { id: ++this.nextId, staging, compression, groups }, resolve, reject });
+      const job: StageJob = { id: ++this.nextId, staging, compression, groups, declared: [...declared] };
+      this.queue.push({ job, resolve, reject });
       this.dispatch();
     });
   }

@@ -1,5 +1,5 @@
-import { BIGINT, type DuckDBConnection, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
-import { type ColumnBatch, hourPartition, TIME_COLUMN } from '../rows.js';
+import { BIGINT, DOUBLE, type DuckDBConnection, DuckDBDataChunk, type DuckDBType, VARCHAR } from '@duckdb/node-api';
+import { type ColumnBatch, hourPartition, parseDouble, parseLong, TIME_COLUMN } from '../rows.js';
 
 /** Rows per DuckDB data chunk (its vector size). */
 const CHUNK_ROWS = 2048;
@@ -16,14 +16,26 @@ export async function stageParquet(
   compression: string,
 ): Promise<void> {
   const table = `batch_${++tables}`;
-  const columns = uniqueColumnNames([...data.columns.keys()]);
+  const columns = uniqueColumnNames([...data.columns.keys()]).map((c) => {
+    const type = data.types.get(c.key);
+    return { ...c, type, sql: type === 'long' ? 'BIGINT' : type === 'double' ? 'DOUBLE' : 'VARCHAR' };
+  });
   await conn.run(
-    `CREATE TABLE ${table} (${quote(TIME_COLUMN)} BIGINT, dt VARCHAR, hh VARCHAR, ${columns.map((c) => `${quote(c.name)} VARCHAR`).join(', ')})`,
+    `CREATE TABLE ${table} (${quote(TIME_COLUMN)} BIGINT, dt VARCHAR, hh VARCHAR, ${columns.map((c) => `${quote(c.name)} ${c.sql}`).join(', ')})`,
   );
   try {
     const { dt, hh } = partitionColumns(data.times);
-    const values = columns.map((c) => data.columns.get(c.key)!);
-    const types = [BIGINT, VARCHAR, VARCHAR, ...columns.map(() => VARCHAR)];
+    // Typed columns (from the index config) hold what parses; text that does not is NULL there.
+    const values = columns.map((c) => {
+      const text = data.columns.get(c.key)!;
+      return c.type === 'long' ? text.map(parseLong) : c.type === 'double' ? text.map(parseDouble) : text;
+    });
+    const types: DuckDBType[] = [
+      BIGINT,
+      VARCHAR,
+      VARCHAR,
+      ...columns.map((c) => (c.type === 'long' ? BIGINT : c.type === 'double' ? DOUBLE : VARCHAR)),
+    ];
     const appender = await conn.createAppender(table);
     for (let off = 0; off < data.count; off += CHUNK_ROWS) {
       const end = Math.min(off + CHUNK_ROWS, data.count);

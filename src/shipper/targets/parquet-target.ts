@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
 import { fsyncDir } from '../../meta/embedded/snapshot-file.js';
+import type { DeclaredColumns } from '../rows.js';
 import { type ParquetThreadPool, parquetThreadPool } from './parquet-pool.js';
 import type { ShipTarget, WriteResult } from './target.js';
 
@@ -63,8 +64,8 @@ export class ParquetTarget implements ShipTarget {
     return { from: start, until: Math.max(...pending.map((r) => r.to)) };
   }
 
-  write(batch: ShardBatch): Promise<WriteResult> {
-    const run = this.writeNow(batch);
+  write(batch: ShardBatch, declared: DeclaredColumns): Promise<WriteResult> {
+    const run = this.writeNow(batch, declared);
     const settled = run.catch(() => {});
     this.writing.add(settled);
     void settled.finally(() => this.writing.delete(settled));
@@ -79,7 +80,7 @@ export class ParquetTarget implements ShipTarget {
     }
   }
 
-  private async writeNow(batch: ShardBatch): Promise<WriteResult> {
+  private async writeNow(batch: ShardBatch, declared: DeclaredColumns): Promise<WriteResult> {
     const name = parquetFileName(batch.shard, batch.from, batch.to);
     const staging = join(this.config.path, `${TMP_PREFIX}${name.replace(/\.parquet$/, '')}`);
     await rm(staging, { recursive: true, force: true });
@@ -88,6 +89,7 @@ export class ParquetTarget implements ShipTarget {
       staging,
       this.config.compression,
       batch.groups.map((g) => g.bytes),
+      declared,
     );
     let outputs = 0;
     for (const dtDir of await dirs(staging, 'dt=')) {

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { decodeLogGroup } from '../../protocol/log-group.js';
-import { toColumns } from '../rows.js';
+import { type NumericType, toColumns } from '../rows.js';
 import { stageParquet } from './parquet-stage.js';
 
 export interface StageJob {
@@ -15,6 +15,8 @@ export interface StageJob {
   readonly compression: string;
   /** Serialized LogGroups. */
   readonly groups: readonly Uint8Array[];
+  /** Keys the index config declares, with their types. */
+  readonly declared: readonly (readonly [string, NumericType | 'text'])[];
 }
 
 /** Asks the thread to close its DuckDB and end: a thread with an open DuckDB keeps the process from exiting. */
@@ -45,7 +47,10 @@ port.on('message', (message: StageJob | CloseMessage) => {
 
 async function run(job: StageJob): Promise<StageResult> {
   try {
-    const data = toColumns(job.groups.map((bytes) => ({ group: decodeLogGroup(bytes) })));
+    const data = toColumns(
+      job.groups.map((bytes) => ({ group: decodeLogGroup(bytes) })),
+      new Map(job.declared),
+    );
     const conn = await db.connect();
     try {
       await stageParquet(conn, data, job.staging, job.compression);

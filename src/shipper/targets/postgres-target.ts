@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
-import { type ColumnBatch, TIME_COLUMN, toColumns } from '../rows.js';
+import { type ColumnBatch, type DeclaredColumns, parseDouble, parseLong, TIME_COLUMN, toColumns } from '../rows.js';
 import type { ShipTarget, WriteResult } from './target.js';
 
 export interface PostgresTargetConfig {
@@ -32,7 +32,8 @@ const COPY_CHUNK_ROWS = 1000;
 export class PostgresTarget implements ShipTarget {
   readonly kind = 'postgresql';
   private client: pg.Client | undefined;
-  private columns: Set<string> | undefined;
+  /** Columns of the table and their SQL types, as PostgreSQL reports them. */
+  private columns: Map<string, string> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -56,8 +57,8 @@ export class PostgresTarget implements ShipTarget {
     });
   }
 
-  write(batch: ShardBatch): Promise<WriteResult> {
-    return this.serial(() => this.writeNow(batch, toColumns(batch.groups)));
+  write(batch: ShardBatch, declared: DeclaredColumns): Promise<WriteResult> {
+    return this.serial(() => this.writeNow(batch, toColumns(batch.groups, declared)));
   }
 
   async close(): Promise<void> {
@@ -85,12 +86,13 @@ export class PostgresTarget implements ShipTarget {
         );
       }
       const columns = [...data.columns.keys()];
-      await this.addColumns(client, columns);
+      await this.addColumns(client, data);
       const names = [TIME_COLUMN, ...columns].map((c) => quoteIdent(columnName(c)));
+      const kinds = columns.map((c) => this.columns!.get(columnName(c)) ?? 'text');
       const copy = client.query(
         copyStreams.from(`COPY ${this.dataTable()} (${names.join(', ')}) FROM STDIN WITH (FORMAT text)`),
       );
-      await pipeline(Readable.from(copyText(data)), copy);
+      await pipeline(Readable.from(copyText(data, kinds)), copy);
       await client.query(
         `INSERT INTO ${this.cursorTable()} (shipper, shard, next_seq, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (shipper, shard) DO UPDATE SET next_seq = EXCLUDED.next_seq, updated_at = now()`,
@@ -105,14 +107,18 @@ export class PostgresTarget implements ShipTarget {
     }
   }
 
-  private async addColumns(client: pg.Client, columns: readonly string[]): Promise<void> {
+  /** New keys become columns, typed as the index config says (`long` bigint, `double` double precision, else text). */
+  private async addColumns(client: pg.Client, data: ColumnBatch): Promise<void> {
     const known = this.columns!;
-    const missing = columns.filter((c) => !known.has(columnName(c)));
-    for (const c of missing) {
-      await client.query(`ALTER TABLE ${this.dataTable()} ADD COLUMN IF NOT EXISTS ${quoteIdent(columnName(c))} text`);
+    for (const c of data.columns.keys()) {
+      const name = columnName(c);
+      if (known.has(name)) continue;
+      const type = data.types.get(c);
+      const sql = type === 'long' ? 'bigint' : type === 'double' ? 'double precision' : 'text';
+      await client.query(`ALTER TABLE ${this.dataTable()} ADD COLUMN IF NOT EXISTS ${quoteIdent(name)} ${sql}`);
+      // A rolled-back batch disconnects, and reconnecting reads the table's columns again.
+      known.set(name, sql);
     }
-    // A rolled-back batch disconnects, and reconnecting reads the table's columns again.
-    for (const c of missing) known.add(columnName(c));
   }
 
   private async connect(): Promise<pg.Client> {
@@ -146,11 +152,11 @@ export class PostgresTarget implements ShipTarget {
        next_seq bigint NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY (shipper, shard))`,
     );
     await client.query(`CREATE TABLE IF NOT EXISTS ${this.dataTable()} (${quoteIdent(TIME_COLUMN)} bigint NOT NULL)`);
-    const r = await client.query<{ column_name: string }>(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+    const r = await client.query<{ column_name: string; data_type: string }>(
+      'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
       [schema, this.config.table],
     );
-    this.columns = new Set(r.rows.map((row) => row.column_name));
+    this.columns = new Map(r.rows.map((row) => [row.column_name, row.data_type]));
   }
 
   private async disconnect(): Promise<void> {
@@ -188,9 +194,18 @@ export function columnName(key: string): string {
   return `${prefix}_${hash}`;
 }
 
-/** COPY text format: tab-separated, `\N` for NULL, backslash escapes for the characters that would break a line. */
-function* copyText(data: ColumnBatch): Generator<string> {
-  const columns = [...data.columns.values()];
+/**
+ * COPY text format: tab-separated, `\N` for NULL, backslash escapes for the characters that would break a line.
+ * Values go in as the table's column says: into a bigint or double precision column (typed by the index config when
+ * created) what parses as one, NULL otherwise — a stray text value must not fail the batch forever.
+ */
+function* copyText(data: ColumnBatch, kinds: readonly string[]): Generator<string> {
+  const columns = [...data.columns.values()].map((values, j) => {
+    const kind = kinds[j];
+    if (kind === 'bigint') return values.map((v) => parseLong(v)?.toString() ?? null);
+    if (kind === 'double precision') return values.map((v) => parseDouble(v)?.toString() ?? null);
+    return values;
+  });
   let chunk = '';
   for (let i = 0; i < data.count; i++) {
     let line = String(data.times[i]);

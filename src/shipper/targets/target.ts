@@ -1,4 +1,5 @@
 import type { ResumePoint, ShardBatch } from '../../consumer/consumer-worker.js';
+import type { DeclaredColumns } from '../rows.js';
 
 export interface WriteResult {
   readonly rows: number;
@@ -15,6 +16,7 @@ export interface ShipTarget {
   readonly kind: string;
   open(): Promise<void>;
   resume(shard: number, checkpoint: number | undefined): Promise<ResumePoint>;
-  write(batch: ShardBatch): Promise<WriteResult>;
+  /** `declared`: the keys of the logstore's index config and their types, columns of every batch. */
+  write(batch: ShardBatch, declared: DeclaredColumns): Promise<WriteResult>;
   close(): Promise<void>;
 }

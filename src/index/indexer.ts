@@ -37,7 +37,7 @@ export const DEFAULT_INDEXER_OPTIONS: IndexerOptions = Object.freeze({
   pollMs: 100,
   batchRecords: 64,
   worker: true,
-  flushBytes: 8 * 1024 * 1024,
+  flushBytes: 32 * 1024 * 1024,
   flushMs: 250,
 });
 

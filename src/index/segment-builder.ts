@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BuildReply, BuildRequest } from './segment-builder-worker.js';
 
-const BUILDER_HEAP_MB = 160;
+const BUILDER_HEAP_MB = 288;
 
 interface Slot {
   worker: Worker | undefined;
@@ -57,7 +57,7 @@ export class SegmentBuilder {
   private ensure(slot: Slot): Worker {
     if (slot.worker) return slot.worker;
     // A bounded heap makes the worker collect its garbage instead of growing the process RSS; a build holds one
-    // flush worth of rows (~8 MB raw) at a time.
+    // flush worth of rows (~32 MB raw, ~75k nginx logs) at a time.
     const worker = new Worker(new URL('./segment-builder-worker.js', import.meta.url), {
       resourceLimits: { maxOldGenerationSizeMb: BUILDER_HEAP_MB },
     });

@@ -58,10 +58,11 @@ export class ParquetTarget implements ShipTarget {
    */
   async resume(shard: number, checkpoint: number | undefined): Promise<ResumePoint> {
     const ranges = (await listShardFiles(this.config.path)).filter((f) => f.shard === shard);
-    const start = checkpoint ?? Math.min(...ranges.map((r) => r.from));
-    const pending = ranges.filter((r) => r.from === start);
-    if (pending.length === 0) return {};
-    return { from: start, until: Math.max(...pending.map((r) => r.to)) };
+    // Never checkpointed: a batch written before the first checkpoint is the one starting lowest.
+    const start = checkpoint ?? ranges.reduce((min, r) => Math.min(min, r.from), Number.POSITIVE_INFINITY);
+    // Reduce, not Math.max(...spread): a folder can hold more files than a call has room for arguments.
+    const until = ranges.reduce((max, r) => (r.from === start ? Math.max(max, r.to) : max), -1);
+    return until < 0 ? {} : { from: start, until };
   }
 
   write(batch: ShardBatch, declared: DeclaredColumns): Promise<WriteResult> {

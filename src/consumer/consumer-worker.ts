@@ -151,6 +151,8 @@ export class ConsumerWorker {
         await this.consumeShard(shard, task);
         return;
       } catch (err) {
+        // A batch abandoned because the worker stops is not a failure to report or wait out.
+        if (this.stopped) return;
         const delay = this.backoff(attempt);
         this.o.events?.onError?.(shard, err, attempt, delay);
         await this.sleep(delay);
@@ -243,6 +245,7 @@ export class ConsumerWorker {
 
   /** Waits `ms`, or less when woken by `retryNow()` or `stop()`. */
   private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise<void>((done) => {
       const t = setTimeout(done, Math.max(0, ms));
       void this.wakeSignal.then(() => {

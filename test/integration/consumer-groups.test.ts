@@ -356,3 +356,37 @@ test('consumer groups go with their logstore', async () => {
   assertEmptyOk(await cg('POST', 'doomed', '', undefined, { consumerGroup: 'grp', timeout: 60 }), 'create again');
   assert.deepEqual(json(await cg('GET', 'doomed', '/grp'), 'checkpoints'), []);
 });
+
+/**
+ * Regression: a worker whose batch keeps failing used to wait out its backoff (here a minute) when stopped, so a
+ * server shutting down with a shipper whose target was down hung for up to 30 s. Fails by timing out if it returns.
+ */
+test('stop() does not wait out the backoff of a failing batch', async () => {
+  await createLogstore(client, P, 'failing', 1);
+  await putLogs(client, P, 'failing', [{ id: '1' }]);
+  let failures = 0;
+  const worker = new ConsumerWorker({
+    source: new HttpConsumerSource(client, P, 'failing', 'stuck'),
+    consumer: 'a',
+    heartbeatIntervalMs: 200,
+    batchMaxWaitMs: 10,
+    retryInitialMs: 60_000,
+    processor: {
+      async process() {
+        throw new Error('target down');
+      },
+    },
+    events: {
+      onError: () => {
+        failures++;
+      },
+    },
+  });
+  await worker.start();
+  await waitFor('a failed batch', () => (failures > 0 ? true : undefined));
+  const t0 = Date.now();
+  await worker.stop();
+  assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`);
+  // Nothing was checkpointed: the batch is read again by whoever takes the shard.
+  assert.deepEqual(json(await cg('GET', 'failing', '/stuck'), 'checkpoints'), []);
+});

@@ -104,6 +104,40 @@ const CASES: [string, Rows][] = [
     ],
   ],
   ['* | SELECT count(*) AS c FROM log', [{ c: '600' }]],
+  // The same groups through DuckDB (HAVING takes the statement off the index-only path).
+  [
+    '* | select status, count(*) as c group by status having count(*) > 0 order by status',
+    [
+      { status: '200', c: '480' },
+      { status: '404', c: '60' },
+      { status: '500', c: '60' },
+    ],
+  ],
+  [
+    'method:POST | select count(*) as c, status group by status order by c desc',
+    [
+      { c: '240', status: '200' },
+      { c: '60', status: '404' },
+    ],
+  ],
+  [
+    'method:POST and n < 100 | select status, count(*) as c group by 1 order by 2 desc limit 1, 1',
+    [{ status: '404', c: '10' }],
+  ],
+  [
+    "n >= 590 | select date_trunc('second', __time__) as t, count(*) group by t order by t desc limit 2",
+    [
+      { t: String(T0 + 599), 'count_star()': '1' },
+      { t: String(T0 + 598), 'count_star()': '1' },
+    ],
+  ],
+  [
+    "n >= 590 | select date_trunc('second', __time__) as t, count(*) as c group by t having c > 0 order by t desc limit 2",
+    [
+      { t: String(T0 + 599), c: '1' },
+      { t: String(T0 + 598), c: '1' },
+    ],
+  ],
   ['status:500 | select count(*) as c', [{ c: '60' }]],
   ['status:500 and method:GET | select count(1) as c, max(n) as m', [{ c: '60', m: '590' }]],
   ['* | select n from log order by n limit 3', [{ n: '0' }, { n: '1' }, { n: '2' }]],

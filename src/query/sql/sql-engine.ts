@@ -7,6 +7,7 @@ import { type SearchPart, timeRangeIds } from '../../storage/segment/part.js';
 import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { QueryNode } from '../parser/ast.js';
 import { Planner } from '../planner.js';
+import { fastAggregate, type Selected } from './fast-aggregate.js';
 import { MACROS } from './functions.js';
 import { cellString, prestoType } from './result-format.js';
 import { SidecarCache } from './sidecar-cache.js';
@@ -98,6 +99,10 @@ export class SqlEngine {
         executed: '',
       };
     }
+    const longFields = new Map<string, string>();
+    for (const f of q.config.fields.values()) if (f.type === 'long') longFields.set(f.name.toLowerCase(), f.name);
+    const fast = fastAggregate(q.sql, longFields, selection.parts, q.from, q.to);
+    if (fast) return { ...fast, processedRows: selection.processed, executed: '' };
     const types: Record<string, string> = {};
     for (const [name, type] of columns) types[name] = type;
     const sealed = selection.parts.filter((s) => s.part instanceof SegmentReader);
@@ -333,13 +338,6 @@ export class SqlEngine {
   }
 }
 
-interface Selected {
-  readonly part: SearchPart;
-  /** Selected row ids, ascending; undefined = every row in [from, to) (a time-sorted part and `*`). */
-  readonly ids?: Uint32Array;
-  readonly count: number;
-}
-
 /** The rows of each part that the search selects in [from, to). */
 function select(planner: Planner, q: SqlQuery): { parts: Selected[]; processed: number } {
   const out: Selected[] = [];
@@ -353,7 +351,7 @@ function select(planner: Planner, q: SqlQuery): { parts: Selected[]; processed: 
     processed += hi - lo;
     if (hi <= lo) continue;
     if (q.search.kind === 'all' && part.timeSorted && part instanceof SegmentReader) {
-      out.push({ part, count: hi - lo });
+      out.push({ part, lo, hi, count: hi - lo });
       continue;
     }
     let set: DocSet;
@@ -388,7 +386,7 @@ function select(planner: Planner, q: SqlQuery): { parts: Selected[]; processed: 
       }
     }
     if (kept.length === 0) continue;
-    out.push({ part, ids: Uint32Array.from(kept), count: check ? kept.length : count(set) });
+    out.push({ part, ids: Uint32Array.from(kept), lo, hi, count: check ? kept.length : count(set) });
   }
   return { parts: out, processed };
 }

@@ -224,6 +224,11 @@ export class SegmentReader implements SearchPart {
     }
   }
 
+  /** The distinct values of a long/double field, ascending (SQL counts per value enumerate groups with them). */
+  numberValues(field: string): Float64Array | undefined {
+    return this.numberTable(field)?.values;
+  }
+
   dictNames(): string[] {
     return [...this.dicts.keys()];
   }

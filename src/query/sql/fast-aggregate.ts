@@ -1,0 +1,288 @@
+import { and, count, countIn, type DocSet, fromIds } from '../../storage/segment/doc-set.js';
+import { type SearchPart, timeRangeIds } from '../../storage/segment/part.js';
+import { SegmentReader } from '../../storage/segment/segment-reader.js';
+import { identName, lexSql, type SqlToken } from './sql-lexer.js';
+import { DEFAULT_LIMIT } from './sql-rewrite.js';
+
+/** The rows of one part that a search selected (see sql-engine.ts). */
+export interface Selected {
+  readonly part: SearchPart;
+  /** Selected row ids, ascending; undefined = every row of the time-sorted id range [lo, hi). */
+  readonly ids?: Uint32Array;
+  readonly lo: number;
+  readonly hi: number;
+  readonly count: number;
+}
+
+export interface FastResult {
+  readonly columns: string[];
+  readonly columnTypes: string[];
+  readonly rows: string[][];
+}
+
+type Key =
+  | { readonly kind: 'field'; readonly field: string; readonly lower: string }
+  | { readonly kind: 'bucket'; readonly width: number };
+
+const BUCKET_WIDTH: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
+
+/**
+ * Counts per group straight from the index, for the two shapes behind most SLS charts: `select k, count(*) … group by
+ * k` on a long key (one posting list per distinct value, counted against the search's rows — no column is read) and
+ * `select date_trunc('minute'|…, __time__), count(*) … group by …` (bucket boundaries are binary searches in a
+ * segment's sorted time column). Measured on 5M generated nginx logs (2 cores, loaded machine): DuckDB over the Parquet
+ * sidecars takes 16 ms for count by status and 57–68 ms for the per-minute count; these paths take a few ms. Anything
+ * else, or a shape with a twist (HAVING, WHERE, other aggregates, a non-integer value), returns undefined and DuckDB
+ * answers.
+ */
+export function fastAggregate(
+  statement: string,
+  longFields: ReadonlyMap<string, string>,
+  selected: readonly Selected[],
+  from: number,
+  to: number,
+): FastResult | undefined {
+  const shape = parseShape(statement, longFields);
+  if (!shape) return undefined;
+  const groups = new Map<number, number>();
+  let nulls = 0;
+  const add = (k: number, c: number): void => {
+    if (c > 0) groups.set(k, (groups.get(k) ?? 0) + c);
+  };
+  for (const s of selected) {
+    const key = shape.key;
+    if (key.kind === 'field') {
+      if (s.part instanceof SegmentReader) {
+        const values = s.part.numberValues(key.field);
+        let sum = 0;
+        if (values) {
+          const sel: DocSet | undefined = s.ids ? fromIds(s.ids, s.part.n) : undefined;
+          for (const v of values) {
+            // DuckDB reads "12.5" in a long column as NULL; let it answer such data.
+            if (!Number.isSafeInteger(v)) return undefined;
+            const set = s.part.numeric(key.field, v, true, v, true);
+            const c = sel ? count(and(set, sel)) : countIn(set, s.lo, s.hi);
+            add(v, c);
+            sum += c;
+          }
+        }
+        nulls += s.count - sum;
+      } else {
+        const ids = s.ids ?? range(s.lo, s.hi);
+        for (let off = 0; off < ids.length; off += 1024) {
+          for (const row of s.part.rows(Array.from(ids.subarray(off, off + 1024)))) {
+            let v: string | undefined;
+            for (const [k, x] of row.fields) if (k.toLowerCase() === key.lower) v = x;
+            if (v !== undefined && /^\s*[-+]?\d+\s*$/.test(v) && Number.isSafeInteger(Number(v))) add(Number(v), 1);
+            else nulls++;
+          }
+        }
+      }
+    } else {
+      const w = key.width;
+      if (!s.ids && s.part.timeSorted) {
+        const start = Math.max(from, s.part.minTime);
+        const end = Math.min(to, s.part.maxTime + 1);
+        for (let b = Math.floor(start / w) * w; b < end; b += w) {
+          const [lo, hi] = timeRangeIds(s.part, Math.max(b, from), Math.min(b + w, to));
+          add(b, hi - lo);
+        }
+      } else {
+        const ids = s.ids ?? range(s.lo, s.hi);
+        for (let i = 0; i < ids.length; i++) {
+          const t = s.part.time(ids[i]!);
+          add(Math.floor(t / w) * w, 1);
+        }
+      }
+    }
+  }
+  const rows: [number | null, number][] = [...groups.entries()];
+  if (nulls > 0) rows.push([null, nulls]);
+  const byKey = (a: [number | null, number], b: [number | null, number]): number =>
+    a[0] === null ? 1 : b[0] === null ? -1 : a[0] - b[0];
+  rows.sort(byKey);
+  if (shape.order === 'count') rows.sort((a, b) => (a[1] - b[1]) * (shape.desc ? -1 : 1) || byKey(a, b));
+  else if (shape.order === 'key' && shape.desc) rows.sort((a, b) => -byKey(a, b));
+  const page = rows.slice(shape.offset, shape.offset + shape.limit);
+  const cells = page.map(([k, c]) => [k === null ? 'null' : String(k), String(c)]);
+  return {
+    columns: shape.countFirst ? [shape.countName, shape.keyName] : [shape.keyName, shape.countName],
+    columnTypes: ['bigint', 'bigint'],
+    rows: shape.countFirst ? cells.map(([k, c]) => [c!, k!]) : cells,
+  };
+}
+
+function range(lo: number, hi: number): Uint32Array {
+  const out = new Uint32Array(Math.max(0, hi - lo));
+  for (let i = 0; i < out.length; i++) out[i] = lo + i;
+  return out;
+}
+
+interface Shape {
+  readonly key: Key;
+  readonly keyName: string;
+  readonly countName: string;
+  readonly countFirst: boolean;
+  readonly order: 'key' | 'count' | undefined;
+  readonly desc: boolean;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/**
+ * `select <key> [[as] a], count(*) [[as] c] [from log] group by <key|a|1> [order by <…> [asc|desc]] [limit [y,] x]`
+ * (the two items in either order), or undefined.
+ */
+function parseShape(statement: string, longFields: ReadonlyMap<string, string>): Shape | undefined {
+  let toks: SqlToken[];
+  try {
+    toks = lexSql(statement).filter((t) => t.kind !== 'space');
+  } catch {
+    return undefined;
+  }
+  let i = 0;
+  const lw = (k = i): string | undefined => (toks[k]?.kind === 'word' ? toks[k]!.text.toLowerCase() : undefined);
+  const op = (s: string, k = i): boolean => toks[k]?.kind === 'op' && toks[k]!.text === s;
+  if (lw() !== 'select') return undefined;
+  i++;
+  interface Item {
+    readonly kind: 'count' | 'key';
+    readonly key?: Key;
+    readonly text: string;
+    readonly name: string | undefined;
+    alias?: string;
+  }
+  const item = (): Item | undefined => {
+    const start = i;
+    if (lw() === 'count' && op('(', i + 1) && (op('*', i + 2) || toks[i + 2]?.text === '1') && op(')', i + 3)) {
+      const star = op('*', i + 2);
+      i += 4;
+      return { kind: 'count', text: 'count', name: star ? 'count_star()' : 'count(1)' };
+    }
+    if (
+      lw() === 'date_trunc' &&
+      op('(', i + 1) &&
+      toks[i + 2]?.kind === 'string' &&
+      op(',', i + 3) &&
+      toks[i + 4] !== undefined &&
+      identName(toks[i + 4]!) === '__time__' &&
+      op(')', i + 5)
+    ) {
+      const width = BUCKET_WIDTH[toks[i + 2]!.text.slice(1, -1).toLowerCase()];
+      if (width === undefined) return undefined;
+      i += 6;
+      return { kind: 'key', key: { kind: 'bucket', width }, text: textOf(start, i), name: undefined };
+    }
+    const t = toks[i];
+    const n = t ? identName(t) : undefined;
+    if (!t || n === undefined || op('(', i + 1) || !longFields.has(n)) return undefined;
+    i++;
+    return {
+      kind: 'key',
+      key: { kind: 'field', field: longFields.get(n)!, lower: n },
+      text: n,
+      name: t.kind === 'quoted' ? n : t.text,
+    };
+  };
+  const textOf = (a: number, b: number): string =>
+    toks
+      .slice(a, b)
+      .map((t) => (t.kind === 'word' ? t.text.toLowerCase() : t.text))
+      .join(' ');
+  const alias = (it: Item): void => {
+    if (lw() === 'as') i++;
+    const t = toks[i];
+    if (t && (t.kind === 'quoted' || (t.kind === 'word' && !['from', 'group'].includes(lw()!)))) {
+      it.alias = t.kind === 'quoted' ? identName(t)! : t.text;
+      i++;
+    }
+  };
+  const a = item();
+  if (!a) return undefined;
+  alias(a);
+  if (!op(',')) return undefined;
+  i++;
+  const b = item();
+  if (!b) return undefined;
+  alias(b);
+  const keyItem = a.kind === 'key' ? a : b;
+  const countItem = a.kind === 'count' ? a : b;
+  if (keyItem.kind !== 'key' || countItem.kind !== 'count' || !keyItem.key) return undefined;
+  const keyName = keyItem.alias ?? keyItem.name;
+  if (keyName === undefined) return undefined;
+  if (lw() === 'from') {
+    if (toks[i + 1] === undefined || identName(toks[i + 1]!) !== 'log') return undefined;
+    i += 2;
+  }
+  if (lw() !== 'group' || lw(i + 1) !== 'by') return undefined;
+  i += 2;
+  const keyPos = keyItem === a ? '1' : '2';
+  const countPos = keyItem === a ? '2' : '1';
+  /** Which item a GROUP BY / ORDER BY reference names. */
+  const ref = (): 'key' | 'count' | undefined => {
+    const t = toks[i];
+    if (!t) return undefined;
+    if (t.kind === 'number') {
+      i++;
+      return t.text === keyPos ? 'key' : t.text === countPos ? 'count' : undefined;
+    }
+    const n = identName(t);
+    if (lw() === 'count' && op('(', i + 1)) {
+      const save = i;
+      const c = item();
+      if (c?.kind === 'count') return 'count';
+      i = save;
+      return undefined;
+    }
+    if (lw() === 'date_trunc') {
+      const start = i;
+      const k = item();
+      return k && textOf(start, i) === keyItem.text ? 'key' : undefined;
+    }
+    i++;
+    if (n === undefined) return undefined;
+    if (keyItem.alias !== undefined && n === keyItem.alias.toLowerCase()) return 'key';
+    if (countItem.alias !== undefined && n === countItem.alias.toLowerCase()) return 'count';
+    if (keyItem.key!.kind === 'field' && n === keyItem.text) return 'key';
+    return undefined;
+  };
+  if (ref() !== 'key') return undefined;
+  let order: 'key' | 'count' | undefined;
+  let desc = false;
+  if (lw() === 'order' && lw(i + 1) === 'by') {
+    i += 2;
+    order = ref();
+    if (!order) return undefined;
+    if (lw() === 'desc' || lw() === 'asc') {
+      desc = lw() === 'desc';
+      i++;
+    }
+  }
+  let offset = 0;
+  let limit = DEFAULT_LIMIT;
+  if (lw() === 'limit') {
+    const x = toks[i + 1];
+    if (x?.kind !== 'number') return undefined;
+    if (op(',', i + 2)) {
+      const y = toks[i + 3];
+      if (y?.kind !== 'number') return undefined;
+      offset = Number(x.text);
+      limit = Number(y.text);
+      i += 4;
+    } else {
+      limit = Number(x.text);
+      i += 2;
+    }
+  }
+  if (i !== toks.length) return undefined;
+  return {
+    key: keyItem.key!,
+    keyName,
+    countName: countItem.alias ?? countItem.name!,
+    countFirst: a.kind === 'count',
+    order,
+    desc,
+    offset,
+    limit,
+  };
+}

@@ -101,11 +101,15 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
       const encoded = encodeResponseBody(rawBody, header(ctx, 'accept-encoding'));
       const headers: Record<string, string | number> = {
         'content-type': 'application/json',
-        'x-log-bodyrawsize': rawBody.length,
         'x-log-progress': json.meta.progress,
         'x-log-count': data.length,
       };
-      if (encoded.compressType !== undefined) headers['x-log-compresstype'] = encoded.compressType;
+      // The Go SDK treats a positive x-log-bodyrawsize as "compressed" and then requires lz4 or zstd: send the raw
+      // size only with a compressed body.
+      if (encoded.compressType !== undefined) {
+        headers['x-log-compresstype'] = encoded.compressType;
+        headers['x-log-bodyrawsize'] = rawBody.length;
+      }
       return { headers, body: encoded.body };
     },
   });

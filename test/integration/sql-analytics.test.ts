@@ -127,8 +127,8 @@ const CASES: [string, Rows][] = [
   [
     "n >= 590 | select date_trunc('second', __time__) as t, count(*) group by t order by t desc limit 2",
     [
-      { t: String(T0 + 599), 'count_star()': '1' },
-      { t: String(T0 + 598), 'count_star()': '1' },
+      { t: String(T0 + 599), _col1: '1' },
+      { t: String(T0 + 598), _col1: '1' },
     ],
   ],
   [

@@ -155,9 +155,8 @@ function parseShape(statement: string, longFields: ReadonlyMap<string, string>):
   const item = (): Item | undefined => {
     const start = i;
     if (lw() === 'count' && op('(', i + 1) && (op('*', i + 2) || toks[i + 2]?.text === '1') && op(')', i + 3)) {
-      const star = op('*', i + 2);
       i += 4;
-      return { kind: 'count', text: 'count', name: star ? 'count_star()' : 'count(1)' };
+      return { kind: 'count', text: 'count', name: undefined };
     }
     if (
       lw() === 'date_trunc' &&
@@ -208,8 +207,8 @@ function parseShape(statement: string, longFields: ReadonlyMap<string, string>):
   const keyItem = a.kind === 'key' ? a : b;
   const countItem = a.kind === 'count' ? a : b;
   if (keyItem.kind !== 'key' || countItem.kind !== 'count' || !keyItem.key) return undefined;
-  const keyName = keyItem.alias ?? keyItem.name;
-  if (keyName === undefined) return undefined;
+  // Unaliased expressions are named by position, as Presto does (see sql-rewrite.ts).
+  const keyName = keyItem.alias ?? keyItem.name ?? `_col${keyItem === a ? 0 : 1}`;
   if (lw() === 'from') {
     if (toks[i + 1] === undefined || identName(toks[i + 1]!) !== 'log') return undefined;
     i += 2;
@@ -278,7 +277,7 @@ function parseShape(statement: string, longFields: ReadonlyMap<string, string>):
   return {
     key: keyItem.key!,
     keyName,
-    countName: countItem.alias ?? countItem.name!,
+    countName: countItem.alias ?? `_col${countItem === a ? 0 : 1}`,
     countFirst: a.kind === 'count',
     order,
     desc,

@@ -87,6 +87,33 @@ const CLAUSE_END = new Set([
   'except',
 ]);
 
+/** Words that end an expression rather than name it (`case … end`, `x is null`, `interval '1' day`). */
+const NOT_ALIAS = new Set([
+  'end',
+  'null',
+  'true',
+  'false',
+  'second',
+  'minute',
+  'hour',
+  'day',
+  'week',
+  'month',
+  'quarter',
+  'year',
+  'and',
+  'or',
+  'not',
+  'is',
+  'in',
+  'like',
+  'then',
+  'else',
+  'when',
+  'case',
+  'distinct',
+]);
+
 /** Keywords that end a FROM list. */
 const FROM_END = new Set([
   'where',
@@ -425,6 +452,38 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
     if (depth[k] === 0) topLimit = true;
   }
   if (!topLimit) append.push(` LIMIT ${DEFAULT_LIMIT}`);
+  const countOnly = countOnlyShape(tokens, sig);
+
+  // Presto names an unaliased expression of the outer select list `_col<position>` (SLS charts refer to these).
+  const top = sig.findIndex((_, k) => word(k) === 'select' && depth[k] === 0);
+  if (top >= 0) {
+    let k = top + 1;
+    if (word(k) === 'distinct' || word(k) === 'all') k++;
+    let start = k;
+    let position = 0;
+    for (; ; k++) {
+      const w = word(k);
+      const end = k >= sig.length || (depth[k] === 0 && (isOp(k, ',') || (w !== undefined && CLAUSE_END.has(w))));
+      if (!end) continue;
+      if (k > start && !namedItem(start, k)) tokens[sig[k - 1]!]!.text += ` AS "_col${position}"`;
+      position++;
+      start = k + 1;
+      if (!isOp(k, ',')) break;
+    }
+  }
+
+  /** Whether a select-list item keeps a name of its own: a column, `*`, or an alias. */
+  function namedItem(a: number, b: number): boolean {
+    const last = tok(b - 1)!;
+    if (last.kind === 'op') return last.text === '*';
+    if (b - a === 1) return last.kind === 'word' || last.kind === 'quoted';
+    if (b - a === 3 && isOp(a + 1, '.')) return true;
+    if (last.kind !== 'quoted' && last.kind !== 'word') return false;
+    if (last.kind === 'word' && NOT_ALIAS.has(last.text.toLowerCase())) return false;
+    const before = tok(b - 2)!;
+    if (before.kind === 'word') return before.text.toLowerCase() === 'as' || !NOT_ALIAS.has(before.text.toLowerCase());
+    return before.kind !== 'op' || before.text === ')';
+  }
 
   let sql = '';
   for (let i = 0; i < tokens.length; i++) {
@@ -435,7 +494,6 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
   sql += append.join('');
 
   const columns = star ? [...o.columns.keys()] : [...referenced];
-  const countOnly = countOnlyShape(tokens, sig);
   return { sql, columns, ...(countOnly ? { countOnly } : {}) };
 }
 
@@ -447,7 +505,7 @@ function countOnlyShape(tokens: readonly SqlToken[], sig: readonly number[]): { 
     return undefined;
   if (text[4] !== ')') return undefined;
   let k = 5;
-  let name = `count(${text[3]})`;
+  let name = '_col0';
   if (text[k] === 'as') k++;
   const alias = t[k];
   if (alias && (alias.kind === 'quoted' || (alias.kind === 'word' && text[k] !== 'from'))) {

@@ -23,45 +23,54 @@ const squash = (s: string) => s.replace(/\s+/g, ' ').replace(/ \)/g, ')').trim()
 
 const REWRITES: [string, string][] = [
   ['select status, count(*) as c group by status', 'select status, count(*) as c FROM log group by status LIMIT 100'],
-  ['SELECT count(*) FROM log', 'SELECT count(*) FROM log LIMIT 100'],
+  ['SELECT count(*) FROM log', 'SELECT count(*) AS "_col0" FROM log LIMIT 100'],
   ['select status from log limit 10, 20', 'select status from log limit 20 OFFSET 10'],
   ['select status limit 5', 'select status FROM log limit 5'],
   ["select date_trunc('minute', __time__) t", "select sls_date_trunc_n('minute', __time__) t FROM log LIMIT 100"],
   [
-    "select date_trunc('hour', from_unixtime(__time__))",
-    "select date_trunc('hour', sls_from_unixtime(__time__)) FROM log LIMIT 100",
+    "select date_trunc('hour', from_unixtime(__time__)) h",
+    "select date_trunc('hour', sls_from_unixtime(__time__)) h FROM log LIMIT 100",
   ],
   [
-    "select date_format(__time__, '%Y-%m-%d %H:%i')",
-    "select strftime(sls_from_unixtime(__time__), '%Y-%m-%d %H:%M') FROM log LIMIT 100",
+    "select date_format(__time__, '%Y-%m-%d %H:%i') d",
+    "select strftime(sls_from_unixtime(__time__), '%Y-%m-%d %H:%M') d FROM log LIMIT 100",
   ],
   [
     "select time_series(__time__, '1m', '%H:%i', '0') t",
     "select sls_time_series(__time__, 60, '%H:%M') t FROM log LIMIT 100",
   ],
-  ['select approx_percentile(request_time, 0.99)', 'select approx_quantile(request_time, 0.99) FROM log LIMIT 100'],
+  ['select approx_percentile(request_time, 0.99) p', 'select approx_quantile(request_time, 0.99) p FROM log LIMIT 100'],
   [
-    'select approx_distinct(method), arbitrary(method)',
-    'select approx_count_distinct(method), any_value(method) FROM log LIMIT 100',
+    'select approx_distinct(method) a, arbitrary(method) b',
+    'select approx_count_distinct(method) a, any_value(method) b FROM log LIMIT 100',
   ],
   [
-    "select regexp_replace(method, '(G)', '$1x')",
-    "select sls_regexp_replace(method, '(G)', '\\1x') FROM log LIMIT 100",
+    "select regexp_replace(method, '(G)', '$1x') r",
+    "select sls_regexp_replace(method, '(G)', '\\1x') r FROM log LIMIT 100",
   ],
   [
-    'select "__tag__:host", count(*) group by "__tag__:host"',
-    'select "__tag__:host", count(*) FROM log group by "__tag__:host" LIMIT 100',
+    'select "__tag__:host", count(*) c group by "__tag__:host"',
+    'select "__tag__:host", count(*) c FROM log group by "__tag__:host" LIMIT 100',
   ],
   ['select * from (select status from log) t limit 3', 'select * from (select status from log) t limit 3'],
-  ['select a from (select status as a) t', 'select a from (select status as a FROM log ) t LIMIT 100'],
+  ['select a from (select status as a) t', 'select a from (select status as a FROM log) t LIMIT 100'],
   [
     'with x as (select status from log) select * from x',
     'with x as (select status from log) select * from x LIMIT 100',
   ],
-  ['select count(*) from nginx where status > 1', 'select count(*) from log where status > 1 LIMIT 100'],
+  ['select count(*) c from nginx where status > 1', 'select count(*) c from log where status > 1 LIMIT 100'],
   [
-    "select extract(hour from sls) where method = 'FROM'",
-    "select extract(hour from sls) FROM log where method = 'FROM' LIMIT 100",
+    "select extract(hour from sls) h where method = 'FROM'",
+    "select extract(hour from sls) h FROM log where method = 'FROM' LIMIT 100",
+  ],
+  // Presto's names for unaliased expressions.
+  [
+    'select status, count(*), max(n) m, a.b, "x" y, 1 + 2 as z',
+    'select status, count(*) AS "_col1", max(n) m, a.b, "x" y, 1 + 2 as z FROM log LIMIT 100',
+  ],
+  [
+    "select case when status > 1 then 'a' end, status is null",
+    'select case when status > 1 then \'a\' end AS "_col0", status is null AS "_col1" FROM log LIMIT 100',
   ],
 ];
 
@@ -83,7 +92,7 @@ describe('rewriteSql', () => {
 
   test('count(*) alone is recognized (answered from the hit count)', () => {
     assert.deepEqual(rw('select count(*) as c').countOnly, { name: 'c' });
-    assert.deepEqual(rw('SELECT COUNT(1) FROM log').countOnly, { name: 'count(1)' });
+    assert.deepEqual(rw('SELECT COUNT(1) FROM log').countOnly, { name: '_col0' });
     assert.equal(rw('select count(*) as c where status = 1').countOnly, undefined);
     assert.equal(rw('select count(*), 1').countOnly, undefined);
   });

@@ -176,15 +176,25 @@ export class ConsumerWorker {
       let bytes = 0;
       let firstAt = 0;
       let finished = false;
+      const redo = until;
       for (;;) {
         if (task.stopping || this.stopped) break;
         const page = await source.pull(shard, pos, {
           count: this.o.pullCount,
-          maxBytes: this.o.batchMaxBytes - bytes,
-          ...(until !== undefined ? { endSeq: until } : {}),
+          ...(redo !== undefined ? { endSeq: redo } : { maxBytes: this.o.batchMaxBytes - bytes }),
         });
         if (page.groups.length > 0 && groups.length === 0) firstAt = Date.now();
         pos = page.next;
+        if (redo !== undefined) {
+          // A redo covers exactly the range whose output may exist, whatever the size and time limits say now: a
+          // shorter batch would be a different output (another file name) beside the half-written one.
+          for (const g of page.groups) {
+            groups.push(g);
+            bytes += g.rawSize;
+          }
+          if (pos >= redo || page.groups.length === 0) break;
+          continue;
+        }
         // A page may overshoot the size limit: the batch ends with the group that reaches it, the rest is read again.
         let full = false;
         for (const g of page.groups) {
@@ -196,7 +206,6 @@ export class ConsumerWorker {
             break;
           }
         }
-        if (until !== undefined && pos >= until) break;
         if (full) break;
         const caughtUp = page.groups.length === 0 || pos >= page.end;
         if (caughtUp && info.readonly) {
@@ -210,6 +219,10 @@ export class ConsumerWorker {
             groups.length > 0 ? Math.min(this.o.idleWaitMs, this.o.batchMaxWaitMs - waited) : this.o.idleWaitMs;
           await this.sleep(pause);
         }
+      }
+      if (redo !== undefined && pos < redo) {
+        if (task.stopping || this.stopped) return;
+        throw new Error(`shard ${shard}: cannot read [${from}, ${redo}) again to redo a partly written batch`);
       }
       if (groups.length > 0) {
         await this.processWithRetry({ shard, from, to: pos, groups, bytes });

@@ -4,7 +4,7 @@
  * no file covering a cursor range twice.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -237,4 +237,60 @@ test('Parquet columns typed by the index config; a declared key is a column befo
     { status: 200n, latency: 0.25, later: null },
     { status: null, latency: null, later: null },
   ]);
+});
+
+/**
+ * Regression: a batch found half written at start is redone over exactly its range even when the shipper's
+ * bufferSize now closes batches sooner; a shorter redo would write a second file (another name) beside the first and
+ * ship those logs twice. The crash is simulated by putting back the state it leaves: files renamed, checkpoint not.
+ */
+test('a partly written batch is redone over its whole range whatever bufferSize says now', async () => {
+  let server = await start();
+  const dataDir = server.dataDir;
+  const out = await mkdtemp(join(tmpdir(), 'sluice-parquet-'));
+  cleanup.push(async () => {
+    await server.stop();
+    await removeDir(dataDir);
+    await rm(out, { recursive: true, force: true });
+  });
+  let client = testClient(server.url);
+  await createProject(client, 'ship');
+  await createLogstore(client, 'ship', 'redo', 1);
+  await putRecords(client, 'ship', 'redo', { total: 1000, perGroup: 100 });
+  await createShipper(client, 'ship', 'redo', {
+    shipperName: 'redo',
+    targetType: 'parquet',
+    targetConfiguration: { path: out, bufferInterval: 0.5, bufferSize: 64 },
+  });
+  await waitShipped(client, 'ship', 'redo', 'redo');
+  const before = await listShardFiles(out);
+  assert.equal(before.length, 1, 'one batch, one file');
+  const body = Buffer.from(
+    JSON.stringify({ targetConfiguration: { path: out, bufferInterval: 0.5, bufferSize: 0.001 } }),
+  );
+  assert.equal(
+    (await client.send({ method: 'PUT', project: 'ship', path: '/logstores/redo/shipper/redo', body })).status,
+    200,
+  );
+  const port = server.port;
+  await server.stop();
+  client.close();
+  const cpFile = join(dataDir, 'checkpoints', 'ship', 'redo', 'sluice-shipper-redo.json');
+  const cp = JSON.parse(await readFile(cpFile, 'utf8')) as { checkpoints: Record<string, unknown> };
+  cp.checkpoints = {};
+  await writeFile(cpFile, JSON.stringify(cp));
+
+  server = await start(dataDir, port);
+  client = testClient(server.url);
+  cleanup.push(async () => client.close());
+  await waitShipped(client, 'ship', 'redo', 'redo');
+  const after = await listShardFiles(out);
+  assert.deepEqual(
+    after.map((f) => [f.from, f.to]),
+    before.map((f) => [f.from, f.to]),
+    'the same file, rewritten',
+  );
+  assert.match(server.output(), /redoing \[/);
+  const [r] = await query(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM ${glob(out)}`);
+  assert.deepEqual({ n: Number(r!['n']), ids: Number(r!['ids']) }, { n: 1000, ids: 1000 });
 });

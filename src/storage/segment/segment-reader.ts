@@ -163,7 +163,7 @@ export class SegmentReader implements SearchPart {
       for (let c = 0; c < cols.length; c++) {
         const range = cols[c]!.blocks[b];
         if (!range) continue;
-        const v = cellAt(this.columnBlock(range.off, range.len), at);
+        const v = this.columnBlock(range.off, range.len).cell(at);
         if (v !== undefined) fields.push([cols[c]!.name, v]);
       }
       out.push({ time: this.times[id]!, fields });
@@ -172,7 +172,7 @@ export class SegmentReader implements SearchPart {
   }
 
   /** A decompressed column block, through the shared block cache. */
-  private columnBlock(off: number, len: number): Buffer {
+  private columnBlock(off: number, len: number): CachedBlock {
     const key = `${this.path}#${off}`;
     const hit = blockCache.get(key);
     if (hit) {
@@ -181,15 +181,15 @@ export class SegmentReader implements SearchPart {
       blockCache.set(key, hit);
       return hit;
     }
-    const buf = zstdDecompress(this.read(off, len));
-    blockCache.set(key, buf);
-    blockCacheBytes += buf.length;
+    const block = new CachedBlock(zstdDecompress(this.read(off, len)));
+    blockCache.set(key, block);
+    blockCacheBytes += block.bytes;
     while (blockCacheBytes > BLOCK_CACHE_BYTES) {
-      const [oldest, value] = blockCache.entries().next().value as [string, Buffer];
+      const [oldest, value] = blockCache.entries().next().value as [string, CachedBlock];
       blockCache.delete(oldest);
-      blockCacheBytes -= value.length;
+      blockCacheBytes -= value.bytes;
     }
-    return buf;
+    return block;
   }
 
   /** Every value of one column in row order (merges read segments a column at a time). */
@@ -320,13 +320,55 @@ export class SegmentReader implements SearchPart {
  * skip the zstd decode. Bounded by bytes; a merged-away segment's blocks simply age out.
  */
 const BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
-const blockCache = new Map<string, Buffer>();
+const blockCache = new Map<string, CachedBlock>();
 let blockCacheBytes = 0;
+
+/**
+ * A decompressed column block. The cell offsets are indexed on the second access: a page of rows usually reads
+ * several cells of the same block, and walking up to 1,024 varints per cell measured as the largest cost of a warm
+ * page.
+ */
+class CachedBlock {
+  private offsets: Uint32Array | undefined;
+  private reads = 0;
+
+  constructor(readonly buf: Buffer) {}
+
+  /** Charged to the cache once, with room for the cell index (1,025 offsets), so accounting never drifts. */
+  get bytes(): number {
+    return this.buf.length + 4 * 1025;
+  }
+
+  cell(at: number): string | undefined {
+    if (!this.offsets && ++this.reads > 1) this.offsets = indexCells(this.buf);
+    if (this.offsets) {
+      if (at + 1 >= this.offsets.length) return undefined;
+      const r = new ByteReader(this.buf, this.offsets[at]!);
+      const l = r.varint();
+      return l === 0 ? undefined : this.buf.toString('utf8', r.pos, r.pos + l - 1);
+    }
+    return cellAt(this.buf, at);
+  }
+}
+
+/** Start offset of every cell, plus the end. */
+function indexCells(buf: Buffer): Uint32Array {
+  const out: number[] = [];
+  const r = new ByteReader(buf);
+  while (!r.done) {
+    out.push(r.pos);
+    const l = r.varint();
+    if (l > 0) r.pos += l - 1;
+  }
+  out.push(r.pos);
+  return Uint32Array.from(out);
+}
 
 /** The value of row `at` in a column block, skipping the cells before it without decoding them. */
 function cellAt(buf: Buffer, at: number): string | undefined {
   const r = new ByteReader(buf);
   for (let i = 0; i < at; i++) {
+    if (r.done) return undefined;
     const l = r.varint();
     if (l > 0) r.pos += l - 1;
   }

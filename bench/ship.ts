@@ -10,7 +10,8 @@
  *     store (why checkpoints are kept apart).
  *
  * How to run: `npm run bench:ship`, or `npm run bench:ship -- --logs 500000 --rate 20000 --seconds 15`.
- * Needs: PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`; the bench creates and drops its own schema) —
+ * Needs: PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`, or the URL in SLUICE_TEST_PG; the bench creates
+ * and drops its own schema) —
  * `--pg 0` skips it. Data goes to temp folders removed afterwards.
  */
 import { readFileSync } from 'node:fs';
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
   }
   if (o.pg) {
     const schema = `sluice_bench_${process.pid}`;
-    const conn = 'postgres://root@127.0.0.1:5432/test';
+    const conn = process.env['SLUICE_TEST_PG'] ?? 'postgres://root@127.0.0.1:5432/test';
     try {
       await runTarget(
         'postgresql',

@@ -25,7 +25,9 @@ import {
 } from '../helpers/ship-kit.js';
 import { testClient } from '../helpers/sls-kit.js';
 
-const PG = 'postgres://root@127.0.0.1:5432/test';
+/** The machine's PostgreSQL (trust auth); `SLUICE_TEST_PG` points the suite elsewhere. */
+const PG = process.env['SLUICE_TEST_PG'] ?? 'postgres://root@127.0.0.1:5432/test';
+const PG_URL = new URL(PG);
 const SCHEMA = `sluice_ship_${randomBytes(4).toString('hex')}`;
 const db = new pg.Client({ connectionString: PG });
 let server: ServerProcess;
@@ -162,7 +164,7 @@ class PgProxy {
 
   async up(): Promise<void> {
     this.server = createServer((inbound) => {
-      const outbound = connect(5432, '127.0.0.1');
+      const outbound = connect(Number(PG_URL.port || 5432), PG_URL.hostname);
       for (const s of [inbound, outbound]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -189,7 +191,7 @@ test('PostgreSQL unreachable, then back: failures show in the tasks, retry ships
       client,
       'pgship',
       'outage',
-      shipper('to-pg', 'outage', `postgres://root@127.0.0.1:${proxy.port}/test`),
+      shipper('to-pg', 'outage', `postgres://${PG_URL.username}@127.0.0.1:${proxy.port}${PG_URL.pathname}`),
     );
     const tasks = await waitFor('a failed task', async () => {
       const t = json<{

@@ -97,6 +97,7 @@ export class Agent {
       rotateGraceMs: 5_000,
       flushTimeoutMs: 3_000,
       lingerMs: 500,
+      maxLogsPerBatch: 4096,
       ...o.collector,
     };
     for (const c of o.configs) {

@@ -41,6 +41,8 @@ export interface CollectorOptions {
   readonly rotateGraceMs: number;
   /** A multiline entry (or unterminated last line) with nothing new for this long is emitted as is. */
   readonly flushTimeoutMs: number;
+  /** Logs per LogGroup: SLS's classic limit of 4096, below any server's (Sluice's default is 10,000). */
+  readonly maxLogsPerBatch: number;
   /** A tail shorter than a full chunk is read at most this often per file. */
   readonly lingerMs: number;
 }
@@ -383,17 +385,25 @@ export class Collector {
     this.host.metrics.readBytes += n;
     const time = Math.floor(now / 1000);
     let logs = 0;
+    // A batch holds at most maxLogsPerBatch logs: the entry that would pass it starts the next batch. (A replayed
+    // range was cut the same way when it was first read, so it is never cut again.)
+    let cutAt = -1;
     const split = splitEntries(
       this.buf,
       n,
       flush || id !== undefined,
       { beginRegex: this.beginRegex, maxEntryBytes: this.o.maxEntryBytes },
       (s, e) => {
+        if (cutAt >= 0) return;
+        if (id === undefined && this.writer.logCount >= this.o.maxLogsPerBatch) {
+          cutAt = s;
+          return;
+        }
         if (this.builder.add(this.writer, this.buf, s, e, time)) logs++;
       },
     );
     this.host.metrics.truncatedEntries += split.cut;
-    const consumed = split.consumed;
+    const consumed = cutAt >= 0 ? cutAt : split.consumed;
     if (consumed === 0) {
       this.writer.reset();
       return 0;

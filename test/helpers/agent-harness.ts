@@ -166,7 +166,8 @@ export async function assertExactlyOnce(
         runStart = -1;
       }
     }
-    console.log(`# ${what}: missing runs: ${runs.slice(0, 20).join(', ')}`);
+    const groups = await pullLogstore(client, project, logstore);
+    console.log(`# ${what}: ${groups.length} LogGroups pulled; missing runs: ${runs.slice(0, 20).join(', ')}`);
   }
   const dups = [...counts].filter(([, n]) => n > 1);
   const want = new Set(expected);

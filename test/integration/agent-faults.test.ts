@@ -57,9 +57,10 @@ test('agent SIGKILLed at random moments: every line exactly once', async (t) => 
   const { mkdirSync } = await import('node:fs');
   mkdirSync(logs, { recursive: true });
   const writers = [new LineWriter(join(logs, 'a.log'), 'ka'), new LineWriter(join(logs, 'b.log'), 'kb')];
-  for (const w of writers) w.start(50, 10);
+  for (const w of writers) w.start(200, 10);
   const dataDir = join(work, 'kill-agent');
-  for (let round = 0; round < 5; round++) {
+  const outputs: string[] = [];
+  for (let round = 0; round < 8; round++) {
     const agent = await startAgent({
       url: server.url,
       project: 'agent-faults',
@@ -68,6 +69,7 @@ test('agent SIGKILLed at random moments: every line exactly once', async (t) => 
     });
     await sleep(300 + Math.floor(rand() * 1200));
     await agent.kill();
+    outputs.push(agent.output());
   }
   for (const w of writers) w.stop();
   const agent = await startAgent({
@@ -82,7 +84,7 @@ test('agent SIGKILLed at random moments: every line exactly once', async (t) => 
       'agent-faults',
       'kill',
       writers.flatMap((w) => w.lines),
-      'after 5 SIGKILLs',
+      'after 8 SIGKILLs',
     );
   } finally {
     await agent.stop();

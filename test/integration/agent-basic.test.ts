@@ -78,3 +78,80 @@ test('lines before and after start, in subdirectories, arrive exactly once with 
     assert.equal(await agent.stop(), 0, agent.output());
   }
 });
+
+test('parsed modes end to end: nginx preset with time, multiline, filters, topic; metrics endpoint', async () => {
+  await createProjectAndLogstore(client, 'agent-basic', 'parsed');
+  const nginxDir = join(work, 'nginx');
+  const appDir = join(work, 'app');
+  mkdirSync(nginxDir, { recursive: true });
+  mkdirSync(appDir, { recursive: true });
+  appendFileSync(
+    join(nginxDir, 'access.log'),
+    [
+      '10.1.2.3 - - [01/Jan/2026:10:00:00 +0800] "GET /ok HTTP/1.1" 200 12 "-" "curl/8.1.0"',
+      '10.1.2.4 - - [01/Jan/2026:10:00:01 +0800] "GET /missing HTTP/1.1" 404 0 "-" "curl/8.1.0"',
+      'not an nginx line',
+      '',
+    ].join('\n'),
+  );
+  appendFileSync(
+    join(appDir, 'app.log'),
+    ['2026-01-01 10:00:00 ERROR boom', '  at a()', '  at b()', '2026-01-01 10:00:01 INFO fine', ''].join('\n'),
+  );
+  const agent = await startAgent({
+    url: server.url,
+    project: 'agent-basic',
+    dataDir: join(work, 'agent-parsed'),
+    configs: [
+      logtailConfig(
+        nginxDir,
+        'parsed',
+        {
+          logType: 'nginx',
+          discardUnmatch: true,
+          filterKey: ['status'],
+          filterRegex: ['^2'],
+          topicFormat: '/(nginx)/',
+        },
+        'nginx',
+      ),
+      logtailConfig(appDir, 'parsed', { logBeginRegex: '\\d{4}-\\d\\d-\\d\\d .*' }, 'app'),
+    ],
+    extraArgs: ['--metrics-port', '0'],
+  });
+  try {
+    let logs: { time: number; fields: Record<string, string>; topic: string | undefined }[] = [];
+    for (let i = 0; i < 100 && logs.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const groups = await pullLogstore(client, 'agent-basic', 'parsed');
+      logs = groups.flatMap((g) =>
+        g.logs.map((l) => ({
+          time: l.time,
+          fields: Object.fromEntries(l.contents.map((c) => [c.key, c.value])),
+          topic: g.topic,
+        })),
+      );
+    }
+    // The 404 is filtered out, the unmatched line discarded; the multiline entry stays whole. The last app entry
+    // is emitted by the flush timeout.
+    for (let i = 0; i < 50 && logs.length < 3; i++) await new Promise((r) => setTimeout(r, 200));
+    const nginx = logs.filter((l) => l.fields['status'] !== undefined);
+    assert.equal(nginx.length, 1, JSON.stringify(logs));
+    assert.equal(nginx[0]!.fields['request_uri'], '/ok');
+    assert.equal(nginx[0]!.time, Date.UTC(2026, 0, 1, 2, 0, 0) / 1000, 'time_local with its +0800 zone');
+    assert.equal(nginx[0]!.topic, 'nginx');
+    const app = logs.filter((l) => l.fields['content'] !== undefined).map((l) => l.fields['content']);
+    assert.deepEqual(app.sort(), [
+      '2026-01-01 10:00:00 ERROR boom\n  at a()\n  at b()',
+      '2026-01-01 10:00:01 INFO fine',
+    ]);
+    const url = /metrics at (http:\S+)/.exec(agent.output())?.[1];
+    assert.ok(url, agent.output());
+    const text = await (await fetch(url)).text();
+    assert.match(text, /^sluice_agent_sent_logs_total \d+$/m);
+    assert.match(text, /^sluice_agent_filtered_logs_total 1$/m);
+    assert.match(text, /^sluice_agent_unmatched_logs_total 1$/m);
+  } finally {
+    assert.equal(await agent.stop(), 0, agent.output());
+  }
+});

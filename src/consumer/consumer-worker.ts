@@ -27,6 +27,8 @@ export interface ShardProcessor {
 export interface ConsumerEvents {
   /** A batch (or the shard loop) failed; it is retried after `delayMs`. */
   onError?(shard: number | undefined, err: unknown, attempt: number, delayMs: number): void;
+  /** Something worth a log line that is not a failure. */
+  onNotice?(shard: number, message: string): void;
 }
 
 export interface ConsumerWorkerOptions {
@@ -132,6 +134,10 @@ export class ConsumerWorker {
       target = await this.o.source.heartbeat(this.o.consumer, this.held());
     } catch (err) {
       this.o.events?.onError?.(undefined, err, 1, this.o.heartbeatIntervalMs);
+      // Someone deleted the group: create it again, so consuming goes on (from the positions held in memory).
+      if ((err as { code?: unknown }).code === 'ConsumerGroupNotExist') {
+        await this.o.source.ensureGroup(this.o.timeoutSec, this.o.order).catch(() => {});
+      }
       return;
     }
     if (this.stopped) return;
@@ -166,7 +172,21 @@ export class ConsumerWorker {
     const info = (await source.shards()).find((s) => s.id === shard);
     if (!info) return;
     const checkpoint = (await source.checkpoints()).get(shard);
-    const resume = (await this.o.processor.resume?.(shard, checkpoint)) ?? {};
+    let resume = (await this.o.processor.resume?.(shard, checkpoint)) ?? {};
+    if (resume.from !== undefined) {
+      // A position outside the shard (output left by an earlier logstore of the same name, or trimmed by TTL) cannot
+      // be read: fall back to the checkpoint rather than fail on it forever.
+      const begin = await source.cursor(shard, 'begin');
+      const end = await source.cursor(shard, 'end');
+      const outside = (seq: number | undefined) => seq !== undefined && (seq < begin || seq > end);
+      if (outside(resume.from) || outside(resume.until)) {
+        this.o.events?.onNotice?.(
+          shard,
+          `resume point [${resume.from}, ${resume.until ?? ''}) is outside the shard [${begin}, ${end}]: using the checkpoint`,
+        );
+        resume = {};
+      }
+    }
     let pos = resume.from ?? checkpoint ?? (await source.cursor(shard, this.o.startFrom));
     let until = resume.until;
     let committed = checkpoint;

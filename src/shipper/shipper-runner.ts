@@ -77,6 +77,7 @@ export class ShipperRunner {
         },
       },
       events: {
+        onNotice: (shard, message) => this.log(`shipper ${project}/${logstore}/${name} shard ${shard}: ${message}`),
         onError: (shard, err, attempt, delayMs) => {
           const message = `attempt ${attempt} failed: ${errorText(err)}; retrying in ${(delayMs / 1000).toFixed(1)} s`;
           this.stats.failures++;

@@ -294,3 +294,53 @@ test('a partly written batch is redone over its whole range whatever bufferSize 
   const [r] = await query(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM ${glob(out)}`);
   assert.deepEqual({ n: Number(r!['n']), ids: Number(r!['ids']) }, { n: 1000, ids: 1000 });
 });
+
+/**
+ * Regression: with its checkpoints lost (the shipper's consumer group deleted, or its file gone), a Parquet shipper
+ * resumed at the lowest batch in the folder and shipped every later batch again. Now the files decide: only the
+ * newest batch is redone. Also: deleting the group under a running shipper does not stop it.
+ */
+test('checkpoints lost: Parquet ships nothing twice', async () => {
+  let server = await start();
+  const dataDir = server.dataDir;
+  const out = await mkdtemp(join(tmpdir(), 'sluice-parquet-'));
+  cleanup.push(async () => {
+    await server.stop();
+    await removeDir(dataDir);
+    await rm(out, { recursive: true, force: true });
+  });
+  let client = testClient(server.url);
+  await createProject(client, 'ship');
+  await createLogstore(client, 'ship', 'lost', 1);
+  await putRecords(client, 'ship', 'lost', { total: 3000, perGroup: 100 });
+  await createShipper(client, 'ship', 'lost', {
+    shipperName: 'lost',
+    targetType: 'parquet',
+    targetConfiguration: { path: out, bufferInterval: 0.5, bufferSize: 0.02 },
+  });
+  await waitShipped(client, 'ship', 'lost', 'lost');
+  assert.ok((await listShardFiles(out)).length > 3, 'several batches');
+
+  // The group deleted under the running shipper: it is created again and shipping goes on.
+  const del = await client.send({
+    method: 'DELETE',
+    project: 'ship',
+    path: '/logstores/lost/consumergroups/sluice-shipper-lost',
+  });
+  assert.equal(del.status, 200);
+  await putRecords(client, 'ship', 'lost', { total: 1000, perGroup: 100, firstId: 3000 });
+  await waitShipped(client, 'ship', 'lost', 'lost');
+
+  // Checkpoints gone while stopped: the restart must not ship the early batches again.
+  const port = server.port;
+  await server.stop();
+  client.close();
+  await rm(join(dataDir, 'checkpoints'), { recursive: true, force: true });
+  server = await start(dataDir, port);
+  client = testClient(server.url);
+  cleanup.push(async () => client.close());
+  await putRecords(client, 'ship', 'lost', { total: 500, perGroup: 100, firstId: 4000 });
+  await waitShipped(client, 'ship', 'lost', 'lost');
+  const [r] = await query(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM ${glob(out)}`);
+  assert.deepEqual({ n: Number(r!['n']), ids: Number(r!['ids']) }, { n: 4500, ids: 4500 });
+});

@@ -53,16 +53,24 @@ export class ParquetTarget implements ShipTarget {
   }
 
   /**
-   * Files whose range starts at the checkpoint belong to a batch that was being written when the shipper stopped
-   * (the checkpoint moves only after every file of a batch is renamed): redo exactly that range.
+   * Batches of a shard are written one after another, and a batch starts only once the previous one's files are all
+   * in place, so only the newest batch (highest start) can be partly written: redo exactly its range. Unless the
+   * checkpoint is past it (its files are complete and checkpointed): then resume at the checkpoint. The files, not
+   * the checkpoint alone, decide, so a lost checkpoint (the shipper's consumer group deleted) ships nothing twice.
    */
   async resume(shard: number, checkpoint: number | undefined): Promise<ResumePoint> {
-    const ranges = (await listShardFiles(this.config.path)).filter((f) => f.shard === shard);
-    // Never checkpointed: a batch written before the first checkpoint is the one starting lowest.
-    const start = checkpoint ?? ranges.reduce((min, r) => Math.min(min, r.from), Number.POSITIVE_INFINITY);
-    // Reduce, not Math.max(...spread): a folder can hold more files than a call has room for arguments.
-    const until = ranges.reduce((max, r) => (r.from === start ? Math.max(max, r.to) : max), -1);
-    return until < 0 ? {} : { from: start, until };
+    let from = -1;
+    let until = -1;
+    // Loops, not Math.max(...spread): a folder can hold more files than a call has room for arguments.
+    for (const f of await listShardFiles(this.config.path)) {
+      if (f.shard !== shard) continue;
+      if (f.from > from) {
+        from = f.from;
+        until = f.to;
+      } else if (f.from === from) until = Math.max(until, f.to);
+    }
+    if (from < 0 || (checkpoint !== undefined && from < checkpoint)) return {};
+    return { from, until };
   }
 
   write(batch: ShardBatch, declared: DeclaredColumns): Promise<WriteResult> {

@@ -43,6 +43,8 @@ test('a batch written (in two partitions) but not checkpointed: redo exactly its
   ]);
   const target = new ParquetTarget({ path: root, compression: 'zstd' });
   assert.deepEqual(await target.resume(0, 110), { from: 110, until: 125 });
+  // A checkpoint behind the files (lost, or the group recreated): the newest batch is redone, nothing before it.
+  assert.deepEqual(await target.resume(0, 100), { from: 110, until: 125 });
   // Never checkpointed at all: the lowest batch is the pending one.
   assert.deepEqual(await target.resume(1, undefined), { from: 110, until: 999 });
   assert.deepEqual(await target.resume(2, undefined), {});

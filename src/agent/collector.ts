@@ -64,6 +64,8 @@ interface Tracked {
   fd: number;
   readOffset: number;
   size: number;
+  /** The largest size seen: what a truncation without a copy loses is reported up to it. */
+  peakSize: number;
   rotated: boolean;
   /** A copy found after a copytruncate: read its tail, then forget it. */
   copyOf: boolean;
@@ -113,6 +115,7 @@ export class Collector {
         fd: -1,
         readOffset: end,
         size: end,
+        peakSize: end,
         rotated: false,
         copyOf: false,
         lastChangeAt: Date.now(),
@@ -183,6 +186,7 @@ export class Collector {
       }
       if (f.size !== t.size) t.lastChangeAt = now;
       t.size = f.size;
+      t.peakSize = Math.max(t.peakSize, f.size);
       seen.add(t);
     }
     for (const t of this.files.values()) {
@@ -212,6 +216,7 @@ export class Collector {
       fd: -1,
       readOffset: start,
       size: f.size,
+      peakSize: f.size,
       rotated: false,
       copyOf: false,
       lastChangeAt: now,
@@ -328,6 +333,7 @@ export class Collector {
     const size = fstatSync(t.fd).size;
     if (size !== t.size) t.lastChangeAt = now;
     t.size = size;
+    t.peakSize = Math.max(t.peakSize, size);
     if (!this.checkIdentity(t, now)) return 0;
     let total = 0;
     while (t.replay.length > 0 && accepting()) {
@@ -490,6 +496,7 @@ export class Collector {
           fd,
           readOffset: t.readOffset,
           size: c.size,
+          peakSize: c.size,
           rotated: true,
           copyOf: true,
           lastChangeAt: now,
@@ -505,7 +512,15 @@ export class Collector {
       }
       closeSync(fd);
     }
-    this.host.log(`copytruncate of ${rec.path}: no copy with its head found; bytes after ${t.readOffset} may be lost`);
+    // No copy: what we saw written past our offset before the truncation is gone (bytes written after our last look
+    // are gone too, unseen and uncountable).
+    if (t.peakSize > t.readOffset) {
+      this.host.loss(
+        { fileId: rec.fileId, start: t.readOffset, end: t.peakSize },
+        rec.path,
+        'truncated (copytruncate?) before it was read, and no copy with its head was found',
+      );
+    } else this.host.log(`copytruncate of ${rec.path}: no copy with its head found; nothing unread was seen`);
   }
 
   private siblings(dir: string, rec: FileRecord): FoundFile[] {

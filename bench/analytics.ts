@@ -240,6 +240,9 @@ async function main(): Promise<void> {
     const p = proc(pid);
     console.log('');
     console.log(`server RSS:   ${p.rssMiB.toFixed(0)} MiB now, peak ${p.hwmMiB.toFixed(0)} MiB`);
+  } catch (err) {
+    console.error(server.output().slice(-4000));
+    throw err;
   } finally {
     client.close();
     await server.stop();

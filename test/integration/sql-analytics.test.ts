@@ -23,6 +23,8 @@ const require = createRequire(import.meta.url);
 type Rows = Record<string, string>[];
 interface N1Options {
   readonly agent: Agent;
+  /** httpx read timeout (ms): the SDK's 3 s default is too short for a loaded test machine's first statement. */
+  readonly timeout: number;
 }
 interface N1Client {
   createProject(name: string, data: { description: string }, o: N1Options): Promise<unknown>;
@@ -235,7 +237,7 @@ describe('search | SQL through @alicloud/log and v2', () => {
         else cb(null, '127.0.0.1', 4);
       }) as unknown as NonNullable<ConstructorParameters<typeof Agent>[0]>['lookup'],
     });
-    o = { agent };
+    o = { agent, timeout: 60_000 };
     n1 = new N1({
       accessKeyId: TEST_ACCESS_KEY_ID,
       accessKeySecret: TEST_ACCESS_KEY_SECRET,

@@ -55,7 +55,15 @@ export function fastAggregate(
       if (s.part instanceof SegmentReader) {
         const values = s.part.numberValues(key.field);
         let sum = 0;
-        if (values) {
+        if (values && !s.ids && s.lo === 0 && s.hi === s.part.n) {
+          // The whole segment: its per-value counts never change, so they are computed once.
+          const counts = wholeCounts(s.part, key.field, values);
+          if (!counts) return undefined;
+          for (const [v, c] of counts) {
+            add(v, c);
+            sum += c;
+          }
+        } else if (values) {
           const sel: DocSet | undefined = s.ids ? fromIds(s.ids, s.part.n) : undefined;
           for (const v of values) {
             // DuckDB reads "12.5" in a long column as NULL; let it answer such data.
@@ -110,6 +118,30 @@ export function fastAggregate(
     columnTypes: ['bigint', 'bigint'],
     rows: shape.countFirst ? cells.map(([k, c]) => [c!, k!]) : cells,
   };
+}
+
+/** Per segment and long field: [value, rows] for the whole segment (segments are immutable). */
+const segmentCounts = new WeakMap<SegmentReader, Map<string, [number, number][] | null>>();
+
+function wholeCounts(seg: SegmentReader, field: string, values: Float64Array): [number, number][] | undefined {
+  let byField = segmentCounts.get(seg);
+  if (!byField) {
+    byField = new Map();
+    segmentCounts.set(seg, byField);
+  }
+  let counts = byField.get(field);
+  if (counts === undefined) {
+    counts = [];
+    for (const v of values) {
+      if (!Number.isSafeInteger(v)) {
+        counts = null;
+        break;
+      }
+      counts.push([v, count(seg.numeric(field, v, true, v, true))]);
+    }
+    byField.set(field, counts);
+  }
+  return counts ?? undefined;
 }
 
 function range(lo: number, hi: number): Uint32Array {

@@ -5,6 +5,9 @@ import { Worker } from 'node:worker_threads';
 import type { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { SidecarRequest } from './sidecar-build.js';
 
+/** Bumped when the sidecar layout changes (columns, encodings), so old copies are rebuilt instead of read. */
+const SIDECAR_VERSION = 2;
+
 /**
  * Parquet copies of sealed segments for DuckDB, one per segment and column typing, built once in a worker thread
  * and reused by every query. Why Parquet files and not feeding DuckDB per query (measured on this machine, 2 cores,
@@ -48,7 +51,7 @@ export class SidecarCache {
     const used: Record<string, string> = {};
     for (const c of seg.footer.columns) if (types[c.name] && types[c.name] !== 'VARCHAR') used[c.name] = types[c.name]!;
     const sig = createHash('sha1').update(JSON.stringify(used)).digest('hex').slice(0, 8);
-    return join(this.dir, store, `${seg.id}-${seg.footer.createdMs}-${sig}.parquet`);
+    return join(this.dir, store, `${seg.id}-${seg.footer.createdMs}-${sig}.v${SIDECAR_VERSION}.parquet`);
   }
 
   /**

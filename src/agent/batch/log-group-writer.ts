@@ -24,10 +24,30 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
 
 const CONTENT_KEY = Buffer.from('content');
 
+/**
+ * UTF-8 length of a field, or -(length) - 1 when it is ASCII-only: short ASCII strings (nearly every parsed field)
+ * are then copied by a JS loop, which measured ~4× cheaper than `Buffer#write`'s call into C++ per field.
+ */
+function fieldLength(s: string): number {
+  const n = s.length;
+  if (n > 64) return Buffer.byteLength(s);
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s);
+  return -n - 1;
+}
+
+function writeField(b: Buffer, p: number, s: string, code: number): number {
+  if (code >= 0) return p + b.write(s, p);
+  const n = -code - 1;
+  for (let i = 0; i < n; i++) b[p + i] = s.charCodeAt(i);
+  return p + n;
+}
+
 export class LogGroupWriter {
   private buf: Buffer;
   private pos = 0;
   private logs = 0;
+  /** Scratch for addFields: per field pair its sizes and length codes (reused, no allocation per log). */
+  private readonly codes: number[] = [];
 
   constructor(initialBytes = 256 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -75,12 +95,15 @@ export class LogGroupWriter {
   /** One log with `fields` = `[key, value, …]`; `ns` is emitted only when given. */
   addFields(time: number, ns: number | undefined, fields: readonly string[]): void {
     let contents = 0;
-    const pairSizes: number[] = [];
+    const codes = this.codes;
+    codes.length = 0;
     for (let i = 0; i < fields.length; i += 2) {
-      const kl = Buffer.byteLength(fields[i]!);
-      const vl = Buffer.byteLength(fields[i + 1]!);
+      const kc = fieldLength(fields[i]!);
+      const vc = fieldLength(fields[i + 1]!);
+      const kl = kc < 0 ? -kc - 1 : kc;
+      const vl = vc < 0 ? -vc - 1 : vc;
       const s = 1 + varintSize(kl) + kl + 1 + varintSize(vl) + vl;
-      pairSizes.push(s, kl, vl);
+      codes.push(s, kl, vl, kc, vc);
       contents += 1 + varintSize(s) + s;
     }
     const logSize = 1 + varintSize(time) + contents + (ns !== undefined ? 5 : 0);
@@ -91,15 +114,15 @@ export class LogGroupWriter {
     p = writeVarint(b, p, logSize);
     b[p++] = 0x08;
     p = writeVarint(b, p, time);
-    for (let i = 0, j = 0; i < fields.length; i += 2, j += 3) {
+    for (let i = 0, j = 0; i < fields.length; i += 2, j += 5) {
       b[p++] = 0x12;
-      p = writeVarint(b, p, pairSizes[j]!);
+      p = writeVarint(b, p, codes[j]!);
       b[p++] = 0x0a;
-      p = writeVarint(b, p, pairSizes[j + 1]!);
-      p += b.write(fields[i]!, p);
+      p = writeVarint(b, p, codes[j + 1]!);
+      p = writeField(b, p, fields[i]!, codes[j + 3]!);
       b[p++] = 0x12;
-      p = writeVarint(b, p, pairSizes[j + 2]!);
-      p += b.write(fields[i + 1]!, p);
+      p = writeVarint(b, p, codes[j + 2]!);
+      p = writeField(b, p, fields[i + 1]!, codes[j + 4]!);
     }
     if (ns !== undefined) {
       b[p++] = 0x25; // Log.TimeNs, fixed32

@@ -63,7 +63,10 @@ export function compileTimeFormat(format: string, zoneMin: number, field = 'inpu
     fields.push(s[1]);
   }
   const re = new RegExp(pattern);
-  return (text) => {
+  // Consecutive logs mostly share their timestamp text (a busy server writes many lines per second).
+  let lastText: string | undefined;
+  let lastResult: ParsedTime | undefined;
+  const parse = (text: string): ParsedTime | undefined => {
     const m = re.exec(text);
     if (!m) return undefined;
     let Y = 1970;
@@ -132,5 +135,12 @@ export function compileTimeFormat(format: string, zoneMin: number, field = 'inpu
     const sec = Math.floor(ms / 1000) - zone * 60;
     if (sec < 0 || sec > 0xffffffff) return undefined;
     return { sec, ns };
+  };
+  return (text) => {
+    if (text !== lastText) {
+      lastText = text;
+      lastResult = parse(text);
+    }
+    return lastResult;
   };
 }

@@ -5,6 +5,14 @@ import { Worker } from 'node:worker_threads';
 import type { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { SidecarRequest } from './sidecar-build.js';
 
+/** The segment a sidecar was being built from no longer exists (merged or dropped). */
+export class SegmentGoneError extends Error {
+  constructor(path: string, cause: unknown) {
+    super(`segment ${path} was merged or dropped while the query ran`, { cause });
+    this.name = 'SegmentGoneError';
+  }
+}
+
 /** Bumped when the sidecar layout changes (columns, encodings), so old copies are rebuilt instead of read. */
 const SIDECAR_VERSION = 2;
 
@@ -35,6 +43,12 @@ export class SidecarCache {
     if (!p) {
       const tmp = `${path}.tmp`;
       p = this.build({ segmentPath: seg.path, outPath: tmp, types })
+        .catch((err: unknown) => {
+          // A merge or TTL drop removed the segment while its copy was being built: the caller retries on the
+          // current parts.
+          if (!existsSync(seg.path)) throw new SegmentGoneError(seg.path, err);
+          throw err;
+        })
         .then(async () => {
           const { rename } = await import('node:fs/promises');
           await rename(tmp, path);

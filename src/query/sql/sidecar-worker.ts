@@ -8,7 +8,8 @@ import { buildSidecar, type SidecarRequest } from './sidecar-build.js';
  */
 const port = parentPort;
 if (!port) throw new Error('sidecar-worker must run as a worker thread');
-const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+// One thread and a bounded memory: building copies is background work beside queries and ingestion.
+const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '1GB' });
 const conn = await instance.connect();
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (msg: { id: number; req: SidecarRequest }) => {

@@ -2,6 +2,7 @@ import type { Indexer } from '../../index/indexer.js';
 import { SlsError } from '../../protocol/errors.js';
 import type { QueryNode } from '../../query/parser/ast.js';
 import { parseSearch, splitStatement } from '../../query/parser/parser.js';
+import { SegmentGoneError } from '../../query/sql/sidecar-cache.js';
 import type { SqlEngine, SqlResult } from '../../query/sql/sql-engine.js';
 import { identName, lexSql } from '../../query/sql/sql-lexer.js';
 import type { Router } from '../router.js';
@@ -37,19 +38,27 @@ export async function runAnalytic(
     const t: QueryNode = { kind: 'term', field: '__topic__', pieces: [p.topic], phrase: false, pos: 0 };
     node = node.kind === 'all' ? t : { kind: 'and', children: [t, node] };
   }
-  const { config, parts: searchParts } = indexer.searchable(project, logstore);
   const started = Date.now();
   const cpu = process.cpuUsage();
-  const r = await engine.run({
-    config,
-    parts: searchParts,
-    search: node,
-    sql: parts.sql,
-    from: p.from,
-    to: p.to,
-    signal,
-    ...(tableNames ? { tableNames } : {}),
-  });
+  let r: SqlResult | undefined;
+  // A merge can replace segments between listing the parts and reading them: list again (bounded).
+  for (let attempt = 1; r === undefined; attempt++) {
+    const { config, parts: searchParts } = indexer.searchable(project, logstore);
+    try {
+      r = await engine.run({
+        config,
+        parts: searchParts,
+        search: node,
+        sql: parts.sql,
+        from: p.from,
+        to: p.to,
+        signal,
+        ...(tableNames ? { tableNames } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof SegmentGoneError) || attempt >= 3) throw err;
+    }
+  }
   const used = process.cpuUsage(cpu);
   return { ...r, elapsedMs: Date.now() - started, cpuSec: (used.user + used.system) / 1e6, ...parts };
 }

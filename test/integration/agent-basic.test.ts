@@ -155,3 +155,28 @@ test('parsed modes end to end: nginx preset with time, multiline, filters, topic
     assert.equal(await agent.stop(), 0, agent.output());
   }
 });
+
+test('delete and recreate at once (inode reuse): the new file is read from its start, the old one not again', async () => {
+  await createProjectAndLogstore(client, 'agent-basic', 'reuse');
+  const dir = join(work, 'reuse');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'r.log');
+  const expected: string[] = [];
+  const agent = await startAgent({
+    url: server.url,
+    project: 'agent-basic',
+    dataDir: join(work, 'agent-reuse'),
+    configs: [logtailConfig(dir, 'reuse')],
+  });
+  try {
+    for (let round = 0; round < 5; round++) {
+      const lines = Array.from({ length: 100 + round * 50 }, (_, i) => `gen ${round} line ${i}`);
+      expected.push(...lines);
+      rmSync(path, { force: true });
+      appendFileSync(path, `${lines.join('\n')}\n`);
+      await assertExactlyOnce(client, 'agent-basic', 'reuse', expected, `generation ${round}`, 30_000, agent);
+    }
+  } finally {
+    assert.equal(await agent.stop(), 0, agent.output());
+  }
+});

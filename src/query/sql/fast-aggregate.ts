@@ -88,7 +88,12 @@ export function fastAggregate(
       }
     } else {
       const w = key.width;
-      if (!s.ids && s.part.timeSorted) {
+      if (!s.ids && s.part instanceof SegmentReader && s.lo === 0 && s.hi === s.part.n) {
+        // The whole segment: bucket counts are computed once per segment and width (segments span the whole day
+        // when logs arrive out of order, so per-bucket binary searches cost buckets × segments).
+        const { first, counts } = wholeBuckets(s.part, w);
+        for (let b = 0; b < counts.length; b++) add(first + b * w, counts[b]!);
+      } else if (!s.ids && s.part.timeSorted) {
         const start = Math.max(from, s.part.minTime);
         const end = Math.min(to, s.part.maxTime + 1);
         for (let b = Math.floor(start / w) * w; b < end; b += w) {
@@ -142,6 +147,25 @@ function wholeCounts(seg: SegmentReader, field: string, values: Float64Array): [
     byField.set(field, counts);
   }
   return counts ?? undefined;
+}
+
+const segmentBuckets = new WeakMap<SegmentReader, Map<number, { first: number; counts: Uint32Array }>>();
+
+function wholeBuckets(seg: SegmentReader, w: number): { first: number; counts: Uint32Array } {
+  let byWidth = segmentBuckets.get(seg);
+  if (!byWidth) {
+    byWidth = new Map();
+    segmentBuckets.set(seg, byWidth);
+  }
+  let b = byWidth.get(w);
+  if (!b) {
+    const first = Math.floor(seg.minTime / w) * w;
+    const counts = new Uint32Array(Math.floor((seg.maxTime - first) / w) + 1);
+    for (let i = 0; i < seg.n; i++) counts[Math.floor((seg.time(i) - first) / w)]!++;
+    b = { first, counts };
+    byWidth.set(w, b);
+  }
+  return b;
 }
 
 function range(lo: number, hi: number): Uint32Array {

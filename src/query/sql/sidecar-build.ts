@@ -5,7 +5,7 @@ import { quoteIdent, quoteString } from './sql-lexer.js';
 export interface SidecarRequest {
   readonly segmentPath: string;
   readonly outPath: string;
-  /** Column name → DuckDB type (VARCHAR, BIGINT, DOUBLE, JSON); segment columns not listed are VARCHAR. */
+  /** Column name → DuckDB type (VARCHAR, BIGINT, DOUBLE, JSON) of the columns SQL can name; others are left out. */
   readonly types: Readonly<Record<string, string>>;
 }
 
@@ -23,7 +23,7 @@ export async function buildSidecar(conn: DuckDBConnection, req: SidecarRequest):
   const reader = SegmentReader.open(req.segmentPath);
   const table = `seg_${++tables}`;
   try {
-    const names = reader.footer.columns.map((c) => c.name);
+    const names = reader.footer.columns.map((c) => c.name).filter((n) => req.types[n] !== undefined);
     const cols = names.map((n) => reader.columnValues(n).map((v) => v ?? null));
     const times: bigint[] = new Array(reader.n);
     for (let i = 0; i < reader.n; i++) times[i] = BigInt(reader.time(i));
@@ -40,7 +40,7 @@ export async function buildSidecar(conn: DuckDBConnection, req: SidecarRequest):
     appender.flushSync();
     appender.closeSync();
     const select = names.map((n, i) => {
-      const type = req.types[n] ?? 'VARCHAR';
+      const type = req.types[n]!;
       const cell = type === 'VARCHAR' ? `c${i}` : `TRY_CAST(c${i} AS ${type})`;
       return `, ${cell} AS ${quoteIdent(n)}`;
     });

@@ -14,7 +14,7 @@ export class SegmentGoneError extends Error {
 }
 
 /** Bumped when the sidecar layout changes (columns, encodings), so old copies are rebuilt instead of read. */
-const SIDECAR_VERSION = 2;
+const SIDECAR_VERSION = 3;
 
 /**
  * Parquet copies of sealed segments for DuckDB, one per segment and column typing, built once in a worker thread
@@ -63,7 +63,7 @@ export class SidecarCache {
   pathOf(seg: SegmentReader, types: Readonly<Record<string, string>>): string {
     const store = createHash('sha1').update(dirname(seg.path)).digest('hex').slice(0, 12);
     const used: Record<string, string> = {};
-    for (const c of seg.footer.columns) if (types[c.name] && types[c.name] !== 'VARCHAR') used[c.name] = types[c.name]!;
+    for (const c of seg.footer.columns) if (types[c.name]) used[c.name] = types[c.name]!;
     const sig = createHash('sha1').update(JSON.stringify(used)).digest('hex').slice(0, 8);
     return join(this.dir, store, `${seg.id}-${seg.footer.createdMs}-${sig}.v${SIDECAR_VERSION}.parquet`);
   }

@@ -128,6 +128,25 @@ export class SqlEngine {
     }
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Builds missing sidecars of settled segments in the background (the worker thread), so the next statement over
+   * them does not wait. Fresh small segments are skipped: they are usually merged away within seconds.
+   */
+  prewarm(config: CompiledIndex, parts: readonly SearchPart[], nowMs = Date.now()): void {
+    if (this.closed) return;
+    const types: Record<string, string> = {};
+    for (const [name, type] of catalog(config, parts)) types[name] = type;
+    for (const p of parts) {
+      if (!(p instanceof SegmentReader)) continue;
+      if (p.n < 100_000 && nowMs - p.footer.createdMs < 60_000) continue;
+      this.sidecars.get(p, typesFor(p, types)).catch(() => {});
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.sidecars.close();
@@ -416,12 +435,13 @@ export function catalog(config: CompiledIndex, parts: readonly SearchPart[]): Ma
   return cols;
 }
 
+/** The types of a segment's columns that SQL can name (the sidecar holds only these). */
 function typesFor(part: SearchPart, types: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   if (!(part instanceof SegmentReader)) return out;
   for (const c of part.footer.columns) {
     const t = types[c.name.toLowerCase()];
-    if (t && t !== 'VARCHAR') out[c.name] = t;
+    if (t) out[c.name] = t;
   }
   return out;
 }

@@ -22,6 +22,31 @@ export interface AnalyticParams {
   readonly topic: string;
 }
 
+/** Logstores that ran SQL, per engine: their new segments get sidecars in the background. */
+const analyticStores = new WeakMap<SqlEngine, Set<string>>();
+const PREWARM_MS = 5_000;
+
+function keepWarm(indexer: Indexer, engine: SqlEngine): void {
+  const stores = new Set<string>();
+  analyticStores.set(engine, stores);
+  const timer = setInterval(() => {
+    if (engine.isClosed) {
+      clearInterval(timer);
+      return;
+    }
+    for (const key of stores) {
+      const [project, logstore] = key.split('\0') as [string, string];
+      try {
+        const { config, parts } = indexer.searchable(project, logstore);
+        engine.prewarm(config, parts);
+      } catch {
+        stores.delete(key);
+      }
+    }
+  }, PREWARM_MS);
+  timer.unref();
+}
+
 /** Runs `search | SQL` on one logstore. */
 export async function runAnalytic(
   engine: SqlEngine,
@@ -38,6 +63,7 @@ export async function runAnalytic(
     const t: QueryNode = { kind: 'term', field: '__topic__', pieces: [p.topic], phrase: false, pos: 0 };
     node = node.kind === 'all' ? t : { kind: 'and', children: [t, node] };
   }
+  analyticStores.get(engine)?.add(`${project}\0${logstore}`);
   const started = Date.now();
   const cpu = process.cpuUsage();
   let r: SqlResult | undefined;
@@ -118,6 +144,7 @@ export function v2Meta(r: Awaited<ReturnType<typeof runAnalytic>>): Record<strin
  * in the first FROM; `from`/`to` (unix seconds) are optional and default to all time.
  */
 export function registerProjectLogsRoute(router: Router, deps: RouteDeps, indexer: Indexer, engine: SqlEngine): void {
+  keepWarm(indexer, engine);
   router.add({
     method: 'GET',
     pattern: '/logs',

@@ -39,7 +39,7 @@ const REWRITES: [string, string][] = [
     "select time_series(__time__, '1m', '%H:%i', '0') t",
     "select sls_time_series(__time__, 60, '%H:%M') t FROM log LIMIT 100",
   ],
-  ['select approx_percentile(request_time, 0.99) p', 'select approx_quantile(request_time, 0.99) p FROM log LIMIT 100'],
+  ['select approx_percentile(request_time, 0.99) p', 'select quantile_disc(request_time, 0.99) p FROM log LIMIT 100'],
   [
     'select approx_distinct(method) a, arbitrary(method) b',
     'select approx_count_distinct(method) a, any_value(method) b FROM log LIMIT 100',

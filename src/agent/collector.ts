@@ -89,6 +89,8 @@ export class Collector {
   private readonly buf: Buffer;
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_MAX);
   private firstScan = true;
+  /** Copies of tracked files not read (yet): `dev:ino` → path. */
+  private readonly shadows = new Map<string, string>();
 
   constructor(
     readonly config: CollectionConfig,
@@ -167,12 +169,22 @@ export class Collector {
   reconcile(now: number): void {
     const found = this.scanner.scan();
     const seen = new Set<Tracked>();
+    const seenShadows = new Set<string>();
     for (const f of found) {
       const key = `${f.dev}:${f.ino}`;
       let t = this.byInode.get(key);
       if (t !== undefined && t.copyOf) continue;
-      if (t === undefined) t = this.discover(f, now);
-      else if (t.rec.path !== f.path) {
+      if (t === undefined) {
+        if (this.shadows.has(key) || this.isCopyOfTracked(f)) {
+          // A copy (copytruncate's `app.log.1` under a pattern that matches it): its bytes are the tracked file's;
+          // it is read only from where that file stops, once the truncation is seen (recoverFromCopy).
+          if (!this.shadows.has(key)) this.host.log(`${f.path} holds a copy of a tracked file: not read as a new file`);
+          this.shadows.set(key, f.path);
+          seenShadows.add(key);
+          continue;
+        }
+        t = this.discover(f, now);
+      } else if (t.rec.path !== f.path) {
         // Renamed to another matching name (app.log → app.log.1 with pattern app.log*).
         if (this.byPath.get(t.rec.path) === t) this.byPath.delete(t.rec.path);
         t.rec.path = f.path;
@@ -189,12 +201,50 @@ export class Collector {
       t.peakSize = Math.max(t.peakSize, f.size);
       seen.add(t);
     }
+    for (const key of this.shadows.keys()) if (!seenShadows.has(key)) this.shadows.delete(key);
     for (const t of this.files.values()) {
-      if (seen.has(t) || t.copyOf) continue;
+      if (seen.has(t)) continue;
+      if (t.copyOf) {
+        // A copy stays tracked (so it is never read again as a new file) for as long as it exists.
+        if (!this.stillAt(t)) {
+          this.untrack(t);
+          if (this.canForgetRecord(t)) this.host.store.forgetFile(t.rec.fileId);
+        }
+        continue;
+      }
       if (!t.rotated) this.markRotated(t, now);
       if (t.fd < 0) this.reopenRotated(t, now);
     }
     this.firstScan = false;
+  }
+
+  private stillAt(t: Tracked): boolean {
+    try {
+      const s = statSync(t.rec.path);
+      return s.ino === t.rec.ino && s.dev === t.rec.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A new file of at least a full fingerprint whose head is a tracked file's head: a copy of it. */
+  private isCopyOfTracked(f: FoundFile): boolean {
+    if (f.size < FINGERPRINT_MAX) return false;
+    let hash: string;
+    try {
+      const fd = openSync(f.path, 'r');
+      try {
+        hash = headHash(fd, FINGERPRINT_MAX, this.scratch);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
+    for (const t of this.files.values()) {
+      if (!t.copyOf && t.rec.fpLen === FINGERPRINT_MAX && t.rec.fpHash === hash) return true;
+    }
+    return false;
   }
 
   private discover(f: FoundFile, now: number): Tracked {
@@ -294,7 +344,8 @@ export class Collector {
   /** Files with unread bytes, rotated ones first so a renamed file is read to its end before its successor. */
   private readable(): Tracked[] {
     const out: Tracked[] = [];
-    for (const t of this.files.values()) if (t.size !== t.readOffset || t.replay.length > 0 || t.rotated) out.push(t);
+    for (const t of this.files.values())
+      if (t.size !== t.readOffset || t.replay.length > 0 || (t.rotated && !t.copyOf)) out.push(t);
     out.sort((a, b) => Number(b.rotated || b.copyOf) - Number(a.rotated || a.copyOf));
     return out;
   }
@@ -361,9 +412,13 @@ export class Collector {
       total += n;
     }
     t.lastReadAt = now;
-    if ((t.rotated || t.copyOf) && t.readOffset >= t.size && now - t.lastChangeAt >= this.o.rotateGraceMs) {
-      this.untrack(t);
-      if (this.canForgetRecord(t)) this.host.store.forgetFile(t.rec.fileId);
+    if (t.rotated && t.readOffset >= t.size && now - t.lastChangeAt >= this.o.rotateGraceMs) {
+      if (t.copyOf)
+        this.closeFd(t); // read to its end; kept tracked while it exists (see reconcile)
+      else {
+        this.untrack(t);
+        if (this.canForgetRecord(t)) this.host.store.forgetFile(t.rec.fileId);
+      }
     }
     return total;
   }
@@ -480,6 +535,8 @@ export class Collector {
     const dir = dirname(rec.path);
     const candidates = this.siblings(dir, rec);
     for (const c of candidates) {
+      const tracked = this.byInode.get(`${c.dev}:${c.ino}`);
+      if (tracked !== undefined) continue; // a file of its own (or a copy already in use), not this one's copy
       let fd: number;
       try {
         fd = openSync(c.path, 'r');
@@ -507,6 +564,7 @@ export class Collector {
         openFds++;
         this.files.set(copyRec.fileId, copy);
         this.byInode.set(`${c.dev}:${c.ino}`, copy);
+        this.shadows.delete(`${c.dev}:${c.ino}`);
         this.host.log(`copytruncate of ${rec.path}: reading ${c.size - t.readOffset} unread bytes from ${c.path}`);
         return;
       }

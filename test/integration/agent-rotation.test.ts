@@ -75,13 +75,17 @@ class RotatingWriter {
     rmSync(`${path}.${this.generation - keep}`, { force: true });
   }
 
-  /** copytruncate: copy the file aside, then truncate it in place; the app keeps its (O_APPEND) descriptor. */
-  rotateByCopyTruncate(keep: number): void {
+  /**
+   * copytruncate: copy the file aside, then truncate it in place; the app keeps its (O_APPEND) descriptor. With
+   * `matching`, the copies are named so the collection pattern matches them too (`copy-3.log`).
+   */
+  rotateByCopyTruncate(keep: number, matching = false): void {
     const path = join(this.dir, this.name);
+    const copyName = (g: number) => (matching ? path.replace(/\.log$/, `-${g}.log`) : `${path}.${g}`);
     this.generation++;
-    copyFileSync(path, `${path}.${this.generation}`);
+    copyFileSync(path, copyName(this.generation));
     truncateSync(path, 0);
-    rmSync(`${path}.${this.generation - keep}`, { force: true });
+    rmSync(copyName(this.generation - keep), { force: true });
   }
 
   close(): void {
@@ -95,6 +99,7 @@ test('rename/create and copytruncate rotations at a high rate: every line exactl
   mkdirSync(logs, { recursive: true });
   const renamed = new RotatingWriter(logs, 'rename.log');
   const copied = new RotatingWriter(logs, 'copy.log');
+  const matched = new RotatingWriter(logs, 'matched.log');
   const agent = await startAgent({
     url: server.url,
     project: 'agent-rotation',
@@ -105,20 +110,23 @@ test('rename/create and copytruncate rotations at a high rate: every line exactl
     const writing = setInterval(() => {
       renamed.write(20);
       copied.write(20);
+      matched.write(20);
     }, 5);
     for (let i = 0; i < 16; i++) {
       await sleep(200 + Math.floor(rand() * 300));
       if (i % 2 === 0) renamed.rotateByRename(6);
       else copied.rotateByCopyTruncate(6);
+      if (i % 3 === 0) matched.rotateByCopyTruncate(6, true);
     }
     clearInterval(writing);
     renamed.close();
     copied.close();
+    matched.close();
     await assertExactlyOnce(
       client,
       'agent-rotation',
       'rot',
-      [...renamed.lines, ...copied.lines],
+      [...renamed.lines, ...copied.lines, ...matched.lines],
       `rotation torture (seed ${seed})`,
       90_000,
       agent,

@@ -173,7 +173,7 @@ export class Collector {
     for (const f of found) {
       const key = `${f.dev}:${f.ino}`;
       let t = this.byInode.get(key);
-      if (t !== undefined && t.copyOf) continue;
+      if (t?.copyOf) continue;
       if (t === undefined) {
         if (this.shadows.has(key) || this.isCopyOfTracked(f)) {
           // A copy (copytruncate's `app.log.1` under a pattern that matches it): its bytes are the tracked file's;

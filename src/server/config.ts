@@ -48,6 +48,16 @@ export interface ServerLimits {
   readonly maxShardsPerLogstore: number;
   /** Time allowed to receive a whole request; a slow client is cut off after it. */
   readonly requestTimeoutMs: number;
+  /** Analytic statements (`search | SQL`) executing at once; more wait in line. */
+  readonly sqlMaxConcurrent: number;
+  /** Analytic statements waiting in line before new ones get ServerBusy. */
+  readonly sqlMaxQueued: number;
+  /** An analytic statement running longer is interrupted. */
+  readonly sqlTimeoutMs: number;
+  /** DuckDB memory for all running analytic statements together, MiB. */
+  readonly sqlMemoryMiB: number;
+  /** DuckDB worker threads. */
+  readonly sqlThreads: number;
 }
 
 export const DEFAULT_PORT = 7000;
@@ -65,6 +75,11 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   maxJsonBodyBytes: 1024 * 1024,
   maxShardsPerLogstore: 256,
   requestTimeoutMs: 60_000,
+  sqlMaxConcurrent: 2,
+  sqlMaxQueued: 32,
+  sqlTimeoutMs: 30_000,
+  sqlMemoryMiB: 2048,
+  sqlThreads: 2,
 });
 
 export class ConfigError extends Error {

@@ -87,7 +87,14 @@ export async function startServer(
     undefined,
     log,
   );
-  const sqlEngine = new SqlEngine({ dir: join(dataDir, 'sql') });
+  const sqlEngine = new SqlEngine({
+    dir: join(dataDir, 'sql'),
+    threads: config.limits.sqlThreads,
+    memoryLimit: `${config.limits.sqlMemoryMiB}MB`,
+    maxConcurrent: config.limits.sqlMaxConcurrent,
+    maxQueued: config.limits.sqlMaxQueued,
+    timeoutMs: config.limits.sqlTimeoutMs,
+  });
   registerLogstoreRoutes(router, deps, registerGetLogsRoutes(router, deps, indexer, sqlEngine));
   registerProjectLogsRoute(router, deps, indexer, sqlEngine);
   registerIndexRoutes(router, deps, new IndexRegistry(meta), indexer);

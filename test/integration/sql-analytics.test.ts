@@ -63,6 +63,7 @@ const INDEX = {
     method: { type: 'text', token: [' '], doc_value: true },
     url: { type: 'text', token: ['/', '?', '&', '='], doc_value: true },
     n: { type: 'long', doc_value: true },
+    note: { type: 'text', token: [' '], doc_value: true },
     body: { type: 'json', token: [' '], caseSensitive: false, json_keys: { 'user.id': { type: 'long' } } },
   },
 };
@@ -70,7 +71,7 @@ const INDEX = {
 /**
  * Log i (0..599): second T0+i; status 500 when i%10==0, 404 when i%10==5, else 200; latency i/100; method GET for
  * even i, POST for odd; url http://h<i%3>.example.com/p/<i%4>?id=<i>&x=y; topic a (even groups of 100) / b; tag
- * host=h1 (groups 0-2) / h2 (groups 3-5).
+ * host=h1 (groups 0-2) / h2 (groups 3-5); note `a,"b"<newline>c` when i%100==0, empty when i%100==1, else absent.
  */
 function groupBytes(g: number): Buffer {
   const logs = [];
@@ -84,6 +85,7 @@ function groupBytes(g: number): Buffer {
         { key: 'method', value: i % 2 === 0 ? 'GET' : 'POST' },
         { key: 'url', value: `http://h${i % 3}.example.com/p/${i % 4}?id=${i}&x=y` },
         { key: 'body', value: JSON.stringify({ user: { id: i % 7 }, ok: i % 2 === 0 }) },
+        ...(i % 100 === 0 ? [{ key: 'note', value: 'a,"b"\nc' }] : i % 100 === 1 ? [{ key: 'note', value: '' }] : []),
       ],
     });
   }
@@ -217,6 +219,15 @@ const CASES: [string, Rows][] = [
     ],
   ],
   ['__topic__: b | select min(n) as lo, max(n) as hi', [{ lo: '100', hi: '599' }]],
+  // Cells with a comma, quotes and a newline, empty cells and absent ones survive the copy into DuckDB.
+  [
+    '* | select note, count(*) as c group by note order by note nulls last',
+    [
+      { note: '', c: '6' },
+      { note: 'a,"b"\nc', c: '6' },
+      { note: 'null', c: '588' },
+    ],
+  ],
   ['* | select current_date is not null as d, now() is not null as t limit 1', [{ d: 'true', t: 'true' }]],
 ];
 

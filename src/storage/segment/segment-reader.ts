@@ -206,6 +206,15 @@ export class SegmentReader implements SearchPart {
     return out;
   }
 
+  /**
+   * The decompressed cells of column `name` for rows [b*BLOCK_ROWS, …) (per row varint(len+1) + UTF-8, 0 = absent),
+   * or undefined when the column is empty in that block. Bulk exports walk these bytes without building strings.
+   */
+  columnBlockBytes(name: string, b: number): Buffer | undefined {
+    const range = this.footer.columns.find((c) => c.name === name)?.blocks[b];
+    return range ? zstdDecompress(this.read(range.off, range.len)) : undefined;
+  }
+
   /** Every token of a dictionary with its row ids (for merges). */
   *dictEntries(name: string): Generator<[string, Uint32Array]> {
     const d = this.dicts.get(name);

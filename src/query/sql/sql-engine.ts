@@ -167,7 +167,8 @@ export class SqlEngine {
     files: readonly string[],
     cleanup: string[],
   ): Promise<string> {
-    const cols = ['__time__', ...wanted.filter((c) => c !== '__time__')];
+    // Only the named columns are read (a statement that names none still needs one column to count rows).
+    const cols = wanted.length > 0 ? [...wanted] : ['__time__'];
     const selects: string[] = [];
     const projection = (present: ReadonlySet<string>): string =>
       cols
@@ -177,12 +178,15 @@ export class SqlEngine {
         .join(', ');
     // Whole time ranges: one scan over every file; Parquet row-group min/max of __time__ skip what is outside.
     const ranged: string[] = [];
+    const whole: string[] = [];
     const rangedPresent = new Set<string>(['__time__']);
     let selId = 0;
     let selRows: { p: number; ids: Uint32Array }[] = [];
     sealed.forEach((s, i) => {
       if (s.ids === undefined) {
-        ranged.push(files[i]!);
+        // A segment wholly inside [from, to) needs no time filter, so its __time__ column is not even read.
+        if (s.part.minTime >= q.from && s.part.maxTime < q.to) whole.push(files[i]!);
+        else ranged.push(files[i]!);
         for (const c of (s.part as SegmentReader).footer.columns) rangedPresent.add(c.name.toLowerCase());
       } else {
         const present = new Set([
@@ -196,6 +200,11 @@ export class SqlEngine {
         );
       }
     });
+    if (whole.length > 0) {
+      selects.push(
+        `SELECT ${projection(rangedPresent)} FROM read_parquet([${whole.map(quoteString).join(', ')}], union_by_name = true)`,
+      );
+    }
     if (ranged.length > 0) {
       selects.push(
         `SELECT ${projection(rangedPresent)} FROM read_parquet([${ranged.map(quoteString).join(', ')}], union_by_name = true) WHERE "__time__" >= ${q.from} AND "__time__" < ${q.to}`,
@@ -221,9 +230,9 @@ export class SqlEngine {
     // The head (and any part without a sidecar): its selected rows, appended per query.
     const loose = parts.filter((s) => !(s.part instanceof SegmentReader));
     if (loose.length > 0) {
+      const rest = cols.filter((c) => c !== '__time__');
       await conn.run(
-        `CREATE OR REPLACE TEMP TABLE head_rows ("__time__" BIGINT${cols
-          .slice(1)
+        `CREATE OR REPLACE TEMP TABLE head_rows ("__time__" BIGINT${rest
           .map((c) => `, ${quoteIdent(c)} VARCHAR`)
           .join('')})`,
       );
@@ -234,12 +243,12 @@ export class SqlEngine {
         if (s.ids) for (const id of s.ids) ids.push(id);
         for (let off = 0; off < ids.length; off += 2048) {
           const rows = s.part.rows(ids.slice(off, off + 2048));
-          const chunk = DuckDBDataChunk.create([BIGINT, ...cols.slice(1).map(() => VARCHAR)], rows.length);
+          const chunk = DuckDBDataChunk.create([BIGINT, ...rest.map(() => VARCHAR)], rows.length);
           chunk.setColumnValues(
             0,
             rows.map((r) => BigInt(r.time)),
           );
-          cols.slice(1).forEach((c, k) => {
+          rest.forEach((c, k) => {
             chunk.setColumnValues(
               k + 1,
               rows.map((r) => {

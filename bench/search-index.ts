@@ -8,40 +8,18 @@
  * How to run: `npx tsc -p tsconfig.json && node dist/bench/search-index.js [--segments 4 --logs 32768]`.
  * Needs: a temp folder (removed afterwards).
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileIndex } from '../src/index/index-config.js';
+import { compileIndex, DEFAULT_TOKENS } from '../src/index/index-config.js';
 import { LogstoreIndex } from '../src/index/logstore-index.js';
 import { encodeLogGroup } from '../src/protocol/log-group.js';
 import { NginxLogGenerator } from './nginx-generator.js';
 
 const INDEX = {
   line: {
-    token: [
-      ',',
-      ' ',
-      "'",
-      '"',
-      ';',
-      '=',
-      '(',
-      ')',
-      '[',
-      ']',
-      '{',
-      '}',
-      '?',
-      '@',
-      '&',
-      '<',
-      '>',
-      '/',
-      ':',
-      '\n',
-      '\t',
-      '\r',
-    ],
+    token: [...DEFAULT_TOKENS],
   },
   keys: {
     remote_addr: { type: 'text', token: [' '] },

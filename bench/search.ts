@@ -13,12 +13,14 @@
  * Needs: this repo built; ~1 GB of free disk in the temp folder (removed afterwards). Bodies are generated before the
  * server starts so generation does not compete with the server for CPU.
  */
+
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { SlsClient, type SlsRequest } from '../src/client/sls-client.js';
+import { DEFAULT_TOKENS } from '../src/index/index-config.js';
 import { encodeLogGroup } from '../src/protocol/log-group.js';
 import { lz4BlockCompress } from '../src/protocol/lz4-block.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
@@ -46,30 +48,7 @@ function parseOptions(argv: string[]): Options {
 const DAY = 1_767_225_600;
 const INDEX = {
   line: {
-    token: [
-      ',',
-      ' ',
-      "'",
-      '"',
-      ';',
-      '=',
-      '(',
-      ')',
-      '[',
-      ']',
-      '{',
-      '}',
-      '?',
-      '@',
-      '&',
-      '<',
-      '>',
-      '/',
-      ':',
-      '\n',
-      '\t',
-      '\r',
-    ],
+    token: [...DEFAULT_TOKENS],
     caseSensitive: false,
     chn: false,
   },

@@ -32,28 +32,8 @@ export const RENAMES: ReadonlyMap<string, string> = new Map([
   ['date_parse', 'strptime'],
 ]);
 
-/** Functions DuckDB has under the same name and meaning (listed for docs/query.md and the tests). */
-export const SAME_NAME = [
-  'count',
-  'count_if',
-  'sum',
-  'avg',
-  'min',
-  'max',
-  'histogram',
-  'split_part',
-  'strpos',
-  'json_extract',
-  'try_cast',
-  'if',
-  'coalesce',
-  'round',
-  'length',
-  'lower',
-  'upper',
-  'now',
-  'current_date',
-] as const;
+// Same name and meaning in DuckDB, so no mapping: count, count_if, sum, avg, min, max, histogram, split_part, strpos,
+// json_extract, try_cast, if, coalesce, round, length, lower, upper, now, current_date (docs/query.md lists them all).
 
 const SCHEME = "'^[A-Za-z][A-Za-z0-9+.-]*://'";
 

@@ -3,7 +3,7 @@ import { BIGINT, type DuckDBConnection, DuckDBDataChunk, DuckDBInstance, INTEGER
 import { type CompiledIndex, TAG_PREFIX } from '../../index/index-config.js';
 import { SlsError } from '../../protocol/errors.js';
 import { clip, count, type DocSet, eachAscending } from '../../storage/segment/doc-set.js';
-import { type SearchPart, timeRangeIds } from '../../storage/segment/part.js';
+import { type SearchPart, type StoredRow, timeRangeIds } from '../../storage/segment/part.js';
 import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { QueryNode } from '../parser/ast.js';
 import { Planner } from '../planner.js';
@@ -388,7 +388,7 @@ function select(planner: Planner, q: SqlQuery): { parts: Selected[]; processed: 
       continue;
     }
     let set: DocSet;
-    let check: ((row: import('../../storage/segment/part.js').StoredRow) => boolean) | undefined;
+    let check: ((row: StoredRow) => boolean) | undefined;
     if (q.search.kind === 'all') {
       set = { kind: 'ids', ids: Uint32Array.from({ length: part.n }, (_, i) => i) };
     } else {

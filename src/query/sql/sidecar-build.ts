@@ -28,6 +28,7 @@ export async function buildSidecar(conn: DuckDBConnection, req: SidecarRequest):
   const reader = SegmentReader.open(req.segmentPath);
   const csvPath = `${req.outPath}.csv`;
   const fd = openSync(csvPath, 'w');
+  let fdOpen = true;
   try {
     const names = reader.footer.columns.map((c) => c.name).filter((n) => req.types[n] !== undefined);
     const blocks = Math.ceil(reader.n / BLOCK_ROWS);
@@ -82,6 +83,7 @@ export async function buildSidecar(conn: DuckDBConnection, req: SidecarRequest):
       let done = 0;
       while (done < o) done += writeSync(fd, out, done, o - done);
     }
+    fdOpen = false;
     closeSync(fd);
     const columns = [`'__time__': 'BIGINT'`, ...names.map((_, i) => `'c${i}': 'VARCHAR'`)].join(', ');
     const select = names.map((n, i) => {
@@ -97,9 +99,9 @@ export async function buildSidecar(conn: DuckDBConnection, req: SidecarRequest):
       `COPY (SELECT "__time__"${select.join('')} FROM read_csv(${quoteString(csvPath)}, header = false, delim = ',', quote = '"', escape = '"', new_line = '\\n', parallel = false, allow_quoted_nulls = false, columns = {${columns}})) TO ${quoteString(req.outPath)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, DICTIONARY_SIZE_LIMIT 65536)`,
     );
   } finally {
-    try {
-      closeSync(fd);
-    } catch {}
+    // Close only if still open: a second close could hit a descriptor number that another thread (a shard log, the
+    // indexer) has reused in the meantime, and close that file under it.
+    if (fdOpen) closeSync(fd);
     reader.close();
     try {
       unlinkSync(csvPath);

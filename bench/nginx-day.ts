@@ -1,0 +1,217 @@
+/**
+ * What bench:search and bench:analytics share: the generated nginx day loaded into a real `sluice serve` child with
+ * an index, measured on the way (acknowledged rate, time until everything is searchable, disk), and a loop that
+ * times queries by their median.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { SlsClient, type SlsRequest, type SlsResponse } from '../src/client/sls-client.js';
+import { DEFAULT_TOKENS } from '../src/index/index-config.js';
+import { encodeLogGroup } from '../src/protocol/log-group.js';
+import { lz4BlockCompress } from '../src/protocol/lz4-block.js';
+import { type ServerProcess, startServerProcess } from '../test/helpers/server-process.js';
+import type { NginxLogGenerator } from './nginx-generator.js';
+
+export interface DayOptions {
+  logs: number;
+  batch: number;
+  clients: number;
+  shards: number;
+  runs: number;
+}
+
+export function parseDayOptions(argv: readonly string[]): DayOptions {
+  const o: DayOptions = { logs: 5_000_000, batch: 4096, clients: 4, shards: 2, runs: 21 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i]?.replace(/^--/, '') as keyof DayOptions;
+    const value = Number(argv[i + 1]);
+    if (!(key in o) || !Number.isFinite(value) || value <= 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
+    o[key] = value;
+  }
+  return o;
+}
+
+/** 2026-01-01T00:00:00Z: the generated day. */
+export const DAY = 1_767_225_600;
+
+export const NGINX_INDEX = {
+  line: { token: [...DEFAULT_TOKENS], caseSensitive: false, chn: false },
+  keys: {
+    remote_addr: { type: 'text', token: [' '], caseSensitive: false },
+    method: { type: 'text', token: [' '], caseSensitive: false },
+    request_uri: { type: 'text', token: ['/', '?', '&', '='], caseSensitive: false },
+    status: { type: 'long' },
+    body_bytes_sent: { type: 'long' },
+    request_time: { type: 'double' },
+    http_user_agent: { type: 'text', token: [' ', '(', ')', ';', '/'], caseSensitive: false },
+  },
+};
+
+export function proc(pid: number): { rssMiB: number; hwmMiB: number; cpuSec: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    rssMiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024,
+    hwmMiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024,
+    cpuSec: (Number(f[11]) + Number(f[12])) / 100,
+  };
+}
+
+export function du(path: string): number {
+  return Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split('\t')[0]);
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function printMachine(o: DayOptions): void {
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`,
+  );
+  console.log(`options: ${JSON.stringify(o)}`);
+}
+
+export interface LoadedDay {
+  readonly server: ServerProcess;
+  readonly pid: number;
+  readonly dataDir: string;
+  /** Signed calls to project `bench` (logstore `nginx`). */
+  call(req: Omit<SlsRequest, 'project'>): Promise<SlsResponse>;
+  /** Logs matching `query` in the day, counted by GetHistograms. */
+  count(query: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Generates `o.logs` logs (before the server starts, so generation does not compete with it), starts the server,
+ * creates project `bench` / logstore `nginx` with NGINX_INDEX, sends everything from `o.clients` keep-alive
+ * clients, waits until every log is searchable and background merges settle, and prints acknowledged and searchable
+ * rates and disk use.
+ */
+export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label: string): Promise<LoadedDay> {
+  const bodies: { body: Buffer; rawSize: number }[] = [];
+  let rawTotal = 0;
+  const t0 = performance.now();
+  for (let left = o.logs, i = 0; left > 0; left -= o.batch, i++) {
+    const raw = encodeLogGroup(gen.group(Math.min(o.batch, left), `10.0.${(i >> 8) & 255}.${i & 255}`));
+    rawTotal += raw.length;
+    bodies.push({ body: lz4BlockCompress(raw), rawSize: raw.length });
+  }
+  console.log(
+    `generated ${o.logs.toLocaleString('en-US')} logs in ${bodies.length} bodies, ${(rawTotal / 1e9).toFixed(3)} GB raw, ` +
+      `in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+
+  const dataDir = await mkdtemp(join(tmpdir(), `sluice-bench-${label}-`));
+  const server = await startServerProcess({ dataDir });
+  const pid = server.child.pid!;
+  const client = new SlsClient({
+    endpoint: server.url,
+    accessKeyId: 'test-ak',
+    accessKeySecret: 'test-secret-0123456789',
+    maxSockets: o.clients,
+    timeoutMs: 120_000,
+  });
+  const call = (req: Omit<SlsRequest, 'project'>) => client.call({ ...req, project: 'bench' });
+  const count = async (query: string): Promise<number> => {
+    const res = await call({
+      method: 'GET',
+      path: '/logstores/nginx',
+      query: { type: 'histogram', from: String(DAY), to: String(DAY + 86_400), query, interval: '86400' },
+    });
+    return Number(res.headers['x-log-count']);
+  };
+  const close = async (): Promise<void> => {
+    client.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await client.call({
+      method: 'POST',
+      path: '/',
+      body: Buffer.from(JSON.stringify({ projectName: 'bench', description: '' })),
+    });
+    await call({
+      method: 'POST',
+      path: '/logstores',
+      body: Buffer.from(JSON.stringify({ logstoreName: 'nginx', ttl: 3650, shardCount: o.shards })),
+    });
+    await call({ method: 'POST', path: '/logstores/nginx/index', body: Buffer.from(JSON.stringify(NGINX_INDEX)) });
+
+    const cpu0 = proc(pid).cpuSec;
+    const start = performance.now();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < bodies.length) {
+        const b = bodies[next++]!;
+        await call({
+          method: 'POST',
+          path: '/logstores/nginx/shards/lb',
+          headers: {
+            'content-type': 'application/x-protobuf',
+            'x-log-compresstype': 'lz4',
+            'x-log-bodyrawsize': String(b.rawSize),
+          },
+          body: b.body,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: o.clients }, worker));
+    const acked = (performance.now() - start) / 1000;
+    let seen = 0;
+    for (let i = 0; i < 6000 && seen < o.logs; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await count('*');
+    }
+    const searchable = (performance.now() - start) / 1000;
+    const cpuIngest = proc(pid).cpuSec - cpu0;
+    const mb = rawTotal / 1e6;
+    console.log('');
+    console.log(
+      `acknowledged: ${acked.toFixed(1)} s, ${(mb / acked).toFixed(1)} MB/s raw, ${Math.round(o.logs / acked).toLocaleString('en-US')} logs/s`,
+    );
+    console.log(
+      `searchable:   all ${seen.toLocaleString('en-US')} after ${searchable.toFixed(1)} s (${(searchable - acked).toFixed(1)} s after the last ack); ` +
+        `end to end ${(mb / searchable).toFixed(1)} MB/s raw; server ${cpuIngest.toFixed(1)} CPU s`,
+    );
+    if (seen !== o.logs) throw new Error(`only ${seen} of ${o.logs} logs became searchable`);
+    // Let background seals/merges settle before measuring disk and queries.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const shardBytes = du(join(dataDir, 'shards'));
+    const indexBytes = du(join(dataDir, 'index'));
+    const total = du(dataDir);
+    console.log(
+      `disk:         ${(total / 1e6).toFixed(0)} MB total = ${(total / rawTotal).toFixed(3)} x raw ` +
+        `(shard logs ${(shardBytes / 1e6).toFixed(0)} MB = ${(shardBytes / rawTotal).toFixed(3)} x, segments ${(indexBytes / 1e6).toFixed(0)} MB = ${(indexBytes / rawTotal).toFixed(3)} x)`,
+    );
+  } catch (err) {
+    console.error(server.output().slice(-4000));
+    await close();
+    throw err;
+  }
+  return { server, pid, dataDir, call, count, close };
+}
+
+/** Runs each query `runs` times and prints its median, its first (cold) run and its result size. */
+export async function timeQueries(queries: readonly [string, () => Promise<number>][], runs: number): Promise<void> {
+  console.log('');
+  for (const [name, run] of queries) {
+    const times: number[] = [];
+    let result = 0;
+    for (let i = 0; i < runs; i++) {
+      const q0 = performance.now();
+      result = await run();
+      times.push(performance.now() - q0);
+    }
+    console.log(
+      `${name.padEnd(40)} median ${median(times).toFixed(1).padStart(7)} ms  (first ${times[0]!.toFixed(1)} ms, result ${result})`,
+    );
+  }
+}

@@ -108,6 +108,24 @@ export class Indexer {
     return new Promise((done) => this.waiters.push(done));
   }
 
+  /**
+   * Logstores whose index enables analytics on some key (`doc_value`, SLS's "enable analytics"): the SQL engine
+   * prepares their segments for DuckDB in the background, so their first statement after a bulk load does not wait.
+   */
+  analyticLogstores(): { project: string; logstore: string }[] {
+    const out: { project: string; logstore: string }[] = [];
+    for (const { key, value } of this.meta.listResources<StoredIndex>(INDEX_KIND, '')) {
+      const keys = value.config['keys'];
+      if (typeof keys !== 'object' || keys === null) continue;
+      const analytic = Object.values(keys as Record<string, { doc_value?: unknown }>).some(
+        (k) => typeof k === 'object' && k !== null && k.doc_value === true,
+      );
+      const [project, logstore] = key.split('/');
+      if (analytic && project && logstore) out.push({ project, logstore });
+    }
+    return out;
+  }
+
   /** The compiled config and parts to search, or 404 IndexConfigNotExist. */
   searchable(project: string, logstore: string): { config: CompiledIndex; parts: SearchPart[] } {
     const doc = this.meta.getResource<StoredIndex>(INDEX_KIND, indexKey(project, logstore));

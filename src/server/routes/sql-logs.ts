@@ -22,7 +22,10 @@ export interface AnalyticParams {
   readonly topic: string;
 }
 
-/** Logstores that ran SQL, per engine: their new segments get sidecars in the background. */
+/**
+ * Logstores that ran SQL or enable analytics (`doc_value`), per engine: their new segments get sidecars in the
+ * background.
+ */
 const analyticStores = new WeakMap<SqlEngine, Set<string>>();
 const PREWARM_MS = 5_000;
 
@@ -34,6 +37,7 @@ function keepWarm(indexer: Indexer, engine: SqlEngine): void {
       clearInterval(timer);
       return;
     }
+    for (const { project, logstore } of indexer.analyticLogstores()) stores.add(`${project}\0${logstore}`);
     for (const key of stores) {
       const [project, logstore] = key.split('\0') as [string, string];
       try {

@@ -5,20 +5,12 @@
  * aliyun-sdk and raw API suites.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
-import { createRequire } from 'node:module';
+import type { Agent } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { SlsClient } from '../../src/client/sls-client.js';
-import {
-  removeDir,
-  type ServerProcess,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCESS_KEY_SECRET,
-} from '../helpers/server-process.js';
+import { loopbackAgent, openN1 } from '../helpers/alicloud-log.js';
+import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { assertEmptyOk, jsonOf, plainGroup, pullLogstore, pullShard, testClient } from '../helpers/sls-kit.js';
-
-const require = createRequire(import.meta.url);
 
 interface N1Options {
   readonly agent: Agent;
@@ -80,9 +72,6 @@ interface N1Client {
     o: N1Options,
   ): Promise<unknown>;
 }
-type N1Constructor = new (config: { accessKeyId: string; accessKeySecret: string; endpoint: string }) => N1Client;
-
-const N1 = require('@alicloud/log') as N1Constructor;
 
 /** The error N1 throws: `code` from `errorCode`, `requestid` from the header (sls-api.md §5.14). */
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
@@ -104,20 +93,9 @@ describe('@alicloud/log (N1) against sluice serve', () => {
 
   before(async () => {
     server = await startServerProcess();
-    // Node 20 calls lookup with {all: true}: the array form is required (sls-api.md §1.3).
-    const agent = new Agent({
-      keepAlive: true,
-      lookup: ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
-        if (opts?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
-        else cb(null, '127.0.0.1', 4);
-      }) as unknown as NonNullable<ConstructorParameters<typeof Agent>[0]>['lookup'],
-    });
+    const agent = loopbackAgent();
     o = { agent };
-    n1 = new N1({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      accessKeySecret: TEST_ACCESS_KEY_SECRET,
-      endpoint: `http://localhost:${server.port}`,
-    });
+    n1 = openN1<N1Client>(server.port);
     raw = testClient(server.url);
   });
 

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { Agent } from 'node:http';
-import { createRequire } from 'node:module';
+import type { Agent } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { SlsClient } from '../../src/client/sls-client.js';
 import { encodeLogGroup } from '../../src/protocol/log-group.js';
 import { lz4BlockDecompress } from '../../src/protocol/lz4-block.js';
+import { loopbackAgent, openN1 } from '../helpers/alicloud-log.js';
 import {
   removeDir,
   type ServerProcess,
@@ -23,7 +23,6 @@ import {
 } from '../helpers/server-process.js';
 import { assertSlsError, headerOf, jsonOf, testClient } from '../helpers/sls-kit.js';
 
-const require = createRequire(import.meta.url);
 const execFileAsync = promisify(execFile);
 
 interface N1Options {
@@ -59,11 +58,6 @@ interface N1Client {
     o: N1Options,
   ): Promise<{ from: number; to: number; count: number; progress: string }[]>;
 }
-const N1 = require('@alicloud/log') as new (c: {
-  accessKeyId: string;
-  accessKeySecret: string;
-  endpoint: string;
-}) => N1Client;
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -118,19 +112,9 @@ describe('search through @alicloud/log and raw v2', () => {
 
   before(async () => {
     server = await startServerProcess();
-    const agent = new Agent({
-      keepAlive: true,
-      lookup: ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) => {
-        if (opts?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
-        else cb(null, '127.0.0.1', 4);
-      }) as unknown as NonNullable<ConstructorParameters<typeof Agent>[0]>['lookup'],
-    });
+    const agent = loopbackAgent();
     o = { agent };
-    n1 = new N1({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      accessKeySecret: TEST_ACCESS_KEY_SECRET,
-      endpoint: `http://localhost:${server.port}`,
-    });
+    n1 = openN1<N1Client>(server.port);
     raw = testClient(server.url);
     await n1.createProject(PROJECT, { description: '' }, o);
     await n1.createLogStore(PROJECT, LS, { ttl: 3650, shardCount: 2 }, o);

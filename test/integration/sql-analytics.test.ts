@@ -5,21 +5,14 @@
  * poll.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
-import { createRequire } from 'node:module';
+import type { Agent } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { SlsClient } from '../../src/client/sls-client.js';
 import { encodeLogGroup } from '../../src/protocol/log-group.js';
-import {
-  removeDir,
-  type ServerProcess,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCESS_KEY_SECRET,
-} from '../helpers/server-process.js';
+import { loopbackAgent, openN1 } from '../helpers/alicloud-log.js';
+import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { headerOf, jsonOf, testClient } from '../helpers/sls-kit.js';
 
-const require = createRequire(import.meta.url);
 type Rows = Record<string, string>[];
 interface N1Options {
   readonly agent: Agent;
@@ -45,11 +38,6 @@ interface N1Client {
   ): Promise<Rows>;
   getProjectLogs(project: string, data: Record<string, unknown>, o: N1Options): Promise<Rows>;
 }
-const N1 = require('@alicloud/log') as new (c: {
-  accessKeyId: string;
-  accessKeySecret: string;
-  endpoint: string;
-}) => N1Client;
 
 const PROJECT = 'sql-proj';
 const LS = 'web';
@@ -241,19 +229,9 @@ describe('search | SQL through @alicloud/log and v2', () => {
 
   before(async () => {
     server = await startServerProcess();
-    const agent = new Agent({
-      keepAlive: true,
-      lookup: ((_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) => {
-        if (opts?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
-        else cb(null, '127.0.0.1', 4);
-      }) as unknown as NonNullable<ConstructorParameters<typeof Agent>[0]>['lookup'],
-    });
+    const agent = loopbackAgent();
     o = { agent, timeout: 60_000 };
-    n1 = new N1({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      accessKeySecret: TEST_ACCESS_KEY_SECRET,
-      endpoint: `http://localhost:${server.port}`,
-    });
+    n1 = openN1<N1Client>(server.port);
     raw = testClient(server.url);
     await n1.createProject(PROJECT, { description: '' }, o);
     await n1.createLogStore(PROJECT, LS, { ttl: 3650, shardCount: 2 }, o);

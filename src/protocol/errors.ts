@@ -41,6 +41,12 @@ export const SLS_ERROR_STATUS = {
   ConsumerNotMatchShard: 400,
   ShipperAlreadyExist: 400,
   ShipperNotExist: 404,
+  // Machine groups, Logtail configs, agents
+  MachineGroupAlreadyExist: 400,
+  MachineGroupNotExist: 404,
+  ConfigAlreadyExist: 400,
+  ConfigNotExist: 404,
+  MachineNotExist: 404,
   // Bodies and parameters
   ParameterInvalid: 400,
   InvalidCursor: 400,

@@ -3,7 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { AgentHeartbeats } from '../backend/agent-heartbeats.js';
 import { LogService } from '../backend/log-service.js';
+import { MachineGroups } from '../backend/machine-groups.js';
 import { storedLogGroupBytes } from '../backend/stored-payload.js';
 import { CheckpointStore } from '../consumer/checkpoint-store.js';
 import { ConsumerGroups } from '../consumer/consumer-groups.js';
@@ -18,12 +20,15 @@ import { lockDataDir } from './data-lock.js';
 import { EmbeddedShardLogs } from './embedded-shard-logs.js';
 import { createHttpServer } from './http-server.js';
 import { Router } from './router.js';
+import { registerAgentHeartbeatRoutes } from './routes/agent-heartbeat.js';
 import { registerConsumerGroupRoutes } from './routes/consumer-groups.js';
 import type { RouteDeps } from './routes/deps.js';
 import { registerGetLogsRoutes } from './routes/get-logs.js';
 import { registerHealthRoute } from './routes/health.js';
 import { registerIndexRoutes } from './routes/index-config.js';
 import { registerLogstoreRoutes } from './routes/logstores.js';
+import { registerLogtailConfigRoutes } from './routes/logtail-configs.js';
+import { registerMachineGroupRoutes } from './routes/machine-groups.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerPutLogsRoutes } from './routes/put-logs.js';
 import { registerShardRoutes } from './routes/shards.js';
@@ -104,6 +109,11 @@ export async function startServer(
   registerConsumerGroupRoutes(router, deps, consumerGroups);
   const shippers = new Shippers(meta, service, consumerGroups, log);
   registerShipperRoutes(router, deps, shippers);
+  const machineGroups = new MachineGroups(meta);
+  const heartbeats = new AgentHeartbeats(meta, machineGroups);
+  registerMachineGroupRoutes(router, deps, machineGroups, heartbeats);
+  registerLogtailConfigRoutes(router, deps, machineGroups);
+  registerAgentHeartbeatRoutes(router, heartbeats);
 
   const http = createHttpServer({
     router,

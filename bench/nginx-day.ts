@@ -4,8 +4,8 @@
  * times queries by their median.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { SlsClient, type SlsRequest, type SlsResponse } from '../src/client/sls-client.js';
@@ -21,12 +21,21 @@ export interface DayOptions {
   clients: number;
   shards: number;
   runs: number;
+  /**
+   * `--keep DIR`: load into DIR once and keep it; later runs with the same DIR (and the same --logs) restart a server
+   * over the kept data instead of loading again (query experiments without a 5M reload). Delete DIR to reload.
+   */
+  keep?: string;
 }
 
 export function parseDayOptions(argv: readonly string[]): DayOptions {
   const o: DayOptions = { logs: 5_000_000, batch: 4096, clients: 4, shards: 2, runs: 21 };
   for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i]?.replace(/^--/, '') as keyof DayOptions;
+    if (argv[i] === '--keep' && argv[i + 1]) {
+      o.keep = argv[i + 1]!;
+      continue;
+    }
+    const key = argv[i]?.replace(/^--/, '') as Exclude<keyof DayOptions, 'keep'>;
     const value = Number(argv[i + 1]);
     if (!(key in o) || !Number.isFinite(value) || value <= 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
     o[key] = value;
@@ -95,6 +104,13 @@ export interface LoadedDay {
  * rates and disk use.
  */
 export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label: string): Promise<LoadedDay> {
+  const marker = o.keep ? join(o.keep, 'bench-loaded.json') : undefined;
+  if (o.keep && marker && existsSync(marker)) {
+    const kept = JSON.parse(readFileSync(marker, 'utf8')) as { logs: number };
+    if (kept.logs !== o.logs)
+      throw new Error(`${o.keep} holds ${kept.logs} logs, not ${o.logs}: delete it or pass --logs`);
+    return reuseNginxDay(o, o.keep);
+  }
   const bodies: { body: Buffer; rawSize: number }[] = [];
   let rawTotal = 0;
   const t0 = performance.now();
@@ -108,30 +124,14 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
       `in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
 
-  const dataDir = await mkdtemp(join(tmpdir(), `sluice-bench-${label}-`));
-  const server = await startServerProcess({ dataDir });
-  const pid = server.child.pid!;
-  const client = new SlsClient({
-    endpoint: server.url,
-    accessKeyId: 'test-ak',
-    accessKeySecret: 'test-secret-0123456789',
-    maxSockets: o.clients,
-    timeoutMs: 120_000,
-  });
-  const call = (req: Omit<SlsRequest, 'project'>) => client.call({ ...req, project: 'bench' });
-  const count = async (query: string): Promise<number> => {
-    const res = await call({
-      method: 'GET',
-      path: '/logstores/nginx',
-      query: { type: 'histogram', from: String(DAY), to: String(DAY + 86_400), query, interval: '86400' },
-    });
-    return Number(res.headers['x-log-count']);
-  };
-  const close = async (): Promise<void> => {
-    client.close();
-    await server.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  };
+  let dataDir: string;
+  if (o.keep) {
+    await rm(o.keep, { recursive: true, force: true });
+    await mkdir(o.keep, { recursive: true });
+    dataDir = o.keep;
+  } else dataDir = await mkdtemp(join(tmpdir(), `sluice-bench-${label}-`));
+  const day = await attach(o, dataDir, !o.keep);
+  const { server, pid, client, call, count, close } = day;
   try {
     await client.call({
       method: 'POST',
@@ -191,12 +191,67 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
       `disk:         ${(total / 1e6).toFixed(0)} MB total = ${(total / rawTotal).toFixed(3)} x raw ` +
         `(shard logs ${(shardBytes / 1e6).toFixed(0)} MB = ${(shardBytes / rawTotal).toFixed(3)} x, segments ${(indexBytes / 1e6).toFixed(0)} MB = ${(indexBytes / rawTotal).toFixed(3)} x)`,
     );
+    if (marker) await writeFile(marker, JSON.stringify({ logs: o.logs, loadedAt: new Date().toISOString() }));
   } catch (err) {
     console.error(server.output().slice(-4000));
     await close();
     throw err;
   }
   return { server, pid, dataDir, call, count, close };
+}
+
+/** A server over a kept, already loaded data folder (see DayOptions.keep); waits until every log is searchable. */
+async function reuseNginxDay(o: DayOptions, dataDir: string): Promise<LoadedDay> {
+  const day = await attach(o, dataDir, false);
+  try {
+    const start = performance.now();
+    let seen = 0;
+    for (let i = 0; i < 6000 && seen < o.logs; i++) {
+      seen = await day.count('*');
+      if (seen < o.logs) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (seen !== o.logs) throw new Error(`only ${seen} of ${o.logs} kept logs are searchable`);
+    console.log(
+      `reusing ${dataDir}: ${seen.toLocaleString('en-US')} logs searchable ${((performance.now() - start) / 1000).toFixed(1)} s after the restart`,
+    );
+  } catch (err) {
+    console.error(day.server.output().slice(-4000));
+    await day.close();
+    throw err;
+  }
+  return day;
+}
+
+/** Starts a server over `dataDir` and a signed client for project `bench`. */
+async function attach(
+  o: DayOptions,
+  dataDir: string,
+  removeOnClose: boolean,
+): Promise<LoadedDay & { client: SlsClient }> {
+  const server = await startServerProcess({ dataDir });
+  const pid = server.child.pid!;
+  const client = new SlsClient({
+    endpoint: server.url,
+    accessKeyId: 'test-ak',
+    accessKeySecret: 'test-secret-0123456789',
+    maxSockets: o.clients,
+    timeoutMs: 120_000,
+  });
+  const call = (req: Omit<SlsRequest, 'project'>) => client.call({ ...req, project: 'bench' });
+  const count = async (query: string): Promise<number> => {
+    const res = await call({
+      method: 'GET',
+      path: '/logstores/nginx',
+      query: { type: 'histogram', from: String(DAY), to: String(DAY + 86_400), query, interval: '86400' },
+    });
+    return Number(res.headers['x-log-count']);
+  };
+  const close = async (): Promise<void> => {
+    client.close();
+    await server.stop();
+    if (removeOnClose) await rm(dataDir, { recursive: true, force: true });
+  };
+  return { server, pid, dataDir, client, call, count, close };
 }
 
 /** Runs each query `runs` times and prints its median, its first (cold) run and its result size. */

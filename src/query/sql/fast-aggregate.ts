@@ -3,6 +3,7 @@ import { type SearchPart, timeRangeIds } from '../../storage/segment/part.js';
 import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import { identName, lexSql, type SqlToken } from './sql-lexer.js';
 import { DEFAULT_LIMIT } from './sql-rewrite.js';
+import { textTopK, topKResult } from './value-counts.js';
 
 /** The rows of one part that a search selected (see sql-engine.ts). */
 export interface Selected {
@@ -22,6 +23,7 @@ export interface FastResult {
 
 type Key =
   | { readonly kind: 'field'; readonly field: string; readonly lower: string }
+  | { readonly kind: 'text'; readonly field: string; readonly lower: string }
   | { readonly kind: 'bucket'; readonly width: number };
 
 const BUCKET_WIDTH: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
@@ -41,9 +43,24 @@ export function fastAggregate(
   selected: readonly Selected[],
   from: number,
   to: number,
+  textFields: ReadonlyMap<string, string> = new Map(),
 ): FastResult | undefined {
-  const shape = parseShape(statement, longFields);
+  const shape = parseShape(statement, longFields, textFields);
   if (!shape) return undefined;
+  if (shape.key.kind === 'text') {
+    // Text keys: only the top-k shape (ORDER BY count DESC LIMIT k), see value-counts.ts.
+    if (shape.order !== 'count' || !shape.desc || shape.offset + shape.limit > 10_000) return undefined;
+    const lower = shape.key.lower;
+    const groups = textTopK(
+      selected,
+      (seg) => columnOf(seg, lower),
+      (s) => cellsOf(s, lower),
+      (s) => (s.part instanceof SegmentReader && !s.ids && s.lo === 0 && s.hi === s.part.n ? s.part : undefined),
+      shape.offset,
+      shape.limit,
+    );
+    return groups && topKResult(groups, shape.keyName, shape.countName, shape.countFirst);
+  }
   const groups = new Map<number, number>();
   let nulls = 0;
   const add = (k: number, c: number): void => {
@@ -168,6 +185,38 @@ function wholeBuckets(seg: SegmentReader, w: number): { first: number; counts: U
   return b;
 }
 
+/** The segment column SQL names `lower` (undefined: none; null: ambiguous, several differ only in case). */
+function columnOf(seg: SegmentReader, lower: string): string | undefined | null {
+  const names = seg.footer.columns.filter((c) => c.name.toLowerCase() === lower);
+  return names.length > 1 ? null : names[0]?.name;
+}
+
+/** The cells of column `lower` in the selected rows of a part (undefined: ambiguous column). */
+function cellsOf(s: Selected, lower: string): (string | undefined)[] | undefined {
+  const ids = s.ids ?? range(s.lo, s.hi);
+  const out: (string | undefined)[] = [];
+  if (s.part instanceof SegmentReader) {
+    const name = columnOf(s.part, lower);
+    if (name === null) return undefined;
+    if (name === undefined) return new Array<undefined>(ids.length).fill(undefined);
+    s.part.eachCell(name, ids, (_, v) => out.push(v));
+    return out;
+  }
+  for (let off = 0; off < ids.length; off += 1024) {
+    for (const row of s.part.rows(Array.from(ids.subarray(off, off + 1024)))) {
+      let v: string | undefined;
+      for (const [k, x] of row.fields) {
+        if (k.toLowerCase() === lower) {
+          v = x;
+          break;
+        }
+      }
+      out.push(v);
+    }
+  }
+  return out;
+}
+
 function range(lo: number, hi: number): Uint32Array {
   const out = new Uint32Array(Math.max(0, hi - lo));
   for (let i = 0; i < out.length; i++) out[i] = lo + i;
@@ -189,7 +238,11 @@ interface Shape {
  * `select <key> [[as] a], count(*) [[as] c] [from log] group by <key|a|1> [order by <…> [asc|desc]] [limit [y,] x]`
  * (the two items in either order), or undefined.
  */
-function parseShape(statement: string, longFields: ReadonlyMap<string, string>): Shape | undefined {
+function parseShape(
+  statement: string,
+  longFields: ReadonlyMap<string, string>,
+  textFields: ReadonlyMap<string, string>,
+): Shape | undefined {
   let toks: SqlToken[];
   try {
     toks = lexSql(statement).filter((t) => t.kind !== 'space');
@@ -230,11 +283,13 @@ function parseShape(statement: string, longFields: ReadonlyMap<string, string>):
     }
     const t = toks[i];
     const n = t ? identName(t) : undefined;
-    if (!t || n === undefined || op('(', i + 1) || !longFields.has(n)) return undefined;
+    if (!t || n === undefined || op('(', i + 1) || !(longFields.has(n) || textFields.has(n))) return undefined;
     i++;
     return {
       kind: 'key',
-      key: { kind: 'field', field: longFields.get(n)!, lower: n },
+      key: longFields.has(n)
+        ? { kind: 'field', field: longFields.get(n)!, lower: n }
+        : { kind: 'text', field: textFields.get(n)!, lower: n },
       text: n,
       name: t.kind === 'quoted' ? n : t.text,
     };
@@ -298,7 +353,7 @@ function parseShape(statement: string, longFields: ReadonlyMap<string, string>):
     if (n === undefined) return undefined;
     if (keyItem.alias !== undefined && n === keyItem.alias.toLowerCase()) return 'key';
     if (countItem.alias !== undefined && n === countItem.alias.toLowerCase()) return 'count';
-    if (keyItem.key!.kind === 'field' && n === keyItem.text) return 'key';
+    if (keyItem.key!.kind !== 'bucket' && n === keyItem.text) return 'key';
     return undefined;
   };
   if (ref() !== 'key') return undefined;

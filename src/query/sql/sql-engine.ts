@@ -100,8 +100,13 @@ export class SqlEngine {
       };
     }
     const longFields = new Map<string, string>();
-    for (const f of q.config.fields.values()) if (f.type === 'long') longFields.set(f.name.toLowerCase(), f.name);
-    const fast = fastAggregate(q.sql, longFields, selection.parts, q.from, q.to);
+    const textFields = new Map<string, string>();
+    for (const f of q.config.fields.values()) {
+      if (f.type === 'long') longFields.set(f.name.toLowerCase(), f.name);
+      if (f.type === 'text' && columns.get(f.name.toLowerCase()) === 'VARCHAR')
+        textFields.set(f.name.toLowerCase(), f.name);
+    }
+    const fast = fastAggregate(q.sql, longFields, selection.parts, q.from, q.to, textFields);
     if (fast) return { ...fast, processedRows: selection.processed, executed: '' };
     const types: Record<string, string> = {};
     for (const [name, type] of columns) types[name] = type;

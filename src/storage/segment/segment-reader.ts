@@ -171,6 +171,51 @@ export class SegmentReader implements SearchPart {
     return out;
   }
 
+  /** One cell of column `name` (undefined when absent), through the block cache. */
+  cell(name: string, id: number): string | undefined {
+    const b = Math.floor(id / BLOCK_ROWS);
+    const range = this.footer.columns.find((c) => c.name === name)?.blocks[b];
+    return range ? this.columnBlock(range.off, range.len).cell(id - b * BLOCK_ROWS) : undefined;
+  }
+
+  /**
+   * Calls `visit(id, value)` for each of `ids` (ascending) with its cell of column `name` (undefined when absent).
+   * Each touched block is decompressed once and walked in order; bulk reads bypass the block cache so they do not
+   * evict what pages of rows use.
+   */
+  eachCell(name: string, ids: ArrayLike<number>, visit: (id: number, value: string | undefined) => void): void {
+    const col = this.footer.columns.find((c) => c.name === name);
+    let i = 0;
+    while (i < ids.length) {
+      const b = Math.floor(ids[i]! / BLOCK_ROWS);
+      const range = col?.blocks[b];
+      const end = (b + 1) * BLOCK_ROWS;
+      if (!range) {
+        for (; i < ids.length && ids[i]! < end; i++) visit(ids[i]!, undefined);
+        continue;
+      }
+      const buf = zstdDecompress(this.read(range.off, range.len));
+      const r = new ByteReader(buf);
+      let row = b * BLOCK_ROWS;
+      for (; i < ids.length && ids[i]! < end; i++) {
+        const id = ids[i]!;
+        while (row < id && !r.done) {
+          const l = r.varint();
+          if (l > 0) r.pos += l - 1;
+          row++;
+        }
+        if (r.done) {
+          visit(id, undefined);
+          continue;
+        }
+        const l = r.varint();
+        visit(id, l === 0 ? undefined : buf.toString('utf8', r.pos, r.pos + l - 1));
+        if (l > 0) r.pos += l - 1;
+        row++;
+      }
+    }
+  }
+
   /** A decompressed column block, through the shared block cache. */
   private columnBlock(off: number, len: number): CachedBlock {
     const key = `${this.path}#${off}`;

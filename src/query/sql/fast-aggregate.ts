@@ -142,6 +142,26 @@ export function fastAggregate(
   };
 }
 
+/**
+ * The column `statement` ranks by count when it is the text top-k shape (`select k, count(*) … group by k order by
+ * count desc limit n` on a text key), lower case; undefined otherwise. Lets the engine prepare the segments' value
+ * counts (in the worker) before `fastAggregate` runs.
+ */
+export function textTopKColumn(
+  statement: string,
+  longFields: ReadonlyMap<string, string>,
+  textFields: ReadonlyMap<string, string>,
+): string | undefined {
+  const shape = parseShape(statement, longFields, textFields);
+  if (shape?.key.kind !== 'text' || shape.order !== 'count' || !shape.desc) return undefined;
+  return shape.offset + shape.limit > 10_000 ? undefined : shape.key.lower;
+}
+
+/** The whole segment a selection covers (every row), if it is one. */
+export function wholeSegment(s: Selected): SegmentReader | undefined {
+  return s.part instanceof SegmentReader && !s.ids && s.lo === 0 && s.hi === s.part.n ? s.part : undefined;
+}
+
 /** Per segment and long field: [value, rows] for the whole segment (segments are immutable). */
 const segmentCounts = new WeakMap<SegmentReader, Map<string, [number, number][] | null>>();
 
@@ -186,7 +206,7 @@ function wholeBuckets(seg: SegmentReader, w: number): { first: number; counts: U
 }
 
 /** The segment column SQL names `lower` (undefined: none; null: ambiguous, several differ only in case). */
-function columnOf(seg: SegmentReader, lower: string): string | undefined | null {
+export function columnOf(seg: SegmentReader, lower: string): string | undefined | null {
   const names = seg.footer.columns.filter((c) => c.name.toLowerCase() === lower);
   return names.length > 1 ? null : names[0]?.name;
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { SidecarRequest } from './sidecar-build.js';
+import { hasValueCounts, putValueCounts, type ValueCountsData } from './value-counts.js';
 
 /** The segment a sidecar was being built from no longer exists (merged or dropped). */
 export class SegmentGoneError extends Error {
@@ -26,7 +27,8 @@ const SIDECAR_VERSION = 3;
 export class SidecarCache {
   private worker: Worker | undefined;
   private nextId = 0;
-  private readonly waiting = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { ok: (counts?: ValueCountsData) => void; fail: (e: Error) => void }>();
+  private readonly counting = new Map<string, Promise<void>>();
   private readonly building = new Map<string, Promise<string>>();
   /** Files of segments that left the live set, with when they were first seen unreferenced. */
   private readonly staleSince = new Map<string, number>();
@@ -56,6 +58,34 @@ export class SidecarCache {
         })
         .finally(() => this.building.delete(path));
       this.building.set(path, p);
+    }
+    return p;
+  }
+
+  /**
+   * Computes the value counts of text column `column` of `seg` in the worker thread and caches them with the
+   * segment (value-counts.ts); resolves at once when they are cached.
+   */
+  valueCounts(seg: SegmentReader, column: string): Promise<void> {
+    if (hasValueCounts(seg, column)) return Promise.resolve();
+    const key = `${seg.path}\0${column}`;
+    let p = this.counting.get(key);
+    if (!p) {
+      const w = this.ensureWorker();
+      const id = ++this.nextId;
+      p = new Promise<ValueCountsData | undefined>((ok, fail) => {
+        this.waiting.set(id, { ok, fail });
+        w.postMessage({ id, counts: { segmentPath: seg.path, column } });
+      })
+        .catch((err: unknown) => {
+          if (!existsSync(seg.path)) throw new SegmentGoneError(seg.path, err);
+          throw err;
+        })
+        .then((data) => {
+          if (data) putValueCounts(seg, column, data);
+        })
+        .finally(() => this.counting.delete(key));
+      this.counting.set(key, p);
     }
     return p;
   }
@@ -113,7 +143,7 @@ export class SidecarCache {
     const w = this.ensureWorker();
     const id = ++this.nextId;
     return new Promise<void>((ok, fail) => {
-      this.waiting.set(id, { ok, fail });
+      this.waiting.set(id, { ok: () => ok(), fail });
       w.postMessage({ id, req });
     });
   }
@@ -122,12 +152,12 @@ export class SidecarCache {
     if (this.worker) return this.worker;
     const w = new Worker(new URL('./sidecar-worker.js', import.meta.url));
     w.unref();
-    w.on('message', (msg: { id: number; error?: string }) => {
+    w.on('message', (msg: { id: number; error?: string; counts?: ValueCountsData }) => {
       const waiter = this.waiting.get(msg.id);
       this.waiting.delete(msg.id);
       if (!waiter) return;
       if (msg.error !== undefined) waiter.fail(new Error(msg.error));
-      else waiter.ok();
+      else waiter.ok(msg.counts);
     });
     w.on('error', (err) => {
       for (const [, waiter] of this.waiting) waiter.fail(err);

@@ -1,6 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import { buildSidecar, type SidecarRequest } from './sidecar-build.js';
+import { computeValueCounts } from './value-counts.js';
 
 /**
  * Builds Parquet sidecars off the event loop: decoding a segment's columns and appending them to DuckDB costs about
@@ -12,10 +14,25 @@ if (!port) throw new Error('sidecar-worker must run as a worker thread');
 const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '1GB' });
 const conn = await instance.connect();
 let chain: Promise<void> = Promise.resolve();
-port.on('message', (msg: { id: number; req: SidecarRequest }) => {
+port.on('message', (msg: { id: number; req?: SidecarRequest; counts?: { segmentPath: string; column: string } }) => {
   chain = chain.then(async () => {
     try {
-      await buildSidecar(conn, msg.req);
+      if (msg.counts) {
+        // Per-segment value counts of a text column (value-counts.ts), also off the event loop.
+        const seg = SegmentReader.open(msg.counts.segmentPath);
+        try {
+          const counts = computeValueCounts(seg, msg.counts.column);
+          port.postMessage({ id: msg.id, counts }, [
+            counts.counts.buffer,
+            counts.singleHashes.buffer,
+            counts.singleRows.buffer,
+          ] as ArrayBuffer[]);
+        } finally {
+          seg.close();
+        }
+        return;
+      }
+      await buildSidecar(conn, msg.req!);
       port.postMessage({ id: msg.id });
     } catch (err) {
       port.postMessage({ id: msg.id, error: String((err as Error)?.message ?? err) });

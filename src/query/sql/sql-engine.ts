@@ -7,7 +7,7 @@ import { type SearchPart, type StoredRow, timeRangeIds } from '../../storage/seg
 import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { QueryNode } from '../parser/ast.js';
 import { Planner } from '../planner.js';
-import { fastAggregate, type Selected } from './fast-aggregate.js';
+import { columnOf, fastAggregate, type Selected, textTopKColumn, wholeSegment } from './fast-aggregate.js';
 import { MACROS } from './functions.js';
 import { cellString, prestoType } from './result-format.js';
 import { SidecarCache } from './sidecar-cache.js';
@@ -73,6 +73,8 @@ export class SqlEngine {
   private readonly idle: DuckDBConnection[] = [];
   private readonly queue: ((c: DuckDBConnection) => void)[] = [];
   private readonly sidecars: SidecarCache;
+  /** Text columns that top-k statements ranked: new segments get their value counts in the background. */
+  private readonly hotColumns = new Set<string>();
   private readonly options: SqlEngineOptions;
   private closed = false;
 
@@ -105,6 +107,19 @@ export class SqlEngine {
       if (f.type === 'long') longFields.set(f.name.toLowerCase(), f.name);
       if (f.type === 'text' && columns.get(f.name.toLowerCase()) === 'VARCHAR')
         textFields.set(f.name.toLowerCase(), f.name);
+    }
+    const topKey = textTopKColumn(q.sql, longFields, textFields);
+    if (topKey !== undefined) {
+      // Value counts of whole segments come from the worker thread (computed once per segment); later segments of
+      // this column are prepared in the background (prewarm).
+      this.hotColumns.add(topKey);
+      await Promise.all(
+        selection.parts.map((s) => {
+          const seg = wholeSegment(s);
+          const name = seg && columnOf(seg, topKey);
+          return seg && name ? this.sidecars.valueCounts(seg, name) : undefined;
+        }),
+      );
     }
     const fast = fastAggregate(q.sql, longFields, selection.parts, q.from, q.to, textFields);
     if (fast) return { ...fast, processedRows: selection.processed, executed: '' };
@@ -149,6 +164,10 @@ export class SqlEngine {
       if (!(p instanceof SegmentReader)) continue;
       if (p.n < 100_000 && nowMs - p.footer.createdMs < 60_000) continue;
       this.sidecars.get(p, typesFor(p, types)).catch(() => {});
+      for (const lower of this.hotColumns) {
+        const name = columnOf(p, lower);
+        if (name) this.sidecars.valueCounts(p, name).catch(() => {});
+      }
     }
   }
 

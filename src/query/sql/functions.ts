@@ -42,6 +42,11 @@ export const MACROS: readonly string[] = [
   // Unix seconds (BIGINT or DOUBLE) → TIMESTAMP (UTC). make_timestamp on microseconds is plain integer work;
   // to_timestamp returns TIMESTAMPTZ and goes through ICU time zones (measured ~10x slower on 1M rows).
   'CREATE MACRO sls_from_unixtime(t) AS make_timestamp(CAST(round(CAST(t AS DOUBLE) * 1000000) AS BIGINT))',
+  // In a time zone: a fixed offset in seconds, a named zone (ICU rules, daylight saving included), or Presto's
+  // (hours, minutes) form. The result is the zone's wall-clock time as a TIMESTAMP.
+  'CREATE MACRO sls_from_unixtime_off(t, secs) AS make_timestamp(CAST(round((CAST(t AS DOUBLE) + secs) * 1000000) AS BIGINT))',
+  'CREATE MACRO sls_from_unixtime_zone(t, z) AS timezone(z, to_timestamp(CAST(t AS DOUBLE)))',
+  'CREATE MACRO sls_from_unixtime_hm(t, h, m) AS sls_from_unixtime_off(t, h * 3600 + m * 60)',
   // date_trunc on unix seconds returns unix seconds (SLS: the result has the type of x). Fixed-width units are
   // integer arithmetic; calendar units go through a TIMESTAMP.
   `CREATE MACRO sls_date_trunc_n(u, t) AS CASE lower(u)

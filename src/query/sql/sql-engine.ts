@@ -352,6 +352,8 @@ export class SqlEngine {
     const conn = await instance.connect();
     for (const m of MACROS) await conn.run(m);
     const dir = join(o.dir, '/');
+    // Time zone functions (ICU) compute from UTC instants; a TIMESTAMPTZ prints in UTC whatever the host's zone.
+    await conn.run("SET TimeZone = 'UTC'");
     await conn.run(`SET temp_directory = ${quoteString(join(o.dir, 'spill'))}`);
     await conn.run(`SET allowed_directories = [${quoteString(dir)}]`);
     // DuckDB itself refuses files, network and extensions outside our folder, and no statement can change that.

@@ -388,6 +388,26 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
         if (name === 'date_format' && numericArg(a[0])) wrap(a[0]!, 'sls_from_unixtime');
         break;
       }
+      case 'from_unixtime': {
+        // Time zones (SLS/Presto): from_unixtime(t, 'Asia/Shanghai' | '+08:00') and from_unixtime(t, hours, minutes)
+        // give the local wall-clock time in that zone (a TIMESTAMP without zone; see docs/query.md).
+        if (a.length === 3) {
+          t.text = 'sls_from_unixtime_hm';
+          return;
+        }
+        if (a.length !== 2) break;
+        const z = a[1]![1] - a[1]![0] === 1 ? tok(a[1]![0]) : undefined;
+        const off =
+          z?.kind === 'string' ? /^\s*(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$/i.exec(stringValue(z)) : null;
+        if (z && off) {
+          const secs = (Number(off[2]) * 3600 + Number(off[3] ?? 0) * 60) * (off[1] === '-' ? -1 : 1);
+          if (Math.abs(secs) > 18 * 3600)
+            throw invalid(`from_unixtime: time zone offset ${z.text} is out of range`, z.pos);
+          z.text = String(secs);
+          t.text = 'sls_from_unixtime_off';
+        } else t.text = 'sls_from_unixtime_zone';
+        return;
+      }
       case 'time_series': {
         if (a.length < 3) throw invalid('time_series needs (time, step, format[, padding])', t.pos);
         const stepTok = literalArg(name, a[1], 'step');

@@ -43,6 +43,34 @@ describe('SqlEngine', () => {
     assert.deepEqual(r.columnTypes, ['timestamp', 'array(varchar)', 'map(integer,varchar)', 'double', 'boolean']);
   });
 
+  test('time zones: named (with daylight saving), offsets, Presto hours/minutes; date_format of the local time', async () => {
+    const r = await engine.run(
+      query(
+        "select from_unixtime(1767225600, 'Asia/Shanghai') as a, from_unixtime(1767225600, '+08:00') as b, " +
+          "from_unixtime(1767225600, '-05:30') as c, from_unixtime(1767225600, 'America/New_York') as d, " +
+          "from_unixtime(1782864000, 'America/New_York') as e, from_unixtime(1767225600, 5, 30) as f, " +
+          "date_format(from_unixtime(1767225600, 'Asia/Tokyo'), '%Y-%m-%d %H:%i') as g, " +
+          "from_unixtime(1767225600, 'UTC+1') as h from range(1) t(x)",
+      ),
+    );
+    assert.deepEqual(r.rows, [
+      [
+        '2026-01-01 08:00:00.000',
+        '2026-01-01 08:00:00.000',
+        '2025-12-31 18:30:00.000',
+        '2025-12-31 19:00:00.000',
+        '2026-06-30 20:00:00.000',
+        '2026-01-01 05:30:00.000',
+        '2026-01-01 09:00',
+        '2026-01-01 01:00:00.000',
+      ],
+    ]);
+    await assert.rejects(
+      engine.run(query("select from_unixtime(0, 'Mars/Olympus') as x from range(1) t(x)")),
+      (err: unknown) => isSlsError(err) && err.code === 'InvalidQueryString' && /Mars/.test(err.message),
+    );
+  });
+
   test('a statement past its timeout is interrupted', async () => {
     await assert.rejects(
       engine.run(query('select sum(a.x * b.x) as s from range(1000000) a(x), range(100000) b(x)')),

@@ -24,6 +24,12 @@ export interface ServerConfig {
   readonly defaultProjectQuota: ProjectQuota;
   /** Quotas for named projects, applied at start (created projects keep what the API set later). */
   readonly projectQuotas: Readonly<Record<string, ProjectQuota>>;
+  readonly console: {
+    /** How long a console login lasts. */
+    readonly sessionTtlMs: number;
+    /** Console users besides access keys (any access key id + secret also logs in). */
+    readonly users: readonly { readonly name: string; readonly password: string }[];
+  };
   readonly storage: {
     /** fsync before acknowledging. Turning this off gives up durability; only for throwaway test data. */
     readonly fsync: boolean;
@@ -131,6 +137,7 @@ const KNOWN_KEYS = new Set([
   'defaultProjectQuota',
   'projectQuotas',
   'storage',
+  'console',
 ]);
 
 export function buildServerConfig(file: Record<string, unknown>, sources: ConfigSources): ServerConfig {
@@ -186,6 +193,10 @@ export function buildServerConfig(file: Record<string, unknown>, sources: Config
   const fsync = storageIn['fsync'] === undefined ? true : requireBool(storageIn['fsync'], 'storage.fsync');
   const maxFileBytes = optInt(storageIn, 'maxFileBytes', 1024 * 1024, 2 ** 40, 'storage.') ?? 64 * 1024 * 1024;
 
+  const consoleIn = optObject(file, 'console', ['sessionTtlSeconds', 'users']);
+  const sessionTtlMs = (optInt(consoleIn, 'sessionTtlSeconds', 1, 30 * 86_400, 'console.') ?? 12 * 3600) * 1000;
+  const consoleUsers = parseConsoleUsers(consoleIn['users']);
+
   const defaultProjectQuota = parseQuota(file['defaultProjectQuota'], 'defaultProjectQuota');
   const projectQuotasIn = optObject(file, 'projectQuotas');
   const projectQuotas: Record<string, ProjectQuota> = {};
@@ -203,9 +214,30 @@ export function buildServerConfig(file: Record<string, unknown>, sources: Config
     limits: limits as unknown as ServerLimits,
     defaultProjectQuota,
     projectQuotas,
+    console: { sessionTtlMs, users: consoleUsers },
     storage: { fsync, maxFileBytes },
   };
   return deepFreeze(config);
+}
+
+function parseConsoleUsers(value: unknown): { name: string; password: string }[] {
+  if (value === undefined) return [];
+  const shape = 'config: "console.users" must be a list of {name, password} with non-empty strings';
+  if (!Array.isArray(value)) throw new ConfigError(shape);
+  const users = value.map((u: unknown) => {
+    if (typeof u !== 'object' || u === null) throw new ConfigError(shape);
+    const { name, password, ...rest } = u as Record<string, unknown>;
+    if (typeof name !== 'string' || name === '' || typeof password !== 'string' || password === '') {
+      throw new ConfigError(shape);
+    }
+    if (Object.keys(rest).length > 0)
+      throw new ConfigError(`config: unknown field "console.users[].${Object.keys(rest)[0]}"`);
+    return { name, password };
+  });
+  if (new Set(users.map((u) => u.name)).size !== users.length) {
+    throw new ConfigError('config: "console.users" names a user twice');
+  }
+  return users;
 }
 
 const QUOTA_KEYS = ['writeBytesPerSec', 'writeRequestsPerSec', 'shardWriteBytesPerSec'] as const;

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { isSlsError, SlsError } from '../protocol/errors.js';
 import { parseQuery, queryToRecord } from '../protocol/query-string.js';
 import { authenticate } from './auth.js';
+import { type ConsoleFront, isConsolePath } from './console/console-front.js';
 import { projectFromHost } from './host.js';
 import { nextRequestId } from './request-id.js';
 import type { Reply, RequestContext, Router } from './router.js';
@@ -14,6 +15,8 @@ export interface HttpServerOptions {
   readonly maxClockSkewMs: number;
   readonly requestTimeoutMs: number;
   readonly log?: (line: string) => void;
+  /** The web console under `/console` (static bundle, login, session-authenticated API gate). */
+  readonly console?: ConsoleFront;
 }
 
 /**
@@ -41,13 +44,31 @@ async function handle(options: HttpServerOptions, req: IncomingMessage, res: Ser
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
+  let viaConsole = false;
   try {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = q >= 0 ? url.slice(0, q) : url;
+    let path = q >= 0 ? url.slice(0, q) : url;
     const rawQuery = q >= 0 ? url.slice(q + 1) : '';
     const method = req.method ?? 'GET';
+    let hostProject = projectFromHost(req.headers.host, options.endpoints);
 
+    if (options.console && isConsolePath(path)) {
+      viaConsole = true;
+      const outcome = await options.console.handle({
+        method,
+        path,
+        headers: req.headers,
+        readBody: (max) => readBody(req, max),
+      });
+      if ('reply' in outcome) {
+        send(res, requestId, outcome.reply, true);
+        return;
+      }
+      // A console API call, already authenticated by its session cookie and CSRF token: route it as `path`.
+      path = outcome.api.path;
+      hostProject = outcome.api.project;
+    }
     if (method === 'OPTIONS') {
       send(res, requestId, { status: 200, headers: corsPreflight() });
       return;
@@ -58,7 +79,7 @@ async function handle(options: HttpServerOptions, req: IncomingMessage, res: Ser
     const { route, params } = match;
 
     const body = await readBody(req, route.maxBodyBytes);
-    if (route.auth !== false) {
+    if (route.auth !== false && !viaConsole) {
       authenticate({ method, path, rawQuery, headers: req.headers, body }, options.secretOf, {
         nowMs: Date.now(),
         maxSkewMs: options.maxClockSkewMs,
@@ -72,13 +93,13 @@ async function handle(options: HttpServerOptions, req: IncomingMessage, res: Ser
       query: queryToRecord(parseQuery(rawQuery)),
       params,
       headers: req.headers,
-      hostProject: projectFromHost(req.headers.host, options.endpoints),
+      hostProject,
       body,
       clientIp: req.socket.remoteAddress ?? '',
       signal: abort.signal,
     };
     const reply = await route.handle(ctx);
-    send(res, requestId, reply);
+    send(res, requestId, reply, viaConsole);
   } catch (err) {
     const sls = toSlsError(err);
     if (sls.status >= 500) options.log?.(`request ${requestId} ${req.method} ${req.url} failed: ${errorText(err)}`);
@@ -87,11 +108,16 @@ async function handle(options: HttpServerOptions, req: IncomingMessage, res: Ser
       return;
     }
     const tooLarge = sls.code === 'PostBodyTooLarge' && !req.complete;
-    send(res, requestId, {
-      status: sls.status,
-      json: sls.toJSON(),
-      ...(tooLarge ? { headers: { connection: 'close' } } : {}),
-    });
+    send(
+      res,
+      requestId,
+      {
+        status: sls.status,
+        json: sls.toJSON(),
+        ...(tooLarge ? { headers: { connection: 'close' } } : {}),
+      },
+      viaConsole,
+    );
     // The rest of an oversized body is never read: the connection closes after the response (lingering, see below).
     if (tooLarge) lingerOnClose(req);
   }
@@ -147,11 +173,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-function send(res: ServerResponse, requestId: string, reply: Reply): void {
+function send(res: ServerResponse, requestId: string, reply: Reply, console = false): void {
   const headers: Record<string, string | number> = {
     'x-log-requestid': requestId,
     server: 'sluice',
-    'access-control-allow-origin': '*',
+    // The console's answers are for its own origin only, and never cached unless they say so (static files do).
+    ...(console ? { 'cache-control': 'no-store' } : { 'access-control-allow-origin': '*' }),
     ...reply.headers,
   };
   let body: Buffer | undefined;

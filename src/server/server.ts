@@ -16,11 +16,14 @@ import type { AccessKey, MetaStore } from '../meta/meta-store.js';
 import { SqlEngine } from '../query/sql/sql-engine.js';
 import { Shippers } from '../shipper/shippers.js';
 import type { ServerConfig } from './config.js';
+import { ConsoleFront } from './console/console-front.js';
+import { SessionKeys } from './console/session.js';
 import { lockDataDir } from './data-lock.js';
 import { EmbeddedShardLogs } from './embedded-shard-logs.js';
 import { createHttpServer } from './http-server.js';
 import { Router } from './router.js';
 import { registerAgentHeartbeatRoutes } from './routes/agent-heartbeat.js';
+import { registerConsoleToolRoutes } from './routes/console-tools.js';
 import { registerConsumerGroupRoutes } from './routes/consumer-groups.js';
 import type { RouteDeps } from './routes/deps.js';
 import { registerGetLogsRoutes } from './routes/get-logs.js';
@@ -109,6 +112,13 @@ export async function startServer(
   registerConsumerGroupRoutes(router, deps, consumerGroups);
   const shippers = new Shippers(meta, service, consumerGroups, log);
   registerShipperRoutes(router, deps, shippers);
+  registerConsoleToolRoutes(router, deps, dataDir);
+  const secretOf = (id: string): string | undefined => meta.getAccessKey(id)?.secret;
+  const consoleFront = await ConsoleFront.open({
+    keys: await SessionKeys.open(join(dataDir, 'console', 'session.key'), config.console.sessionTtlMs),
+    secretOf,
+    users: config.console.users,
+  });
   const machineGroups = new MachineGroups(meta);
   const heartbeats = new AgentHeartbeats(meta, machineGroups);
   registerMachineGroupRoutes(router, deps, machineGroups, heartbeats);
@@ -118,7 +128,8 @@ export async function startServer(
   const http = createHttpServer({
     router,
     endpoints: config.endpoints,
-    secretOf: (id) => meta.getAccessKey(id)?.secret,
+    secretOf,
+    console: consoleFront,
     maxClockSkewMs: config.auth.maxClockSkewMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
     log,

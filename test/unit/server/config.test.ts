@@ -48,6 +48,7 @@ describe('buildServerConfig', () => {
       limits: DEFAULT_LIMITS,
       defaultProjectQuota: {},
       projectQuotas: {},
+      console: { sessionTtlMs: 12 * 3600 * 1000, users: [] },
       storage: { fsync: true, maxFileBytes: 64 * 1024 * 1024 },
     });
   });
@@ -64,6 +65,7 @@ describe('buildServerConfig', () => {
         storage: { fsync: false, maxFileBytes: 2 * 1024 * 1024 },
         defaultProjectQuota: { writeBytesPerSec: 1000, writeRequestsPerSec: null },
         projectQuotas: { hot: { shardWriteBytesPerSec: 500 } },
+        console: { sessionTtlSeconds: 600, users: [{ name: 'ops', password: 'pw' }] },
       },
       NONE,
     );
@@ -76,6 +78,7 @@ describe('buildServerConfig', () => {
       limits: { ...DEFAULT_LIMITS, maxPullCount: 10, maxShardsPerLogstore: 8 },
       defaultProjectQuota: { writeBytesPerSec: 1000 },
       projectQuotas: { hot: { shardWriteBytesPerSec: 500 } },
+      console: { sessionTtlMs: 600_000, users: [{ name: 'ops', password: 'pw' }] },
       storage: { fsync: false, maxFileBytes: 2 * 1024 * 1024 },
     });
   });
@@ -166,6 +169,20 @@ describe('buildServerConfig', () => {
       [{ defaultProjectQuota: { writeBytesPerSec: 0 } }, 'defaultProjectQuota.writeBytesPerSec must be a positive'],
       [{ projectQuotas: { p1: { writeRequestsPerSec: 'many' } } }, 'projectQuotas.p1.writeRequestsPerSec'],
       [{ projectQuotas: [] }, '"projectQuotas" must be an object'],
+      [{ console: { sessionTtlSeconds: 0 } }, '"console.sessionTtlSeconds" must be an integer'],
+      [{ console: { users: [{ name: 'a' }] } }, '"console.users" must be a list of {name, password}'],
+      [{ console: { users: [{ name: 'a', password: 'x', role: 'admin' }] } }, 'console.users[].role'],
+      [
+        {
+          console: {
+            users: [
+              { name: 'a', password: 'x' },
+              { name: 'a', password: 'y' },
+            ],
+          },
+        },
+        'names a user twice',
+      ],
     ];
     for (const [file, text] of cases) configError(() => buildServerConfig(file, NONE), text);
   });

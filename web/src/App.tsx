@@ -1,0 +1,166 @@
+import { useCallback, useEffect, useState } from 'react';
+import * as api from './api.ts';
+import { CollectionPage } from './pages/Collection.tsx';
+import { LoginPage } from './pages/Login.tsx';
+import { LogstoresPage } from './pages/Logstores.tsx';
+import { QuotasPage } from './pages/Quotas.tsx';
+import { SearchPage } from './pages/Search.tsx';
+
+const PAGES = [
+  { id: 'search', title: 'Search' },
+  { id: 'logstores', title: 'Logstores' },
+  { id: 'collection', title: 'Collection' },
+  { id: 'quotas', title: 'Quotas & usage' },
+] as const;
+type PageId = (typeof PAGES)[number]['id'];
+
+function pageFromPath(): PageId {
+  const seg = window.location.pathname.replace(/^\/console\/?/, '').split('/')[0];
+  return PAGES.find((p) => p.id === seg)?.id ?? 'search';
+}
+
+export function App() {
+  const [session, setSession] = useState<api.SessionInfo | undefined | null>(null);
+  const [page, setPage] = useState<PageId>(pageFromPath);
+  const [projects, setProjects] = useState<api.ProjectInfo[]>([]);
+  const [project, setProject] = useState<string>(() => localStorage.getItem('sluice.project') ?? '');
+  const [error, setError] = useState('');
+
+  const loggedOut = useCallback(() => {
+    api.setSession(undefined);
+    setSession(undefined);
+  }, []);
+
+  useEffect(() => {
+    api
+      .currentSession()
+      .then((s) => {
+        api.setSession(s, loggedOut);
+        setSession(s);
+      })
+      .catch(() => setSession(undefined));
+  }, [loggedOut]);
+
+  useEffect(() => {
+    const onPop = () => setPage(pageFromPath());
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  const loadProjects = useCallback(async () => {
+    try {
+      const r = await api.get<{ projects: api.ProjectInfo[] }>('/', { query: { size: 500 } });
+      setProjects(r.projects);
+      setProject((p) => (p && r.projects.some((x) => x.projectName === p) ? p : (r.projects[0]?.projectName ?? '')));
+    } catch (e) {
+      setError(api.errorText(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    if (session) void loadProjects();
+  }, [session, loadProjects]);
+
+  useEffect(() => {
+    if (project) localStorage.setItem('sluice.project', project);
+  }, [project]);
+
+  if (session === null) return <div className="boot">Loading…</div>;
+  if (session === undefined) {
+    return (
+      <LoginPage
+        onLogin={(s) => {
+          api.setSession(s, loggedOut);
+          setSession(s);
+        }}
+      />
+    );
+  }
+
+  const go = (id: PageId) => {
+    window.history.pushState(null, '', `/console/${id}`);
+    setPage(id);
+  };
+
+  const createProject = async () => {
+    const name = window.prompt('New project name (3–63 of a-z, 0-9, -)');
+    if (!name) return;
+    try {
+      await api.call('/', { method: 'POST', body: { projectName: name, description: '' } });
+      await loadProjects();
+      setProject(name);
+    } catch (e) {
+      setError(api.errorText(e));
+    }
+  };
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">Sluice</span>
+        <nav>
+          {PAGES.map((p) => (
+            <button
+              type="button"
+              key={p.id}
+              className={p.id === page ? 'tab active' : 'tab'}
+              onClick={() => go(p.id)}
+              data-page={p.id}
+            >
+              {p.title}
+            </button>
+          ))}
+        </nav>
+        <span className="spacer" />
+        <label className="project-picker">
+          Project{' '}
+          <select value={project} onChange={(e) => setProject(e.target.value)} aria-label="project">
+            {projects.length === 0 && <option value="">(none)</option>}
+            {projects.map((p) => (
+              <option key={p.projectName} value={p.projectName}>
+                {p.projectName}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" className="ghost" onClick={createProject}>
+          + Project
+        </button>
+        <span className="user" title={session.kind === 'accessKey' ? 'access key' : 'user'}>
+          {session.user}
+        </span>
+        <button
+          type="button"
+          className="ghost"
+          onClick={async () => {
+            await api.logout();
+            loggedOut();
+          }}
+        >
+          Log out
+        </button>
+      </header>
+      {error && (
+        <div className="banner error">
+          {error}
+          <button type="button" className="ghost small right" onClick={() => setError('')}>
+            ✕
+          </button>
+        </div>
+      )}
+      <main>
+        {!project ? (
+          <div className="empty">No project yet. Create one with “+ Project”.</div>
+        ) : page === 'search' ? (
+          <SearchPage project={project} key={`s-${project}`} />
+        ) : page === 'logstores' ? (
+          <LogstoresPage project={project} key={`l-${project}`} />
+        ) : page === 'collection' ? (
+          <CollectionPage project={project} key={`c-${project}`} />
+        ) : (
+          <QuotasPage project={project} key={`q-${project}`} />
+        )}
+      </main>
+    </div>
+  );
+}

@@ -12,7 +12,7 @@ import { MACROS } from './functions.js';
 import { cellString, prestoType } from './result-format.js';
 import { SidecarCache } from './sidecar-cache.js';
 import { quoteIdent, quoteString } from './sql-lexer.js';
-import { rewriteSql } from './sql-rewrite.js';
+import { rewriteSql, type TimeSeriesFill } from './sql-rewrite.js';
 
 export interface SqlEngineOptions {
   /** Folder for the Parquet sidecars and DuckDB's spill files (the only folder DuckDB may read). */
@@ -140,7 +140,8 @@ export class SqlEngine {
       const view = await this.feed(conn, q, rewritten.columns, columns, selection.parts, sealed, files, cleanup);
       await conn.run(`CREATE OR REPLACE TEMP VIEW log AS ${view}`);
       cleanup.unshift('DROP VIEW IF EXISTS log');
-      const result = await this.execute(conn, rewritten.sql, q.signal);
+      let result = await this.execute(conn, rewritten.sql, q.signal);
+      if (rewritten.timeSeries) result = await fillTimeSeries(conn, result, rewritten.timeSeries, q.from, q.to);
       return { ...result, processedRows: selection.processed, executed: rewritten.sql };
     } finally {
       for (const s of cleanup) await conn.run(s).catch(() => {});
@@ -395,6 +396,72 @@ export class SqlEngine {
     if (next) next(conn);
     else this.idle.push(conn);
   }
+}
+
+/** Buckets filled at most (a day of seconds). */
+const MAX_FILL_BUCKETS = 86_400;
+
+/**
+ * SLS fills the buckets of `time_series(t, step, format, padding)` that have no rows: every bucket of [from, to) gets
+ * a row, its other cells the padding (`0`, `null`, a literal, or `last` / `next` / `avg` of the neighbouring rows).
+ * Labels are formatted by DuckDB with the same expression as the statement's, so they match its cells. Left as is
+ * when the labels are not one row per bucket (another GROUP BY key), when the outer LIMIT has an offset, or when the
+ * range has too many buckets.
+ */
+async function fillTimeSeries(
+  conn: DuckDBConnection,
+  result: Pick<SqlResult, 'columns' | 'columnTypes' | 'rows'>,
+  fill: TimeSeriesFill,
+  from: number,
+  to: number,
+): Promise<Pick<SqlResult, 'columns' | 'columnTypes' | 'rows'>> {
+  const first = Math.floor(from / fill.step) * fill.step;
+  if (fill.paged || to <= from || (to - first) / fill.step > MAX_FILL_BUCKETS) return result;
+  const c = fill.column;
+  const byLabel = new Map<string, string[]>();
+  for (const row of result.rows) {
+    if (byLabel.has(row[c]!)) return result;
+    byLabel.set(row[c]!, row);
+  }
+  // Bucket order = time order of each label's first bucket.
+  const order = (
+    await conn.runAndReadAll(
+      `SELECT l FROM (SELECT strftime(make_timestamp(b * 1000000), ${quoteString(fill.format)}) AS l, min(b) AS b FROM range(${first}, ${to}, ${fill.step}) r(b) GROUP BY l) ORDER BY b`,
+    )
+  )
+    .getRows()
+    .map((r) => String(r[0]));
+  const filled: (string[] | undefined)[] = order.map((l) => byLabel.get(l));
+  const out: string[][] = [];
+  const pad = fill.padding.toLowerCase();
+  for (let i = 0; i < order.length; i++) {
+    const have = filled[i];
+    if (have) {
+      out.push(have);
+      continue;
+    }
+    let prev: string[] | undefined;
+    for (let j = i - 1; j >= 0 && !prev; j--) prev = filled[j];
+    let next: string[] | undefined;
+    for (let j = i + 1; j < filled.length && !next; j++) next = filled[j];
+    const row = result.columns.map((_, k) => {
+      if (k === c) return order[i]!;
+      if (pad === 'last') return prev?.[k] ?? 'null';
+      if (pad === 'next') return next?.[k] ?? 'null';
+      if (pad === 'avg') {
+        const a = Number(prev?.[k]);
+        const b = Number(next?.[k]);
+        if (prev && next && Number.isFinite(a) && Number.isFinite(b)) return String((a + b) / 2);
+        return 'null';
+      }
+      return pad === 'null' ? 'null' : fill.padding;
+    });
+    out.push(row);
+  }
+  // Rows whose label is no bucket of the range (NULL times) keep their place after the buckets.
+  const known = new Set(order);
+  for (const row of result.rows) if (!known.has(row[c]!)) out.push(row);
+  return { ...result, rows: out.slice(0, fill.limit) };
 }
 
 /** The rows of each part that the search selects in [from, to). */

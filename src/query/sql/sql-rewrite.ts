@@ -24,6 +24,23 @@ export interface RewrittenSql {
   readonly columns: readonly string[];
   /** `select count(*) [as x]` and nothing else: answerable from the search's hit count. */
   readonly countOnly?: { readonly name: string };
+  /** A top-level `time_series(…, padding)` item: the runner fills the buckets the result lacks. */
+  readonly timeSeries?: TimeSeriesFill;
+}
+
+export interface TimeSeriesFill {
+  /** Bucket width in seconds. */
+  readonly step: number;
+  /** strftime pattern of the bucket label. */
+  readonly format: string;
+  /** `0`, `null`, `last`, `next`, `avg` or a literal value. */
+  readonly padding: string;
+  /** Position of the item in the outer select list. */
+  readonly column: number;
+  /** The outer LIMIT's count (the implicit 100 when none). */
+  readonly limit: number;
+  /** Whether the outer LIMIT has an offset (then nothing is filled). */
+  readonly paged: boolean;
 }
 
 /** Statements and clauses that never run: SQL may only read the log table. */
@@ -239,6 +256,9 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
   }
   const logNames = new Set([LOG_RELATION, ...(o.tableNames ?? []).map((n) => n.toLowerCase())]);
 
+  let timeSeriesAt: { k: number; step: number; format: string; padding: string } | undefined;
+  let topLimitCount = DEFAULT_LIMIT;
+  let topPaged = false;
   const insertBefore = new Map<number, string>();
   const append: string[] = [];
   const referenced = new Set<string>();
@@ -417,8 +437,15 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
         stepTok.text = String(secs);
         const fmt = literalArg(name, a[2], 'format');
         fmt.text = quoteString(mysqlToStrftime(stringValue(fmt)));
-        // The padding argument is dropped: empty buckets are not filled.
-        if (a[3]) for (let j = a[2]![1]; j < a[3][1]; j++) tokens[sig[j]!]!.text = '';
+        const strf = stringValue(fmt);
+        // The padding argument is dropped here; a top-level time_series has its empty buckets filled by the runner
+        // (TimeSeriesFill), as SLS does.
+        if (a[3]) {
+          const pad = a[3][1] - a[3][0] === 1 ? tok(a[3][0]) : undefined;
+          if (pad?.kind === 'string' && depth[k] === 0)
+            timeSeriesAt = { k, step: secs, format: strf, padding: stringValue(pad) };
+          for (let j = a[2]![1]; j < a[3][1]; j++) tokens[sig[j]!]!.text = '';
+        }
         t.text = 'sls_time_series';
         return;
       }
@@ -469,12 +496,17 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
     } else if (Number(a.text) > MAX_LIMIT) {
       throw invalid(`LIMIT ${a.text} is out of bounds: at most ${MAX_LIMIT}`, tok(k)!.pos);
     }
-    if (depth[k] === 0) topLimit = true;
+    if (depth[k] === 0) {
+      topLimit = true;
+      topLimitCount = Number(paged ? tok(k + 1)!.text : a.text);
+      topPaged = paged;
+    }
   }
   if (!topLimit) append.push(` LIMIT ${DEFAULT_LIMIT}`);
   const countOnly = countOnlyShape(tokens, sig);
 
   // Presto names an unaliased expression of the outer select list `_col<position>` (SLS charts refer to these).
+  let timeSeriesColumn: number | undefined;
   const top = sig.findIndex((_, k) => word(k) === 'select' && depth[k] === 0);
   if (top >= 0) {
     let k = top + 1;
@@ -486,6 +518,7 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
       const end = k >= sig.length || (depth[k] === 0 && (isOp(k, ',') || (w !== undefined && CLAUSE_END.has(w))));
       if (!end) continue;
       if (k > start && !namedItem(start, k)) tokens[sig[k - 1]!]!.text += ` AS "_col${position}"`;
+      if (timeSeriesAt && timeSeriesAt.k >= start && timeSeriesAt.k < k) timeSeriesColumn = position;
       position++;
       start = k + 1;
       if (!isOp(k, ',')) break;
@@ -514,7 +547,18 @@ export function rewriteSql(statement: string, o: RewriteOptions): RewrittenSql {
   sql += append.join('');
 
   const columns = star ? [...o.columns.keys()] : [...referenced];
-  return { sql, columns, ...(countOnly ? { countOnly } : {}) };
+  const timeSeries: TimeSeriesFill | undefined =
+    timeSeriesAt && timeSeriesColumn !== undefined
+      ? {
+          step: timeSeriesAt.step,
+          format: timeSeriesAt.format,
+          padding: timeSeriesAt.padding,
+          column: timeSeriesColumn,
+          limit: topLimitCount,
+          paged: topPaged,
+        }
+      : undefined;
+  return { sql, columns, ...(countOnly ? { countOnly } : {}), ...(timeSeries ? { timeSeries } : {}) };
 }
 
 /** `select count(*|1) [as name] [from log]`: the row count is the search's hit count. */

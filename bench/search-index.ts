@@ -5,7 +5,8 @@
  * into the in-memory head (decode, tokenize, postings), (2) seal the head into a segment (time sort, posting remap,
  * column and postings encoding, zstd, fsync), (3) merge segments into one. The index config is bench:search's.
  *
- * How to run: `npx tsc -p tsconfig.json && node dist/bench/search-index.js [--segments 4 --logs 32768]`.
+ * How to run: `npx tsc -p tsconfig.json && node dist/bench/search-index.js [--segments 4 --logs 32768] [--bytes]`;
+ * `--bytes` builds the segments the way the builder worker does (SegmentBuild: LogGroup bytes to a segment file).
  * Needs: a temp folder (removed afterwards).
  */
 
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileIndex, DEFAULT_TOKENS } from '../src/index/index-config.js';
 import { LogstoreIndex } from '../src/index/logstore-index.js';
+import { SegmentBuild } from '../src/index/segment-build.js';
 import { encodeLogGroup } from '../src/protocol/log-group.js';
 import { NginxLogGenerator } from './nginx-generator.js';
 
@@ -45,11 +47,13 @@ async function main(): Promise<void> {
   };
   const segments = opt('segments', 4);
   const logs = opt('logs', 32_768);
+  const bytes = args.includes('--bytes');
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-index-'));
   try {
     const gen = new NginxLogGenerator(42);
     const compiled = compileIndex({ config: INDEX, version: 1, lastModifyTime: 0 }, 3650);
-    const idx = LogstoreIndex.open(dir, compiled, {
+    let reopened: LogstoreIndex | undefined;
+    const idx0 = LogstoreIndex.open(dir, compiled, {
       sealRows: 1e9,
       sealAgeMs: 1e12,
       maxSegments: segments - 1,
@@ -64,12 +68,34 @@ async function main(): Promise<void> {
       for (let left = logs; left > 0; left -= 4096) groups.push(encodeLogGroup(gen.group(Math.min(4096, left))));
       for (const g of groups) raw += g.length;
       let t = cpuMs();
-      for (const g of groups) idx.add('0-0', seq++, g);
+      if (bytes) {
+        // What the builder worker does: LogGroup bytes straight to a segment file.
+        const b = new SegmentBuild(compiled);
+        for (const g of groups) b.addGroup('0-0', seq++, g);
+        add += cpuMs() - t;
+        t = cpuMs();
+        const id = String(900_000 + s);
+        b.write(join(dir, `${id.padStart(10, '0')}.seg`), id.padStart(10, '0'), 1);
+        seal += cpuMs() - t;
+        continue;
+      }
+      for (const g of groups) idx0.add('0-0', seq++, g);
       add += cpuMs() - t;
       t = cpuMs();
-      idx.seal();
+      idx0.seal();
       seal += cpuMs() - t;
     }
+    if (bytes) {
+      idx0.close();
+      // Reopen so the segments written beside the index are its segments.
+      reopened = LogstoreIndex.open(dir, compiled, {
+        sealRows: 1e9,
+        sealAgeMs: 1e12,
+        maxSegments: segments - 1,
+        maxSegmentRows: 1e9,
+      });
+    }
+    const idx = reopened ?? idx0;
     const t = cpuMs();
     await idx.mergeOnce();
     const merge = cpuMs() - t;
@@ -79,8 +105,8 @@ async function main(): Promise<void> {
     console.log(
       `${rows} logs, ${(raw / 1e6).toFixed(1)} MB raw, ${segments} segments merged into ${idx.segmentCount()}`,
     );
-    console.log(`index into head: ${per(add)}`);
-    console.log(`seal to segment: ${per(seal)}`);
+    console.log(`${bytes ? 'parse + tokenize (byte build)' : 'index into head'}: ${per(add)}`);
+    console.log(`${bytes ? 'write segment (byte build)' : 'seal to segment'}: ${per(seal)}`);
     console.log(`merge:           ${per(merge)}`);
     idx.close();
   } finally {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { decodeLogGroup } from '../protocol/log-group.js';
 import type { MergeRunner } from '../storage/segment/merge-runner.js';
 import type { SearchPart } from '../storage/segment/part.js';
-import { mergeSource } from '../storage/segment/segment-merge.js';
+import { mergeSegments } from '../storage/segment/segment-merge.js';
 import { SegmentReader } from '../storage/segment/segment-reader.js';
 import { writeSegment } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
@@ -304,7 +304,7 @@ export class LogstoreIndex {
       if (runner) {
         await runner.merge({ inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version });
       } else {
-        writeSegment(path, mergeSource(pick, id, this.compiled.version));
+        mergeSegments(pick, path, id, this.compiled.version);
       }
     } finally {
       this.merging = false;

@@ -1,10 +1,8 @@
 import { parentPort } from 'node:worker_threads';
 import { storedLogGroupBytes } from '../backend/stored-payload.js';
-import { decodeLogGroup } from '../protocol/log-group.js';
-import { writeSegment } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
-import { HeadPart } from './head-part.js';
 import { type CompiledIndex, compileIndex, type IndexDocument } from './index-config.js';
+import { SegmentBuild } from './segment-build.js';
 
 /**
  * Worker-thread entry: turns shard-log records into one segment file. Decompressing, decoding, tokenizing and
@@ -36,7 +34,7 @@ parentPort?.on('message', (req: BuildRequest) => {
   try {
     const key = `${req.doc.version}:${JSON.stringify(req.doc.config)}:${req.ttlDays}`;
     if (cached?.key !== key) cached = { key, compiled: compileIndex(req.doc, req.ttlDays) };
-    const head = new HeadPart(req.id, cached.compiled);
+    const build = new SegmentBuild(cached.compiled);
     for (const r of req.records) {
       let bytes: Uint8Array;
       try {
@@ -46,13 +44,18 @@ parentPort?.on('message', (req: BuildRequest) => {
         });
       } catch (err) {
         skipped.push(`${r.shardKey}@${r.seq}: ${String(err)}`);
-        head.addGroup(r.shardKey, r.seq, [], '', '', []);
+        build.skip(r.shardKey, r.seq);
         continue;
       }
-      const g = decodeLogGroup(bytes);
-      head.addGroup(r.shardKey, r.seq, g.logs, g.topic ?? '', g.source ?? '', g.tags);
+      try {
+        build.addGroup(r.shardKey, r.seq, bytes);
+      } catch (err) {
+        // Malformed protobuf (validated at ingest, so a damaged record): held without logs, reported.
+        skipped.push(`${r.shardKey}@${r.seq}: ${String(err)}`);
+        build.skip(r.shardKey, r.seq);
+      }
     }
-    writeSegment(req.path, head.toSource(req.id, cached.compiled.version));
+    build.write(req.path, req.id, cached.compiled.version);
     const reply: BuildReply = { seq: req.seq, ok: true, skipped };
     parentPort!.postMessage(reply);
   } catch (err) {

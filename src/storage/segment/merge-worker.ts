@@ -1,11 +1,10 @@
 import { parentPort } from 'node:worker_threads';
-import { mergeSource } from './segment-merge.js';
+import { mergeSegments } from './segment-merge.js';
 import { SegmentReader } from './segment-reader.js';
-import { writeSegment } from './segment-writer.js';
 
 /**
- * Worker-thread entry: merges segment files into one. A merge decodes every column and re-encodes every posting
- * list of its inputs (seconds of CPU for a million rows); here it never blocks the event loop that acknowledges
+ * Worker-thread entry: merges segment files into one. A merge recompresses every column and re-encodes every
+ * posting list of its inputs (seconds of CPU for a million rows); here it never blocks the event loop that acknowledges
  * writes and answers queries. Inputs are opened read-only; the output is written atomically.
  */
 export interface MergeRequest {
@@ -19,7 +18,7 @@ parentPort?.on('message', (req: MergeRequest) => {
   const readers: SegmentReader[] = [];
   try {
     for (const path of req.inputs) readers.push(SegmentReader.open(path));
-    writeSegment(req.output, mergeSource(readers, req.id, req.configVersion));
+    mergeSegments(readers, req.output, req.id, req.configVersion);
     parentPort!.postMessage({ ok: true });
   } catch (err) {
     parentPort!.postMessage({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -1,5 +1,14 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ByteWriter } from './bytes.js';
+import {
+  BLOCK_ROWS,
+  type ByteRange,
+  type DictFooter,
+  type NumberFooter,
+  type SegmentFooter,
+} from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
-import { compareTokens, type SegmentSource } from './segment-writer.js';
+import { compareTokens, SegmentFileWriter, type SegmentSource, timeOrder } from './segment-writer.js';
 
 /**
  * A merge of time-ordered segments as a segment source: rows are merged by time (ties keep input order, then row
@@ -155,4 +164,420 @@ function normalize(entry: unknown): [number, number][] {
   if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'number')
     return [[entry[0], entry[1] as number]];
   return entry as [number, number][];
+}
+
+/**
+ * Merges time-ordered segments into one file at the byte level: the same output as `writeSegment(mergeSource(…))`
+ * (a test checks the files are identical) without a JS string per cell or token. Rows are ordered by one counting
+ * sort over the inputs' times (stable: input order, then row order, as the k-way merge), so each input is consumed
+ * front to back; column cells are copied from one decompressed block per input at a time; dictionaries are merged
+ * token by token comparing UTF-8 bytes (in UTF-16 order) and postings decoded straight into remapped ids.
+ */
+export function mergeSegments(
+  inputs: readonly SegmentReader[],
+  path: string,
+  id: string,
+  configVersion: number,
+): SegmentFooter {
+  const k = inputs.length;
+  const base = new Array<number>(k + 1).fill(0);
+  for (let i = 0; i < k; i++) base[i + 1] = base[i]! + inputs[i]!.n;
+  const n = base[k]!;
+  const all = new Uint32Array(n);
+  for (let i = 0; i < k; i++) {
+    const s = inputs[i]!;
+    for (let r = 0; r < s.n; r++) all[base[i]! + r] = s.time(r);
+  }
+  const order = timeOrder(all, n);
+  const times = new Uint32Array(n);
+  const src = new Uint8Array(n);
+  const newIds = inputs.map((s) => new Uint32Array(s.n));
+  {
+    let inp = 0;
+    for (let o = 0; o < n; o++) {
+      const g = order[o]!;
+      times[o] = all[g]!;
+      // Find the input holding global row g (k ≤ a few dozen: a short scan).
+      inp = 0;
+      while (g >= base[inp + 1]!) inp++;
+      src[o] = inp;
+      newIds[inp]![g - base[inp]!] = o;
+    }
+  }
+  const files = inputs.map((s) => new RawFile(s.path));
+  const w = new SegmentFileWriter(path);
+  try {
+    w.times(times, n);
+    mergeColumns(inputs, src, n, w);
+    const dictNames: string[] = [];
+    const numberNames: string[] = [];
+    for (const s of inputs) {
+      for (const d of s.footer.dicts) if (!dictNames.includes(d.name)) dictNames.push(d.name);
+      for (const d of s.footer.numbers) if (!numberNames.includes(d.name)) numberNames.push(d.name);
+    }
+    const scratch = new Scratch();
+    for (const name of dictNames) {
+      const streams: TokenStream[] = [];
+      inputs.forEach((s, i) => {
+        const d = s.footer.dicts.find((x) => x.name === name);
+        if (d) streams.push(new TokenStream(files[i]!, d, s.n, newIds[i]!));
+      });
+      const out = w.dict(name);
+      for (;;) {
+        let min: TokenStream | undefined;
+        for (const t of streams) if (!t.done && (!min || compareTokenBytes(t, min) < 0)) min = t;
+        if (!min) break;
+        scratch.reset();
+        const tokBuf = min.buf;
+        const ts = min.tokStart;
+        const te = min.tokEnd;
+        let lists = 0;
+        for (const t of streams) {
+          if (t.done || (t !== min && compareTokenBytes(t, min) !== 0)) continue;
+          t.postingInto(scratch);
+          lists++;
+        }
+        // Advance after collecting: `min`'s token bytes stay valid until its stream moves on.
+        out.addBytes(tokBuf, ts, te, lists > 1 ? scratch.sorted() : scratch.ids());
+        for (const t of streams) if (t.pendingAdvance) t.advance();
+      }
+      out.end();
+    }
+    for (const name of numberNames) {
+      const streams: NumberStream[] = [];
+      inputs.forEach((s, i) => {
+        const nf = s.footer.numbers.find((x) => x.name === name);
+        if (nf) streams.push(new NumberStream(files[i]!, nf, s.n, newIds[i]!));
+      });
+      const out = w.numbers(name);
+      for (;;) {
+        let min: number | undefined;
+        for (const t of streams) if (!t.done && (min === undefined || t.value < min)) min = t.value;
+        if (min === undefined) break;
+        scratch.reset();
+        let lists = 0;
+        for (const t of streams) {
+          if (t.done || t.value !== min) continue;
+          t.postingInto(scratch);
+          lists++;
+          t.advance();
+        }
+        out.add(min, lists > 1 ? scratch.sorted() : scratch.ids());
+      }
+      out.end();
+    }
+    return w.finish({ id, shards: mergeShards(inputs), replaces: inputs.map((s) => s.id), configVersion });
+  } catch (err) {
+    w.abort();
+    throw err;
+  } finally {
+    for (const f of files) f.close();
+  }
+}
+
+function mergeColumns(inputs: readonly SegmentReader[], src: Uint8Array, n: number, w: SegmentFileWriter): void {
+  const names: string[] = [];
+  for (const s of inputs) for (const c of s.footer.columns) if (!names.includes(c.name)) names.push(c.name);
+  const cw = new ByteWriter(1 << 18);
+  for (const name of names) {
+    const cursors = inputs.map((s) => new CellCursor(s, name));
+    const blocks: (ByteRange | null)[] = [];
+    for (let b = 0; b < n; b += BLOCK_ROWS) {
+      cw.reset();
+      let any = false;
+      const end = Math.min(n, b + BLOCK_ROWS);
+      for (let o = b; o < end; o++) if (cursors[src[o]!]!.copyNext(cw)) any = true;
+      blocks.push(any ? w.block(cw.finish()) : null);
+    }
+    w.column(name, blocks);
+  }
+}
+
+/** Walks one input's column front to back, a decompressed block at a time. */
+class CellCursor {
+  private row = 0;
+  private block = -1;
+  private buf: Buffer | undefined;
+  private pos = 0;
+  private readonly blocks: readonly (ByteRange | null)[] | undefined;
+
+  constructor(
+    private readonly s: SegmentReader,
+    private readonly name: string,
+  ) {
+    this.blocks = s.footer.columns.find((c) => c.name === name)?.blocks;
+  }
+
+  /** Appends the next row's cell (0 when absent); returns whether it was present. */
+  copyNext(cw: ByteWriter): boolean {
+    const row = this.row++;
+    const b = (row / BLOCK_ROWS) | 0;
+    if (b !== this.block) {
+      this.block = b;
+      this.buf = this.blocks?.[b] ? this.s.columnBlockBytes(this.name, b) : undefined;
+      this.pos = 0;
+    }
+    const buf = this.buf;
+    if (!buf || this.pos >= buf.length) {
+      cw.u8(0);
+      return false;
+    }
+    const start = this.pos;
+    let p = start;
+    let x = buf[p++]!;
+    let l = x & 0x7f;
+    let mul = 128;
+    while (x >= 0x80) {
+      x = buf[p++]!;
+      l += (x & 0x7f) * mul;
+      mul *= 128;
+    }
+    const end = l === 0 ? p : p + l - 1;
+    this.pos = end;
+    cw.bytesOf(buf, start, end);
+    return l !== 0;
+  }
+}
+
+class RawFile {
+  private readonly fd: number;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+  }
+
+  read(off: number, len: number): Buffer {
+    const buf = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const got = readSync(this.fd, buf, done, len - done, off + done);
+      if (got === 0) throw new Error(`segment truncated at ${off + done}`);
+      done += got;
+    }
+    return buf;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Remapped ids of the postings of one output token or value. */
+class Scratch {
+  buf = new Uint32Array(1 << 16);
+  len = 0;
+
+  reset(): void {
+    this.len = 0;
+  }
+
+  ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + extra) size *= 2;
+    const next = new Uint32Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  ids(): Uint32Array {
+    return this.buf.subarray(0, this.len);
+  }
+
+  sorted(): Uint32Array {
+    return this.buf.subarray(0, this.len).sort();
+  }
+}
+
+/** Decodes a posting (`writePosting` bytes) of a segment of `n` rows at `buf[pos]`, appending `map[id]` for each. */
+function decodePostingInto(buf: Buffer, pos: number, n: number, map: Uint32Array, out: Scratch): void {
+  if (buf[pos] === 1) {
+    const nWords = (n + 31) >>> 5;
+    out.ensure(n);
+    const o = out.buf;
+    let len = out.len;
+    let p = pos + 1;
+    for (let wi = 0; wi < nWords; wi++, p += 4) {
+      let word = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+      while (word !== 0) {
+        const low = word & -word;
+        o[len++] = map[(wi << 5) + 31 - Math.clz32(low)]!;
+        word = (word ^ low) >>> 0;
+      }
+    }
+    out.len = len;
+    return;
+  }
+  let p = pos + 1;
+  let x = buf[p++]!;
+  let count = x & 0x7f;
+  let mul = 128;
+  while (x >= 0x80) {
+    x = buf[p++]!;
+    count += (x & 0x7f) * mul;
+    mul *= 128;
+  }
+  out.ensure(count);
+  const o = out.buf;
+  let len = out.len;
+  let prev = 0;
+  for (let i = 0; i < count; i++) {
+    x = buf[p++]!;
+    let d = x & 0x7f;
+    mul = 128;
+    while (x >= 0x80) {
+      x = buf[p++]!;
+      d += (x & 0x7f) * mul;
+      mul *= 128;
+    }
+    prev += d;
+    o[len++] = map[prev]!;
+  }
+  out.len = len;
+}
+
+/** One input's tokens of a dictionary, block by block (token block and its postings read once each). */
+class TokenStream {
+  done = false;
+  pendingAdvance = false;
+  buf: Buffer = Buffer.alloc(0);
+  tokStart = 0;
+  tokEnd = 0;
+  private block = -1;
+  private pos = 0;
+  private postings: Buffer = Buffer.alloc(0);
+  private pOff = 0;
+
+  constructor(
+    private readonly file: RawFile,
+    private readonly d: DictFooter,
+    private readonly n: number,
+    private readonly map: Uint32Array,
+  ) {
+    this.advance();
+  }
+
+  advance(): void {
+    this.pendingAdvance = false;
+    if (this.block < 0 || this.pos >= this.buf.length) {
+      this.block++;
+      if (this.block >= this.d.blocks.length) {
+        this.done = true;
+        return;
+      }
+      const b = this.d.blocks[this.block]!;
+      this.buf = this.file.read(b.off, b.len);
+      this.postings = this.file.read(b.postings, b.off - b.postings);
+      this.pos = 0;
+    }
+    const buf = this.buf;
+    let p = this.pos;
+    const len = varintAt(buf, p);
+    p = varintEnd;
+    this.tokStart = p;
+    this.tokEnd = p + len;
+    p += len;
+    this.pOff = varintAt(buf, p);
+    varintAt(buf, varintEnd); // the posting's length: decoding finds its end
+    this.pos = varintEnd;
+  }
+
+  postingInto(out: Scratch): void {
+    decodePostingInto(this.postings, this.pOff, this.n, this.map, out);
+    this.pendingAdvance = true;
+  }
+}
+
+class NumberStream {
+  done = false;
+  value = 0;
+  private i = 0;
+  private readonly values: Float64Array;
+  private readonly offsets: Float64Array;
+  private readonly postings: Buffer;
+  private readonly base: number;
+
+  constructor(
+    file: RawFile,
+    nf: NumberFooter,
+    private readonly n: number,
+    private readonly map: Uint32Array,
+  ) {
+    const table = new Uint8Array(file.read(nf.table.off, nf.table.len)).slice().buffer;
+    this.values = new Float64Array(table, 0, nf.count);
+    this.offsets = new Float64Array(table, nf.count * 8, nf.count + 1);
+    this.base = this.offsets[0]!;
+    this.postings = file.read(this.base, this.offsets[nf.count]! - this.base);
+    if (nf.count === 0) this.done = true;
+    else this.value = this.values[0]!;
+  }
+
+  postingInto(out: Scratch): void {
+    decodePostingInto(this.postings, this.offsets[this.i]! - this.base, this.n, this.map, out);
+  }
+
+  advance(): void {
+    this.i++;
+    if (this.i >= this.values.length) this.done = true;
+    else this.value = this.values[this.i]!;
+  }
+}
+
+let varintEnd = 0;
+
+function varintAt(buf: Buffer, pos: number): number {
+  let x = buf[pos++]!;
+  let v = x & 0x7f;
+  let mul = 128;
+  while (x >= 0x80) {
+    x = buf[pos++]!;
+    v += (x & 0x7f) * mul;
+    mul *= 128;
+  }
+  varintEnd = pos;
+  return v;
+}
+
+/** compareTokens on the UTF-8 bytes of two streams' current tokens (UTF-16 order where the two differ). */
+function compareTokenBytes(a: TokenStream, b: TokenStream): number {
+  const ab = a.buf;
+  const bb = b.buf;
+  const al = a.tokEnd - a.tokStart;
+  const bl = b.tokEnd - b.tokStart;
+  const m = Math.min(al, bl);
+  for (let i = 0; i < m; i++) {
+    const x = ab[a.tokStart + i]!;
+    const y = bb[b.tokStart + i]!;
+    if (x !== y) {
+      // Lead bytes of U+E000..U+FFFF (0xEE, 0xEF) against those of supplementary characters (0xF0+): UTF-16 puts
+      // the surrogates first, so compare as strings there.
+      if (x >= 0xee && y >= 0xee) {
+        return compareTokens(ab.toString('utf8', a.tokStart, a.tokEnd), bb.toString('utf8', b.tokStart, b.tokEnd));
+      }
+      return x - y;
+    }
+  }
+  return al - bl;
+}
+
+function mergeShards(inputs: readonly SegmentReader[]): Record<string, [number, number][]> {
+  const shards: Record<string, [number, number][]> = {};
+  for (const s of inputs) {
+    for (const [key, ranges] of Object.entries(s.footer.shards)) {
+      const list = shards[key] ?? [];
+      for (const r of normalize(ranges)) list.push([r[0], r[1]]);
+      shards[key] = list;
+    }
+  }
+  for (const key of Object.keys(shards)) {
+    const sorted = shards[key]!.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const r of sorted) {
+      const last = merged[merged.length - 1];
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+      else merged.push(r);
+    }
+    shards[key] = merged;
+  }
+  return shards;
 }

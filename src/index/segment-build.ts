@@ -1,0 +1,718 @@
+import { at, readLenEnd, readTag, readVarint, seek, skipField } from '../protocol/wire.js';
+import { ByteWriter } from '../storage/segment/bytes.js';
+import { BLOCK_ROWS, type ByteRange, type SegmentFooter } from '../storage/segment/segment-format.js';
+import { SegmentFileWriter, timeOrder } from '../storage/segment/segment-writer.js';
+import type { CompiledField, CompiledIndex } from './index-config.js';
+import { type IndexSink, indexLog, parseNumber } from './row-indexer.js';
+import { Tokenizer } from './tokenizer.js';
+
+const TAG_LOG = (1 << 3) | 2;
+const TAG_TOPIC = (3 << 3) | 2;
+const TAG_SOURCE = (4 << 3) | 2;
+const TAG_LOG_TAG = (6 << 3) | 2;
+const TAG_TIME = (1 << 3) | 0;
+const TAG_CONTENT = (2 << 3) | 2;
+const TAG_KEY = (1 << 3) | 2;
+const TAG_VALUE = (2 << 3) | 2;
+const FNV_BASIS = -2128831035;
+const MAX_TOKEN = Tokenizer.MAX_TOKEN;
+
+interface KeyInfo {
+  readonly name: string;
+  col: number;
+  readonly line: boolean;
+  readonly field: CompiledField | undefined;
+  /** Dictionary id of a text field, or of a numeric field (-1 until first used). */
+  dict: number;
+  readonly json: boolean;
+  /** Delimiter table and case folding of a text field. */
+  readonly delim: Uint8Array | undefined;
+  readonly lower: boolean;
+}
+
+/**
+ * Builds one segment straight from serialized LogGroups, at the byte level: the same rows, columns, dictionaries and
+ * postings as the in-memory head followed by `writeSegment` (a test checks the files are identical), at a fraction of
+ * the CPU. Where the head decodes every key and value into a JS string and keeps a posting list per token, this
+ * reads the protobuf in place, copies ASCII values into per-column cell buffers as they are, tokenizes their bytes
+ * with the index's delimiter table (hashing and lowercasing in the same scan) into one byte-keyed table for all
+ * dictionaries, and only records, per row, the ids of the tokens it holds. Writing sorts rows by time once and turns
+ * those per-row lists into time-ordered postings with one counting pass: no remap, no sort per token.
+ *
+ * Values holding non-ASCII bytes (or JSON fields) take the string path of the head (decoded, tokenized by the
+ * Tokenizer, re-encoded), so Unicode lowercasing, invalid UTF-8 (U+FFFD) and non-ASCII delimiters stay exact.
+ */
+export class SegmentBuild implements IndexSink {
+  n = 0;
+  private minTime = Number.POSITIVE_INFINITY;
+  private maxTime = 0;
+  private readonly shards = new Map<string, [number, number]>();
+  private cap = 1024;
+  private times = new Uint32Array(1024);
+  /** Per row, its first entry in `occ` (rows' token ids, in row order). */
+  private rowOcc = new Int32Array(1025);
+  private occ = new Int32Array(1 << 16);
+  private occUsed = 0;
+
+  // Columns: cells (varint(len+1) + bytes) appended per column, with each row's cell start (-1 = absent).
+  private readonly colNames: string[] = [];
+  private readonly colIds = new Map<string, number>();
+  private colData: ByteWriter[] = [];
+  private colStart: Int32Array[] = [];
+
+  // Dictionaries: text ones and numeric ones, each in order of first use (the head's order).
+  private readonly dictIds = new Map<string, number>();
+  private readonly textDicts: number[] = [];
+  private readonly textNames: string[] = [];
+  private readonly numDicts: number[] = [];
+  private readonly numNames: string[] = [];
+  private readonly numMaps: Map<number, number>[] = [];
+  private dictCount = 0;
+
+  // Tokens of every dictionary in one open-addressing table keyed by (dictionary, bytes).
+  private slots = new Int32Array(1 << 14);
+  private tokHash = new Int32Array(4096);
+  private tokDict = new Int32Array(4096);
+  private tokStart = new Int32Array(4096);
+  private tokLen = new Int32Array(4096);
+  private tokLast = new Int32Array(4096);
+  private tokCount = new Int32Array(4096);
+  private tokAscii = new Uint8Array(4096);
+  private tokens = 0;
+  private arena = new Uint8Array(1 << 16);
+  private arenaUsed = 0;
+
+  // Per-group parse state (reused).
+  private logStart = new Int32Array(4096);
+  private logEnd = new Int32Array(4096);
+  private logTime = new Float64Array(4096);
+  private logFirst = new Int32Array(4097);
+  private cKS = new Int32Array(4096);
+  private cKE = new Int32Array(4096);
+  private cVS = new Int32Array(4096);
+  private cVE = new Int32Array(4096);
+  private readonly keyMemo: { bytes: Uint8Array; info: KeyInfo }[] = [];
+  private readonly keyInfos = new Map<string, KeyInfo>();
+  private readonly lineDict: { delim: Uint8Array; lower: boolean } | undefined;
+  private row = 0;
+
+  constructor(private readonly index: CompiledIndex) {
+    this.slots.fill(-1);
+    this.lineDict = index.line
+      ? { delim: index.line.tokenizer.delim, lower: !index.line.tokenizer.caseSensitive }
+      : undefined;
+  }
+
+  /** Marks record `seq` of `shardKey` as held without logs (it could not be read). */
+  skip(shardKey: string, seq: number): void {
+    this.range(shardKey, seq);
+  }
+
+  /**
+   * Adds the logs of one serialized LogGroup. Malformed bytes throw before anything is added (the structure is read
+   * completely first).
+   */
+  addGroup(shardKey: string, seq: number, bytes: Uint8Array): void {
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Pass 1: structure (throws on malformed input).
+    let topic = '';
+    let source = '';
+    const tags: { key: string; value: string }[] = [];
+    let logs = 0;
+    let contents = 0;
+    const end = buf.length;
+    seek(0);
+    while (at < end) {
+      const tag = readTag(buf, end);
+      if (tag === TAG_LOG) {
+        const e = readLenEnd(buf, end);
+        if (logs >= this.logStart.length) this.growLogs();
+        this.logStart[logs] = at;
+        this.logEnd[logs] = e;
+        logs++;
+        seek(e);
+      } else if (tag === TAG_TOPIC || tag === TAG_SOURCE) {
+        const e = readLenEnd(buf, end);
+        const s = buf.toString('utf8', at, e);
+        if (tag === TAG_TOPIC) topic = s;
+        else source = s;
+        seek(e);
+      } else if (tag === TAG_LOG_TAG) {
+        const e = readLenEnd(buf, end);
+        let key = '';
+        let value = '';
+        while (at < e) {
+          const t = readTag(buf, e);
+          if (t === TAG_KEY || t === TAG_VALUE) {
+            const ve = readLenEnd(buf, e);
+            const s = buf.toString('utf8', at, ve);
+            if (t === TAG_KEY) key = s;
+            else value = s;
+            seek(ve);
+          } else skipField(buf, t & 7, e);
+        }
+        tags.push({ key, value });
+        seek(e);
+      } else skipField(buf, tag & 7, end);
+    }
+    for (let l = 0; l < logs; l++) {
+      const le = this.logEnd[l]!;
+      seek(this.logStart[l]!);
+      let time = 0;
+      this.logFirst[l] = contents;
+      while (at < le) {
+        const tag = readTag(buf, le);
+        if (tag === TAG_CONTENT) {
+          const ce = readLenEnd(buf, le);
+          if (contents >= this.cKS.length) this.growContents();
+          let ks = -1;
+          let ke = -1;
+          let vs = -1;
+          let ve = -1;
+          while (at < ce) {
+            const t = readTag(buf, ce);
+            if (t === TAG_KEY) {
+              ke = readLenEnd(buf, ce);
+              ks = at;
+              seek(ke);
+            } else if (t === TAG_VALUE) {
+              ve = readLenEnd(buf, ce);
+              vs = at;
+              seek(ve);
+            } else skipField(buf, t & 7, ce);
+          }
+          this.cKS[contents] = ks;
+          this.cKE[contents] = ke;
+          this.cVS[contents] = vs;
+          this.cVE[contents] = ve;
+          contents++;
+          seek(ce);
+        } else if (tag === TAG_TIME) {
+          // uint32: protobuf parsers keep the low 32 bits of an over-long varint.
+          const v = readVarint(buf, le);
+          time = v <= 0xffffffff ? v : Number.isFinite(v) ? v % 0x100000000 : 0;
+        } else skipField(buf, tag & 7, le);
+      }
+      this.logTime[l] = time;
+    }
+    this.logFirst[logs] = contents;
+
+    // Pass 2: rows.
+    const topicCell = topic === '' ? undefined : Buffer.from(topic, 'utf8');
+    const sourceCell = source === '' ? undefined : Buffer.from(source, 'utf8');
+    const tagCells = tags.map((t) => Buffer.from(t.value, 'utf8'));
+    const tagCols = tags.map((t) => `__tag__:${t.key}`);
+    let topicTok = -1;
+    let sourceTok = -1;
+    let tagToks: number[] | undefined;
+    for (let l = 0; l < logs; l++) {
+      const row = this.n;
+      if (row >= this.cap) this.growRows();
+      this.row = row;
+      const time = this.logTime[l]!;
+      this.times[row] = time;
+      if (time < this.minTime) this.minTime = time;
+      if (time > this.maxTime) this.maxTime = time;
+      this.rowOcc[row] = this.occUsed;
+      if (topicCell) this.setCell(this.colId('__topic__'), row, topicCell, 0, topicCell.length);
+      if (sourceCell) this.setCell(this.colId('__source__'), row, sourceCell, 0, sourceCell.length);
+      for (let c = this.logFirst[l]!, ce = this.logFirst[l + 1]!; c < ce; c++) {
+        this.content(buf, c - this.logFirst[l]!, c);
+      }
+      for (let t = 0; t < tags.length; t++)
+        this.setCell(this.colId(tagCols[t]!), row, tagCells[t]!, 0, tagCells[t]!.length);
+      // Reserved fields as whole values, case-sensitively (row-indexer's order: topic, source, tags).
+      if (topicCell) {
+        if (topicTok < 0) topicTok = this.tokenOf(this.dictId('f:__topic__', false), topicCell, 0, topicCell.length);
+        this.push(topicTok);
+      }
+      if (sourceCell) {
+        if (sourceTok < 0)
+          sourceTok = this.tokenOf(this.dictId('f:__source__', false), sourceCell, 0, sourceCell.length);
+        this.push(sourceTok);
+      }
+      if (tags.length > 0) {
+        tagToks ??= tags.map((t, i) =>
+          this.tokenOf(this.dictId(`f:__tag__:${t.key}`, false), tagCells[i]!, 0, tagCells[i]!.length),
+        );
+        for (const tok of tagToks) this.push(tok);
+      }
+      this.n = row + 1;
+    }
+    this.range(shardKey, seq);
+  }
+
+  private range(shardKey: string, seq: number): void {
+    const r = this.shards.get(shardKey);
+    if (r) r[1] = seq + 1;
+    else this.shards.set(shardKey, [seq, seq + 1]);
+  }
+
+  /** One key/value of the current row: its cell, then its index entries (row-indexer's rules). */
+  private content(buf: Buffer, slot: number, c: number): void {
+    const info = this.keyInfo(buf, this.cKS[c]!, this.cKE[c]!, slot);
+    let vs = this.cVS[c]!;
+    let ve = this.cVE[c]!;
+    if (vs < 0) {
+      vs = 0;
+      ve = 0;
+    }
+    if (info.col < 0) info.col = this.colId(info.name);
+    let ascii = this.setCell(info.col, this.row, buf, vs, ve);
+    if (ascii < 0) ascii = isAscii(buf, vs, ve) ? 1 : 0;
+    if (ascii === 0 || info.json) {
+      indexLog(this.index, [{ key: info.name, value: buf.toString('utf8', vs, ve) }], '', '', [], this);
+      return;
+    }
+    const line = this.lineDict;
+    if (info.line && line) this.textBytes(this.dictId('', false), buf, vs, ve, line.delim, line.lower);
+    const field = info.field;
+    if (!field) return;
+    if (field.type === 'text') {
+      if (info.dict < 0) info.dict = this.dictId(field.dict, false);
+      this.textBytes(info.dict, buf, vs, ve, info.delim!, info.lower);
+    } else {
+      const v = numberOf(buf, vs, ve, field.type === 'long');
+      if (v !== undefined) {
+        if (info.dict < 0) info.dict = this.dictId(info.name, true);
+        this.numberIn(info.dict, v);
+      }
+    }
+  }
+
+  private keyInfo(buf: Buffer, ks: number, ke: number, slot: number): KeyInfo {
+    const len = ks < 0 ? 0 : ke - ks;
+    const memo = this.keyMemo[slot];
+    if (memo && memo.bytes.length === len) {
+      const b = memo.bytes;
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (b[i] !== buf[ks + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return memo.info;
+    }
+    const name = len === 0 ? '' : buf.toString('utf8', ks, ke);
+    let info = this.keyInfos.get(name);
+    if (!info) {
+      const line = this.index.line;
+      const field = this.index.fields.get(name);
+      info = {
+        name,
+        col: -1,
+        line: line !== undefined && (line.include ? line.include.has(name) : !line.exclude.has(name)),
+        field,
+        dict: -1,
+        json: field === undefined && this.index.json.has(name),
+        delim: field?.tokenizer?.delim,
+        lower: field?.tokenizer ? !field.tokenizer.caseSensitive : false,
+      };
+      this.keyInfos.set(name, info);
+    }
+    if (slot < 256) this.keyMemo[slot] = { bytes: Uint8Array.from(len === 0 ? [] : buf.subarray(ks, ke)), info };
+    return info;
+  }
+
+  // --- IndexSink (the string path: non-ASCII values and JSON fields) ---
+
+  text(dict: string, text: string, tokenizer: Tokenizer): void {
+    const d = this.dictId(dict, false);
+    tokenizer.each(text, (t) => this.push(this.tokenOfString(d, t)));
+  }
+
+  raw(dict: string, token: string): void {
+    this.push(this.tokenOfString(this.dictId(dict, false), token));
+  }
+
+  number(field: string, value: number): void {
+    this.numberIn(this.dictId(field, true), value);
+  }
+
+  private numberIn(d: number, value: number): void {
+    const map = this.numMaps[d]!;
+    let tok = map.get(value);
+    if (tok === undefined) {
+      tok = this.newToken(d, 0, 0, -1, 1);
+      map.set(value, tok);
+    }
+    this.push(tok);
+  }
+
+  private dictId(name: string, numeric: boolean): number {
+    const key = numeric ? `\u0000${name}` : name;
+    let d = this.dictIds.get(key);
+    if (d === undefined) {
+      d = this.dictCount++;
+      this.dictIds.set(key, d);
+      if (numeric) {
+        this.numDicts.push(d);
+        this.numNames.push(name);
+      } else {
+        this.textDicts.push(d);
+        this.textNames.push(name);
+      }
+      this.numMaps[d] = new Map();
+    }
+    return d;
+  }
+
+  private colId(name: string): number {
+    let c = this.colIds.get(name);
+    if (c === undefined) {
+      c = this.colNames.length;
+      this.colIds.set(name, c);
+      this.colNames.push(name);
+      this.colData.push(new ByteWriter(1 << 12));
+      const start = new Int32Array(this.cap);
+      start.fill(-1);
+      this.colStart.push(start);
+    }
+    return c;
+  }
+
+  /**
+   * Stores the cell of column `c` for `row` unless the row has one (the first value of a duplicated key wins).
+   * Returns 1 when the bytes are ASCII, 0 when not (then the cell holds the UTF-8 of their decoded string), -1 when
+   * the row already had a value (nothing stored, nothing checked).
+   */
+  private setCell(c: number, row: number, buf: Uint8Array, s: number, e: number): number {
+    const starts = this.colStart[c]!;
+    if (starts[row]! >= 0) return -1;
+    const w = this.colData[c]!;
+    const at0 = w.length;
+    starts[row] = at0;
+    const len = e - s;
+    w.varint(len + 1);
+    const out = w.reserve(len);
+    let o = w.length;
+    let or = 0;
+    for (let i = s; i < e; i++) {
+      const b = buf[i]!;
+      or |= b;
+      out[o++] = b;
+    }
+    w.length = o;
+    if (or < 0x80) return 1;
+    // Non-ASCII: store what a decode + encode gives (invalid UTF-8 becomes U+FFFD, as in the head).
+    const enc = Buffer.from(Buffer.from(buf.buffer, buf.byteOffset + s, len).toString('utf8'), 'utf8');
+    w.length = at0;
+    w.varint(enc.length + 1);
+    w.bytesOf(enc, 0, enc.length);
+    return 0;
+  }
+
+  /** Tokens of ASCII bytes `buf[s, e)`: runs between delimiters, cut at MAX_TOKEN, lowercased when `lower`. */
+  private textBytes(d: number, buf: Uint8Array, s: number, e: number, delim: Uint8Array, lower: boolean): void {
+    const seed = FNV_BASIS ^ Math.imul(d + 1, 0x9e3779b1);
+    let i = s;
+    while (i < e) {
+      while (i < e && delim[buf[i]!] === 1) i++;
+      if (i >= e) return;
+      const start = i;
+      let h = seed;
+      if (lower) {
+        for (; i < e; i++) {
+          let c = buf[i]!;
+          if (delim[c] === 1) break;
+          if (c >= 65 && c <= 90) c += 32;
+          h = Math.imul(h ^ c, 16777619);
+        }
+      } else {
+        for (; i < e; i++) {
+          const c = buf[i]!;
+          if (delim[c] === 1) break;
+          h = Math.imul(h ^ c, 16777619);
+        }
+      }
+      let stop = i;
+      if (stop - start > MAX_TOKEN) {
+        stop = start + MAX_TOKEN;
+        h = seed;
+        for (let j = start; j < stop; j++) {
+          let c = buf[j]!;
+          if (lower && c >= 65 && c <= 90) c += 32;
+          h = Math.imul(h ^ c, 16777619);
+        }
+      }
+      this.push(this.find(d, h, buf, start, stop, lower));
+    }
+  }
+
+  /** Token id of the whole bytes `buf[s, e)` (no folding). */
+  private tokenOf(d: number, buf: Uint8Array, s: number, e: number): number {
+    let h = FNV_BASIS ^ Math.imul(d + 1, 0x9e3779b1);
+    for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 16777619);
+    return this.find(d, h, buf, s, e, false);
+  }
+
+  private tokenOfString(d: number, token: string): number {
+    const b = Buffer.from(token, 'utf8');
+    return this.tokenOf(d, b, 0, b.length);
+  }
+
+  private find(d: number, h: number, buf: Uint8Array, s: number, e: number, lower: boolean): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const len = e - s;
+    let p = h & mask;
+    for (;;) {
+      const tok = slots[p]!;
+      if (tok < 0) break;
+      if (this.tokHash[tok] === h && this.tokDict[tok] === d && this.tokLen[tok] === len) {
+        const a = this.arena;
+        let o = this.tokStart[tok]!;
+        let i = s;
+        if (lower) {
+          for (; i < e; i++, o++) {
+            let c = buf[i]!;
+            if (c >= 65 && c <= 90) c += 32;
+            if (a[o] !== c) break;
+          }
+        } else {
+          for (; i < e; i++, o++) if (a[o] !== buf[i]) break;
+        }
+        if (i === e) return tok;
+      }
+      p = (p + 1) & mask;
+    }
+    // New token: copy its (folded) bytes to the arena.
+    if (this.arenaUsed + len > this.arena.length) {
+      let size = this.arena.length * 2;
+      while (size < this.arenaUsed + len) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.arena.subarray(0, this.arenaUsed));
+      this.arena = next;
+    }
+    const a = this.arena;
+    let o = this.arenaUsed;
+    let ascii = 1;
+    for (let i = s; i < e; i++) {
+      let c = buf[i]!;
+      if (lower && c >= 65 && c <= 90) c += 32;
+      if (c >= 0x80) ascii = 0;
+      a[o++] = c;
+    }
+    const tok = this.newToken(d, h, this.arenaUsed, len, ascii);
+    this.arenaUsed = o;
+    slots[p] = tok;
+    if (this.tokens * 2 > slots.length) this.rehash();
+    return tok;
+  }
+
+  private newToken(d: number, h: number, start: number, len: number, ascii: number): number {
+    const tok = this.tokens++;
+    if (tok >= this.tokHash.length) {
+      const size = this.tokHash.length * 2;
+      this.tokHash = growI32(this.tokHash, size);
+      this.tokDict = growI32(this.tokDict, size);
+      this.tokStart = growI32(this.tokStart, size);
+      this.tokLen = growI32(this.tokLen, size);
+      this.tokLast = growI32(this.tokLast, size);
+      this.tokCount = growI32(this.tokCount, size);
+      const a = new Uint8Array(size);
+      a.set(this.tokAscii);
+      this.tokAscii = a;
+    }
+    this.tokHash[tok] = h;
+    this.tokDict[tok] = d;
+    this.tokStart[tok] = start;
+    this.tokLen[tok] = len;
+    this.tokLast[tok] = -1;
+    this.tokCount[tok] = 0;
+    this.tokAscii[tok] = ascii;
+    return tok;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    slots.fill(-1);
+    const mask = slots.length - 1;
+    for (let tok = 0; tok < this.tokens; tok++) {
+      if (this.tokLen[tok]! < 0) continue; // numeric: found through its dictionary's map, not the table
+      let p = this.tokHash[tok]! & mask;
+      while (slots[p] !== -1) p = (p + 1) & mask;
+      slots[p] = tok;
+    }
+    this.slots = slots;
+  }
+
+  /** Row `row` holds token `tok` (once per row). */
+  private push(tok: number): void {
+    if (this.tokLast[tok] === this.row) return;
+    this.tokLast[tok] = this.row;
+    this.tokCount[tok]!++;
+    if (this.occUsed >= this.occ.length) this.occ = growI32(this.occ, this.occ.length * 2);
+    this.occ[this.occUsed++] = tok;
+  }
+
+  private growRows(): void {
+    const cap = this.cap * 2;
+    const t = new Uint32Array(cap);
+    t.set(this.times);
+    this.times = t;
+    this.rowOcc = growI32(this.rowOcc, cap + 1);
+    this.colStart = this.colStart.map((s) => {
+      const next = new Int32Array(cap);
+      next.fill(-1);
+      next.set(s);
+      return next;
+    });
+    this.cap = cap;
+  }
+
+  private growLogs(): void {
+    const size = this.logStart.length * 2;
+    this.logStart = growI32(this.logStart, size);
+    this.logEnd = growI32(this.logEnd, size);
+    const t = new Float64Array(size);
+    t.set(this.logTime);
+    this.logTime = t;
+    this.logFirst = growI32(this.logFirst, size + 1);
+  }
+
+  private growContents(): void {
+    const size = this.cKS.length * 2;
+    this.cKS = growI32(this.cKS, size);
+    this.cKE = growI32(this.cKE, size);
+    this.cVS = growI32(this.cVS, size);
+    this.cVE = growI32(this.cVE, size);
+  }
+
+  /** Writes the segment atomically to `path` (rows in time order) and returns its footer. */
+  write(path: string, id: string, configVersion: number): SegmentFooter {
+    const n = this.n;
+    const order = timeOrder(this.times, n);
+    const sortedTimes = new Uint32Array(n);
+    for (let i = 0; i < n; i++) sortedTimes[i] = this.times[order[i]!]!;
+    this.rowOcc[n] = this.occUsed;
+    const w = new SegmentFileWriter(path);
+    try {
+      w.times(sortedTimes, n);
+      this.writeColumns(w, order);
+      // Postings in time order straight from the rows' token lists: one counting pass, nothing sorted per token.
+      const T = this.tokens;
+      const pStart = new Int32Array(T + 1);
+      for (let t = 0; t < T; t++) pStart[t + 1] = pStart[t]! + this.tokCount[t]!;
+      const cursor = pStart.slice(0, T);
+      const post = new Uint32Array(this.occUsed);
+      const occ = this.occ;
+      const rowOcc = this.rowOcc;
+      for (let i = 0; i < n; i++) {
+        const r = order[i]!;
+        for (let k = rowOcc[r]!, ke = rowOcc[r + 1]!; k < ke; k++) post[cursor[occ[k]!]!++] = i;
+      }
+      const byDict: number[][] = Array.from({ length: this.dictCount }, () => []);
+      for (let t = 0; t < T; t++) byDict[this.tokDict[t]!]!.push(t);
+      for (let i = 0; i < this.textDicts.length; i++) {
+        const toks = byDict[this.textDicts[i]!]!;
+        const strs = toks.map((t) =>
+          Buffer.from(this.arena.buffer, this.arena.byteOffset + this.tokStart[t]!, this.tokLen[t]!).toString(
+            this.tokAscii[t] ? 'latin1' : 'utf8',
+          ),
+        );
+        const byStr = new Map<string, number>();
+        for (let j = 0; j < toks.length; j++) byStr.set(strs[j]!, toks[j]!);
+        // A native sort of the strings (UTF-16 order, as compareTokens).
+        strs.sort();
+        const dw = w.dict(this.textNames[i]!);
+        for (const s of strs) {
+          const t = byStr.get(s)!;
+          const ts = this.tokStart[t]!;
+          dw.addBytes(this.arena, ts, ts + this.tokLen[t]!, post.subarray(pStart[t]!, pStart[t + 1]!));
+        }
+        dw.end();
+      }
+      for (let i = 0; i < this.numDicts.length; i++) {
+        const map = this.numMaps[this.numDicts[i]!]!;
+        const nw = w.numbers(this.numNames[i]!);
+        for (const v of Float64Array.from(map.keys()).sort()) {
+          const t = map.get(v)!;
+          nw.add(v, post.subarray(pStart[t]!, pStart[t + 1]!));
+        }
+        nw.end();
+      }
+      const shards: Record<string, [number, number][]> = {};
+      for (const [k, r] of this.shards) shards[k] = [[r[0], r[1]]];
+      return w.finish({ id, shards, replaces: [], configVersion });
+    } catch (err) {
+      w.abort();
+      throw err;
+    }
+  }
+
+  private writeColumns(w: SegmentFileWriter, order: Uint32Array): void {
+    const n = this.n;
+    const cw = new ByteWriter(1 << 18);
+    for (let c = 0; c < this.colNames.length; c++) {
+      const starts = this.colStart[c]!;
+      const data = this.colData[c]!.finish();
+      const blocks: (ByteRange | null)[] = [];
+      for (let b = 0; b < n; b += BLOCK_ROWS) {
+        cw.reset();
+        let any = false;
+        const end = Math.min(n, b + BLOCK_ROWS);
+        for (let i = b; i < end; i++) {
+          const s = starts[order[i]!]!;
+          if (s < 0) {
+            cw.u8(0);
+            continue;
+          }
+          any = true;
+          // The cell: varint(len + 1) then len bytes.
+          let p = s;
+          let x = data[p++]!;
+          let len = x & 0x7f;
+          let shift = 7;
+          while (x >= 0x80) {
+            x = data[p++]!;
+            len += (x & 0x7f) * 2 ** shift;
+            shift += 7;
+          }
+          cw.bytesOf(data, s, p + len - 1);
+        }
+        blocks.push(any ? w.block(cw.finish()) : null);
+      }
+      w.column(this.colNames[c]!, blocks);
+    }
+  }
+}
+
+function isAscii(buf: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
+
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * parseNumber over ASCII bytes. Plain digits (with one '.' for a double) of at most 15 digits are computed directly:
+ * both the integer mantissa and the power of ten are exact doubles, so their quotient is correctly rounded, the same
+ * double `Number()` gives. Anything else goes through parseNumber.
+ */
+function numberOf(buf: Uint8Array, s: number, e: number, long: boolean): number | undefined {
+  let m = 0;
+  let digits = 0;
+  let dot = -1;
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && dot < 0 && !long) dot = i;
+    else return parseNumber(latin1(buf, s, e), long ? 'long' : 'double');
+  }
+  if (digits === 0 || digits > 15) return parseNumber(latin1(buf, s, e), long ? 'long' : 'double');
+  return dot < 0 ? m : m / POW10[e - dot - 1]!;
+}
+
+function latin1(buf: Uint8Array, s: number, e: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('latin1');
+}
+
+function growI32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a.subarray(0, Math.min(a.length, size)));
+  return b;
+}

@@ -1,0 +1,239 @@
+/**
+ * The byte-level builder (SegmentBuild, what the builder workers run) must write exactly the segment the in-memory
+ * head writes for the same LogGroups: same rows in the same time order, same columns and cells, same dictionaries,
+ * tokens and postings, same numeric tables. The corpus mixes generated nginx logs with the edge cases of the byte
+ * path: case folding, non-ASCII values (Unicode lowercasing, UTF-16 token order around surrogates), invalid UTF-8,
+ * tokens over the length cut, duplicated and empty keys, missing values, JSON fields, odd number formats, tags.
+ * Likewise the byte-level merge (mergeSegments) must write exactly what the string merge (mergeSource) writes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { NginxLogGenerator } from '../../../bench/nginx-generator.js';
+import { HeadPart } from '../../../src/index/head-part.js';
+import { compileIndex, DEFAULT_TOKENS } from '../../../src/index/index-config.js';
+import { SegmentBuild } from '../../../src/index/segment-build.js';
+import { decodeLogGroup, encodeLogGroup, type LogGroup } from '../../../src/protocol/log-group.js';
+import { mergeSegments, mergeSource } from '../../../src/storage/segment/segment-merge.js';
+import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+import { writeSegment } from '../../../src/storage/segment/segment-writer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-segbuild-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const NGINX = {
+  line: { token: [...DEFAULT_TOKENS], caseSensitive: false },
+  keys: {
+    remote_addr: { type: 'text', token: [' '] },
+    method: { type: 'text', token: [' '] },
+    request_uri: { type: 'text', token: ['/', '?', '&', '='] },
+    status: { type: 'long' },
+    body_bytes_sent: { type: 'long' },
+    request_time: { type: 'double' },
+    http_user_agent: { type: 'text', token: [' ', '(', ')', ';', '/'] },
+  },
+};
+
+const MIXED = {
+  line: { token: [' ', ',', ':', '/', '·', '。'], caseSensitive: false, exclude_keys: ['secret'] },
+  keys: {
+    status: { type: 'long' },
+    latency: { type: 'double' },
+    msg: { type: 'text', token: [' ', ':'], caseSensitive: true },
+    path: { type: 'text', token: ['/', '?'] },
+    req: { type: 'json', token: [' '], index_all: true, json_keys: { 'user.id': { type: 'long' } } },
+  },
+};
+
+const INCLUDE = {
+  line: { token: [' ', '='], caseSensitive: true, include_keys: ['msg', 'path'] },
+  keys: { msg: { type: 'text', token: [' '] } },
+};
+
+function edgeGroups(): Buffer[] {
+  const long = `A${'b'.repeat(300)} tail`;
+  const g1: LogGroup = {
+    topic: 'Edge',
+    source: '10.0.0.9',
+    tags: [
+      { key: '__hostname__', value: 'Host-A' },
+      { key: 'zone', value: 'ü-1' },
+    ],
+    logs: [
+      {
+        time: 500,
+        contents: [
+          { key: 'msg', value: 'Hello World hello WORLD' },
+          { key: 'status', value: '200' },
+          { key: 'latency', value: '0.25' },
+          { key: 'path', value: '/API/v1?q=X' },
+          { key: 'secret', value: 'NotInLine' },
+        ],
+      },
+      {
+        time: 400,
+        contents: [
+          { key: 'msg', value: 'Straße İstanbul ÉCOLE café·naïve。句子' },
+          { key: 'status', value: ' 404 ' },
+          { key: 'latency', value: '1e3' },
+          { key: 'msg', value: 'second VALUE of a duplicated key' },
+          { key: 'empty', value: '' },
+        ],
+      },
+      {
+        time: 400,
+        contents: [
+          { key: 'msg', value: 'emoji 😀x \uff21wide \ue000private 𝔘nicode' },
+          { key: 'status', value: '-3' },
+          { key: 'latency', value: '.5' },
+          { key: 'path', value: long },
+        ],
+      },
+      {
+        time: 450,
+        contents: [
+          { key: 'status', value: '12345678901234567' },
+          { key: 'latency', value: '1.' },
+          { key: 'req', value: '{"user":{"id":42,"name":"Ann Lee"},"tags":["a","b"],"n":1.5}' },
+          { key: 'msg', value: 'XXbadXX utf8' },
+        ],
+      },
+      {
+        time: 450,
+        contents: [
+          { key: 'status', value: '0x10' },
+          { key: 'latency', value: '0.1000000000000000055' },
+          { key: 'req', value: 'not json' },
+          { key: '', value: 'empty key' },
+          { key: 'Ünï', value: 'key with non-ascii name' },
+        ],
+      },
+    ],
+  };
+  const g2: LogGroup = {
+    topic: '',
+    tags: [],
+    logs: [
+      {
+        time: 300,
+        contents: [
+          { key: 'status', value: '0123' },
+          { key: 'latency', value: '007.50' },
+        ],
+      },
+      { time: 600, contents: [] },
+      { time: 300, contents: [{ key: 'msg', value: `${'Z'.repeat(255)}Q ${'y'.repeat(256)} ${'x'.repeat(257)}` }] },
+    ],
+  };
+  const b1 = encodeLogGroup(g1);
+  // Invalid UTF-8 where the value said XXbadXX: two stray continuation bytes and a truncated sequence.
+  const at = b1.indexOf('XXbadXX');
+  b1[at] = 0x80;
+  b1[at + 1] = 0xbf;
+  b1[at + 5] = 0xe2;
+  b1[at + 6] = 0x82;
+  return [b1, encodeLogGroup(g2)];
+}
+
+function nginxGroups(count: number): Buffer[] {
+  const gen = new NginxLogGenerator(7);
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) out.push(encodeLogGroup(gen.group(700 + i * 13, `10.1.0.${i}`)));
+  return out;
+}
+
+/** The file minus the footer's creation time. */
+function normalized(path: string): { body: Buffer; footer: unknown } {
+  const r = SegmentReader.open(path);
+  const { createdMs: _, ...footer } = r.footer;
+  r.close();
+  const buf = readFileSync(path);
+  const flen = buf.readUInt32LE(buf.length - 12);
+  return { body: buf.subarray(0, buf.length - 12 - flen), footer };
+}
+
+function both(config: Record<string, unknown>, groups: Buffer[], name: string): void {
+  const compiled = compileIndex({ config, version: 3, lastModifyTime: 0 }, 30);
+  const head = new HeadPart('x', compiled);
+  const build = new SegmentBuild(compiled);
+  groups.forEach((g, i) => {
+    const d = decodeLogGroup(g);
+    head.addGroup('0-0', 10 + i, d.logs, d.topic ?? '', d.source ?? '', d.tags);
+    build.addGroup('0-0', 10 + i, g);
+  });
+  const a = join(dir, `${name}-head.seg`);
+  const b = join(dir, `${name}-bytes.seg`);
+  writeSegment(a, head.toSource('0000000001', 3));
+  build.write(b, '0000000001', 3);
+  const x = normalized(a);
+  const y = normalized(b);
+  assert.deepEqual(y.footer, x.footer, `${name}: footers differ`);
+  assert.ok(y.body.equals(x.body), `${name}: segment bytes differ`);
+}
+
+test('byte build = head + writeSegment: generated nginx logs', () => {
+  both(NGINX, nginxGroups(6), 'nginx');
+});
+
+test('byte build = head + writeSegment: edge cases under three configs', () => {
+  const groups = [...edgeGroups(), ...nginxGroups(2)];
+  both(MIXED, groups, 'mixed');
+  both(INCLUDE, groups, 'include');
+  both(NGINX, groups, 'nginx-edge');
+});
+
+test('a malformed LogGroup is rejected before anything is added', () => {
+  const compiled = compileIndex({ config: MIXED, version: 1, lastModifyTime: 0 }, 30);
+  const build = new SegmentBuild(compiled);
+  const good = edgeGroups()[0]!;
+  const bad = Buffer.from(good.subarray(0, good.length - 3));
+  // Truncated: the last tag's length runs past the end.
+  assert.throws(() => build.addGroup('0-0', 1, bad));
+  assert.equal(build.n, 0);
+  build.addGroup('0-0', 2, good);
+  assert.equal(build.n, 5);
+});
+
+test('byte merge = mergeSource + writeSegment, over segments with overlapping times and different keys', () => {
+  const compiled = compileIndex({ config: MIXED, version: 2, lastModifyTime: 0 }, 30);
+  const gen = new NginxLogGenerator(11);
+  const edge = edgeGroups();
+  // Segment 0: edge cases; 1: nginx; 2: both (ties in time across inputs); 3: a single row; 4: nginx with a
+  // different topic (dense postings as bitsets).
+  const parts: Buffer[][] = [
+    [edge[0]!],
+    [encodeLogGroup(gen.group(900))],
+    [edge[1]!, encodeLogGroup(gen.group(300, '10.9.9.9'))],
+    [
+      encodeLogGroup({
+        logs: [{ time: 450, contents: [{ key: 'msg', value: 'Lonely ROW \uff22wide 😁y \ue001x' }] }],
+        tags: [],
+      }),
+    ],
+    [encodeLogGroup({ ...gen.group(2500), topic: 'other' })],
+  ];
+  const readers = parts.map((groups, i) => {
+    const b = new SegmentBuild(compiled);
+    for (const [j, g] of groups.entries()) b.addGroup(`${i}-0`, j, g);
+    const id = String(i + 1).padStart(10, '0');
+    const path = join(dir, `m-${id}.seg`);
+    b.write(path, id, 2);
+    return SegmentReader.open(path);
+  });
+  try {
+    for (const pick of [readers, readers.slice(1, 3), [readers[4]!, readers[0]!]]) {
+      const a = join(dir, `merge-strings.seg`);
+      const b = join(dir, `merge-bytes.seg`);
+      writeSegment(a, mergeSource(pick, '0000000099', 2));
+      mergeSegments(pick, b, '0000000099', 2);
+      const x = normalized(a);
+      const y = normalized(b);
+      assert.deepEqual(y.footer, x.footer, 'footers differ');
+      assert.ok(y.body.equals(x.body), 'merged segment bytes differ');
+    }
+  } finally {
+    for (const r of readers) r.close();
+  }
+});

@@ -4,15 +4,17 @@
  * what is new within the budget the deliveries and self-monitor allow, makes the pass's intents durable with one
  * fdatasync, then hands the batches to the deliveries.
  */
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { networkInterfaces, hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { SlsClient } from '../client/sls-client.js';
-import type { ByteRange } from './checkpoint/checkpoint-store.js';
+import type { ByteRange, FileRecord } from './checkpoint/checkpoint-store.js';
 import { CheckpointStore } from './checkpoint/checkpoint-store.js';
 import { Collector, type CollectorOptions } from './collector.js';
 import type { CollectionConfig } from './config/logtail-config.js';
+import { pathMatches } from './config/path-match.js';
+import type { HeartbeatStatus, RemoteConfig, RemoteConfigSource } from './config/remote-config-source.js';
 import { AgentMetrics } from './metrics.js';
 import { NativeBufferCollector } from './self-monitor/native-gc.js';
 import { type SelfLimits, SelfMonitor } from './self-monitor/self-monitor.js';
@@ -37,6 +39,8 @@ export interface AgentOptions {
   readonly passBudgetBytes: number;
   readonly collector: Partial<CollectorOptions>;
   readonly log: (msg: string) => void;
+  /** Configs from the server instead of (`configs` is then the empty start): see docs/agent.md "Remote configs". */
+  readonly remote?: { readonly source: RemoteConfigSource; readonly intervalMs: number };
 }
 
 export const DEFAULT_AGENT_LIMITS = Object.freeze({
@@ -60,7 +64,22 @@ export class Agent {
   readonly metrics = new AgentMetrics();
   private readonly store: CheckpointStore;
   private readonly client: SlsClient;
-  private readonly collectors: Collector[] = [];
+  private collectors: Collector[] = [];
+  /** The `key` (source JSON) each running collector was started with, by config name. */
+  private readonly startedWith = new Map<string, string>();
+  /**
+   * Configs waiting for the batches of their previous collector to be acknowledged (a reload or a re-add right after
+   * a removal): starting now would resend those batches, to the new logstore if it changed. `until` bounds the wait
+   * for intents left by a crash, which nothing in this process will acknowledge.
+   */
+  private readonly waiting = new Map<
+    string,
+    { rc: RemoteConfig; ids: Set<string>; until: number; previous: CollectionConfig | undefined }
+  >();
+  /** Configs the server sent that the parser refused, with why. */
+  private readonly refused = new Map<string, string>();
+  private readonly perConfig = new Map<string, { errors: number; lastError: string; droppedBytes: number }>();
+  private readonly copts: CollectorOptions;
   private readonly deliveries = new Map<string, Delivery>();
   private readonly monitor: SelfMonitor;
   private readonly nativeGc = new NativeBufferCollector(4 * 1024 * 1024);
@@ -69,6 +88,8 @@ export class Agent {
   private stopping = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeResolve: (() => void) | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatWake: (() => void) | undefined;
   private dirty = true;
   private readonly lossLog: string;
   metricsUrl: string | undefined;
@@ -100,50 +121,148 @@ export class Agent {
       maxLogsPerBatch: 4096,
       ...o.collector,
     };
-    for (const c of o.configs) {
-      this.collectors.push(
-        new Collector(c, copts, {
+    this.copts = copts;
+    for (const c of o.configs) this.startCollector(c, '');
+    // Batches spooled for a logstore no config names any more still go out.
+    const spoolDir = join(o.dataDir, 'spool');
+    if (existsSync(spoolDir)) for (const name of readdirSync(spoolDir)) this.deliveryFor(name);
+    // Remote mode starts with the configs the server sent last, so a restart while it is down still collects.
+    const cached = o.remote?.source.cached();
+    if (cached !== undefined) {
+      o.log(`configs cached from the server: ${cached.configs.map((c) => c.name).join(', ') || '(none)'}`);
+      this.applyConfigs(cached.configs, true);
+    }
+  }
+
+  /** How many configs are collecting now. */
+  get configCount(): number {
+    return this.collectors.length;
+  }
+
+  private startCollector(c: CollectionConfig, key: string, skipRecord?: (rec: FileRecord) => boolean): void {
+    this.deliveryFor(c.logstore);
+    this.collectors.push(
+      new Collector(
+        c,
+        this.copts,
+        {
           store: this.store,
           metrics: this.metrics,
-          log: o.log,
+          log: this.o.log,
           loss: (r, path, reason) => this.loss(r, path, reason),
           wake: () => this.rescan(),
-        }),
-      );
-      if (!this.deliveries.has(c.logstore)) {
-        const spool = Spool.open(join(o.dataDir, 'spool', c.logstore), o.spoolCapBytes, o.log);
-        this.metrics.lostBatches += spool.corrupt;
-        this.deliveries.set(
-          c.logstore,
-          new Delivery(
-            this.client,
-            spool,
-            {
-              project: o.project,
-              logstore: c.logstore,
-              maxConcurrency: o.maxConcurrency,
-              directAttempts: 3,
-              backoffBaseMs: 100,
-              backoffCapMs: 10_000,
-              maxMemoryBytes: o.maxMemoryBytes,
-            },
-            {
-              delivered: (b) => this.acked(b),
-              spooled: (b) => this.acked(b),
-              released: (b) => this.pool.release(b.slab),
-              givenUp: (b, reason) => {
-                this.metrics.lostBatches++;
-                for (const r of b.ranges)
-                  this.loss(r, this.store.files.get(r.fileId)?.path ?? '?', `rejected: ${reason}`);
-                this.store.ack(b.id);
-                this.wake();
-              },
-            },
-            this.metrics,
-            o.log,
-          ),
-        );
-      }
+        },
+        skipRecord,
+      ),
+    );
+    this.startedWith.set(c.configName, key);
+    this.dirty = true;
+  }
+
+  private deliveryFor(logstore: string): Delivery {
+    const have = this.deliveries.get(logstore);
+    if (have) return have;
+    const o = this.o;
+    const spool = Spool.open(join(o.dataDir, 'spool', logstore), o.spoolCapBytes, o.log);
+    this.metrics.lostBatches += spool.corrupt;
+    const d = new Delivery(
+      this.client,
+      spool,
+      {
+        project: o.project,
+        logstore,
+        maxConcurrency: o.maxConcurrency,
+        directAttempts: 3,
+        backoffBaseMs: 100,
+        backoffCapMs: 10_000,
+        maxMemoryBytes: o.maxMemoryBytes,
+      },
+      {
+        delivered: (b) => this.acked(b),
+        spooled: (b) => this.acked(b),
+        released: (b) => this.pool.release(b.slab),
+        givenUp: (b, reason) => {
+          this.metrics.lostBatches++;
+          for (const r of b.ranges) this.loss(r, this.store.files.get(r.fileId)?.path ?? '?', `rejected: ${reason}`);
+          this.store.ack(b.id);
+          this.wake();
+        },
+      },
+      this.metrics,
+      o.log,
+    );
+    this.deliveries.set(logstore, d);
+    return d;
+  }
+
+  /**
+   * Makes the running collectors match `configs` without a restart: new ones start, changed ones (a different source
+   * JSON) stop and start again, missing ones stop. Checkpoints are kept by config name, so a config that comes back
+   * resumes where it stopped.
+   */
+  applyConfigs(configs: readonly RemoteConfig[], startup = false): void {
+    const wanted = new Map<string, RemoteConfig>();
+    this.refused.clear();
+    for (const rc of configs) {
+      if (rc.config === undefined) {
+        this.refused.set(rc.name, rc.error ?? 'refused');
+        this.o.log(`config ${rc.name} refused: ${rc.error}`);
+      } else if (!wanted.has(rc.name)) wanted.set(rc.name, rc);
+    }
+    for (const name of [...this.waiting.keys()]) {
+      const w = wanted.get(name);
+      if (w === undefined) this.waiting.delete(name);
+      else this.waiting.get(name)!.rc = w;
+    }
+    for (const c of [...this.collectors]) {
+      const name = c.config.configName;
+      const w = wanted.get(name);
+      if (w !== undefined && w.key === this.startedWith.get(name)) continue;
+      this.stopCollector(c, w === undefined ? 'removed' : 'changed');
+      if (w !== undefined) this.waitFor(w, c.config);
+    }
+    for (const [name, w] of wanted) {
+      if (this.startedWith.has(name) || this.waiting.has(name)) continue;
+      this.waitFor(w, undefined);
+      // At startup, unacknowledged intents are a previous process's: the new collector resends them itself.
+      if (startup) this.waiting.get(name)!.ids.clear();
+    }
+    this.startReady();
+  }
+
+  private stopCollector(c: Collector, why: string): void {
+    this.o.log(`config ${c.config.configName} ${why}: collector stopped (checkpoints kept)`);
+    c.close();
+    this.collectors = this.collectors.filter((x) => x !== c);
+    this.startedWith.delete(c.config.configName);
+  }
+
+  private waitFor(rc: RemoteConfig, previous: CollectionConfig | undefined): void {
+    const ids = new Set<string>();
+    for (const i of this.store.pending.values()) {
+      if (i.ranges.some((r) => this.store.files.get(r.fileId)?.config === rc.name)) ids.add(i.id);
+    }
+    this.waiting.set(rc.name, { rc, ids, until: Date.now() + 30_000, previous });
+  }
+
+  /** Starts the waiting configs whose previous batches are all acknowledged. */
+  private startReady(): void {
+    const now = Date.now();
+    for (const [name, w] of this.waiting) {
+      for (const id of w.ids) if (!this.store.pending.has(id)) w.ids.delete(id);
+      if (w.ids.size > 0 && now < w.until) continue;
+      this.waiting.delete(name);
+      const config = w.rc.config!;
+      // After a change, files the old config followed by name and the new one does not match keep their checkpoint
+      // but are not followed (changed back, they resume from it). A rotated file still being read to its end matched
+      // neither by name, and stays.
+      const prev = w.previous;
+      const skip =
+        prev === undefined
+          ? undefined
+          : (rec: FileRecord) => pathMatches(prev, rec.path) && !pathMatches(config, rec.path);
+      this.startCollector(config, w.rc.key, skip);
+      this.o.log(`config ${name} started (logstore ${config.logstore})`);
     }
   }
 
@@ -155,6 +274,14 @@ export class Agent {
   /** Every loss is counted and written to losses.jsonl with file and byte range. */
   private loss(r: ByteRange, path: string, reason: string): void {
     this.metrics.lostBytes += Math.max(0, r.end - r.start);
+    const config = this.store.files.get(r.fileId)?.config;
+    if (config !== undefined) {
+      const e = this.perConfig.get(config) ?? { errors: 0, lastError: '', droppedBytes: 0 };
+      e.errors++;
+      e.lastError = `${path}: ${reason}`;
+      e.droppedBytes += Math.max(0, r.end - r.start);
+      this.perConfig.set(config, e);
+    }
     const line = JSON.stringify({ time: new Date().toISOString(), path, ...r, reason });
     this.o.log(`loss: ${line}`);
     appendFileSync(this.lossLog, `${line}\n`);
@@ -180,6 +307,83 @@ export class Agent {
     }).then(() => clearTimeout(this.wakeTimer));
   }
 
+  /** Heartbeats until stopped; a failed one is logged (once per outage) and the last configs keep running. */
+  private async heartbeatLoop(): Promise<void> {
+    const remote = this.o.remote;
+    if (remote === undefined) return;
+    let failing = false;
+    while (!this.stopping) {
+      try {
+        const changed = await remote.source.heartbeat(this.heartbeatStatus());
+        if (failing) this.o.log('heartbeat: the server answers again');
+        failing = false;
+        if (changed !== undefined && !this.stopping) {
+          this.o.log(`configs from the server: ${changed.configs.map((c) => c.name).join(', ') || '(none)'}`);
+          this.applyConfigs(changed.configs);
+          this.wake();
+        }
+      } catch (err) {
+        if (!failing) this.o.log(`heartbeat failed (keeping the last configs): ${(err as Error).message}`);
+        failing = true;
+      }
+      await new Promise<void>((done) => {
+        this.heartbeatWake = done;
+        this.heartbeatTimer = setTimeout(done, remote.intervalMs);
+      });
+      clearTimeout(this.heartbeatTimer);
+    }
+  }
+
+  /** Per-config and per-file status for the server (docs/api.md "Agent heartbeat"). */
+  heartbeatStatus(): HeartbeatStatus {
+    const committed = new Map([...this.store.files.values()].map((f) => [f.fileId, f.committed]));
+    const configs: Record<string, unknown>[] = [];
+    const files: Record<string, unknown>[] = [];
+    for (const c of this.collectors) {
+      const name = c.config.configName;
+      const e = this.perConfig.get(name);
+      let read = 0;
+      let lag = 0;
+      const progress = c.progress();
+      for (const p of progress) {
+        const done = committed.get(p.fileId) ?? 0;
+        read += p.read;
+        lag += Math.max(0, p.size - done);
+        if (files.length < 1000)
+          files.push({
+            configName: name,
+            path: p.path,
+            size: p.size,
+            offset: p.read,
+            committed: done,
+            lagBytes: Math.max(0, p.size - done),
+            rotated: p.rotated,
+          });
+      }
+      configs.push({
+        configName: name,
+        logstore: c.config.logstore,
+        state: 'running',
+        files: progress.length,
+        readBytes: read,
+        lagBytes: lag,
+        errors: e?.errors ?? 0,
+        lastError: e?.lastError ?? '',
+        droppedBytes: e?.droppedBytes ?? 0,
+      });
+    }
+    for (const [name, w] of this.waiting)
+      configs.push({ configName: name, logstore: w.rc.config?.logstore ?? '', state: 'starting', files: 0 });
+    for (const [name, why] of this.refused)
+      configs.push({ configName: name, logstore: '', state: 'refused', files: 0, errors: 1, lastError: why });
+    const spools = this.spoolStats();
+    return {
+      configs,
+      files,
+      counters: { ...this.metrics.toJSON(), spoolBytes: spools.bytes, spoolCount: spools.count },
+    };
+  }
+
   async startMetrics(): Promise<void> {
     if (this.o.metricsPort === undefined) return;
     const server = createServer((req, res) => {
@@ -199,6 +403,7 @@ export class Agent {
   /** Runs until `stop()`; resolves with `'restart'` when the hard memory limit asks for a fresh process. */
   async run(): Promise<'stopped' | 'restart'> {
     await this.startMetrics();
+    const beating = this.heartbeatLoop();
     let lastReconcile = 0;
     let lastSample = Date.now();
     let lastStatus = 0;
@@ -220,6 +425,7 @@ export class Agent {
           break;
         }
       }
+      if (this.waiting.size > 0) this.startReady();
       if (now - lastReconcile >= (this.dirty ? 50 : 1000)) {
         for (const c of this.collectors) c.reconcile(now);
         lastReconcile = now;
@@ -243,6 +449,10 @@ export class Agent {
       if (read > 0 && this.monitor.throttle >= 1) await new Promise((r) => setImmediate(r));
       else await this.sleep(read > 0 ? Math.round(100 * (1 / this.monitor.throttle - 1)) : 200);
     }
+    this.stopping = true;
+    this.heartbeatWake?.();
+    this.o.remote?.source.close(); // an in-flight heartbeat fails at once
+    await beating;
     await this.shutdown();
     return outcome;
   }
@@ -297,6 +507,7 @@ export class Agent {
   stop(): void {
     this.stopping = true;
     this.wake();
+    this.heartbeatWake?.();
   }
 
   /** Waits (bounded) for in-flight sends, then writes a final snapshot. */

@@ -96,6 +96,8 @@ export class Collector {
     readonly config: CollectionConfig,
     private readonly o: CollectorOptions,
     private readonly host: CollectorHost,
+    /** Checkpointed files of this config not to follow (kept in the store untouched); see Agent.applyConfigs. */
+    skipRecord?: (rec: FileRecord) => boolean,
   ) {
     this.scanner = new DirScanner(config, o.maxWatches, () => host.wake());
     this.builder = new LogBuilder(config, host.metrics);
@@ -108,7 +110,7 @@ export class Collector {
       if (id !== undefined) replay.set(id, [...(replay.get(id) ?? []), i]);
     }
     for (const rec of host.store.files.values()) {
-      if (rec.config !== config.configName) continue;
+      if (rec.config !== config.configName || skipRecord?.(rec) === true) continue;
       const intents = (replay.get(rec.fileId) ?? []).sort((a, b) => a.ranges[0]!.start - b.ranges[0]!.start);
       const end = intents.reduce((m, i) => Math.max(m, i.ranges[0]!.end), rec.committed);
       const t: Tracked = {
@@ -127,7 +129,9 @@ export class Collector {
       };
       this.track(t);
     }
-    this.firstScan = host.store.files.size === 0;
+    // A config that follows no file yet starts at the files' ends (unless tailExisted), whatever other configs do: a
+    // config added to a running agent, or changed to another pattern, does not collect what its files held before.
+    this.firstScan = this.files.size === 0;
   }
 
   private track(t: Tracked): void {

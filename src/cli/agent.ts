@@ -1,10 +1,24 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Agent, ConfigFieldError, DEFAULT_AGENT_LIMITS, FileConfigSource, RESTART_EXIT_CODE } from '../agent/mod.js';
+import {
+  AGENT_VERSION,
+  Agent,
+  ConfigFieldError,
+  DEFAULT_AGENT_LIMITS,
+  FileConfigSource,
+  hostIp,
+  LOGTAIL_USER_DEFINED_ID_FILE,
+  RESTART_EXIT_CODE,
+  RemoteConfigSource,
+} from '../agent/mod.js';
 import { parseArgs, UsageError } from './args.js';
 
+const DEFAULT_HEARTBEAT_SEC = 5;
+
 export const AGENT_USAGE = `Usage: sluice agent --endpoint http://HOST:PORT --project P --data DIR --config CONFIG.json [--config …]
+       sluice agent --endpoint http://HOST:PORT --project P --data DIR [--user-defined-id ID …]
        sluice agent status --data DIR
 
 Collects log files read-only and ships them to a Sluice (or SLS) logstore, exactly once: checkpoints advance only
@@ -13,7 +27,12 @@ while the server is unreachable.
   --endpoint       server URL
   --project        project to write to
   --data           agent state folder (checkpoints, spool, status)
-  --config         a Logtail collection config (JSON, sls-api.md §5.10); may repeat
+  --config         a Logtail collection config (JSON, sls-api.md §5.10); may repeat. Without it the agent takes
+                   its configs from the server's machine groups (docs/agent.md "Remote configs"):
+  --user-defined-id     an id that puts this machine in \`userdefined\` machine groups; may repeat
+  --user-defined-id-file  more ids, one per line, re-read at every heartbeat (default ${LOGTAIL_USER_DEFINED_ID_FILE})
+  --ip             the IP reported for \`ip\` machine groups (default: the first non-loopback IPv4 address)
+  --heartbeat-interval  seconds between heartbeats (default ${DEFAULT_HEARTBEAT_SEC})
   --metrics-port   serve Prometheus metrics on 127.0.0.1:PORT (/metrics)
   --cpu-limit      soft CPU limit as a share of one core (e.g. 0.5): reading slows down above it
   --mem-soft-mb    soft RSS limit: reading slows down above it
@@ -35,11 +54,14 @@ function num(flags: Record<string, string | undefined>, name: string, fallback: 
 export async function agent(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'status') return status(argv.slice(1));
   const configPaths: string[] = [];
+  const userIds: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--config') configPaths.push(argv[++i] ?? '');
     else if (a.startsWith('--config=')) configPaths.push(a.slice('--config='.length));
+    else if (a === '--user-defined-id') userIds.push(argv[++i] ?? '');
+    else if (a.startsWith('--user-defined-id=')) userIds.push(a.slice('--user-defined-id='.length));
     else rest.push(a);
   }
   const { flags } = parseArgs(rest, {
@@ -52,6 +74,9 @@ export async function agent(argv: readonly string[]): Promise<number> {
     'mem-limit-mb': 'value',
     'spool-mb': 'value',
     concurrency: 'value',
+    'user-defined-id-file': 'value',
+    ip: 'value',
+    'heartbeat-interval': 'value',
     help: 'bool',
   });
   if (flags['help']) {
@@ -59,8 +84,17 @@ export async function agent(argv: readonly string[]): Promise<number> {
     return 0;
   }
   for (const name of ['endpoint', 'project', 'data']) if (!flags[name]) throw new UsageError(`--${name} is required`);
-  if (configPaths.length === 0 || configPaths.some((p) => p === ''))
-    throw new UsageError('--config CONFIG.json is required (fetching configs from the server is not available yet)');
+  if (configPaths.some((p) => p === '')) throw new UsageError('--config needs a file');
+  if (userIds.some((id) => id === '' || id.length > 128))
+    throw new UsageError('--user-defined-id needs an id of 1 to 128 characters');
+  const remoteMode = configPaths.length === 0;
+  if (!remoteMode && (userIds.length > 0 || flags['user-defined-id-file'] || flags['heartbeat-interval']))
+    throw new UsageError(
+      '--user-defined-id, --user-defined-id-file and --heartbeat-interval need remote configs (no --config)',
+    );
+  const heartbeatSec = num(flags, 'heartbeat-interval', DEFAULT_HEARTBEAT_SEC);
+  if (heartbeatSec < 0.05 || heartbeatSec > 3600)
+    throw new UsageError(`--heartbeat-interval must be from 0.05 to 3600 seconds, got ${heartbeatSec}`);
   const keyId = process.env['SLUICE_ACCESS_KEY_ID'];
   const keySecret = process.env['SLUICE_ACCESS_KEY_SECRET'];
   if (!keyId || !keySecret) throw new UsageError('set SLUICE_ACCESS_KEY_ID and SLUICE_ACCESS_KEY_SECRET');
@@ -69,9 +103,9 @@ export async function agent(argv: readonly string[]): Promise<number> {
   // With a hard memory limit the work runs in a child that this process restarts when it asks for it.
   if (memHardBytes > 0 && process.env[WORKER_ENV] !== '1') return supervise(argv);
 
-  let configs: ReturnType<FileConfigSource['load']>;
+  let configs: ReturnType<FileConfigSource['load']> = [];
   try {
-    configs = new FileConfigSource(configPaths).load();
+    if (!remoteMode) configs = new FileConfigSource(configPaths).load();
   } catch (err) {
     if (err instanceof ConfigFieldError) {
       console.error(`sluice agent: config ${err.message}`);
@@ -80,6 +114,21 @@ export async function agent(argv: readonly string[]): Promise<number> {
     throw err;
   }
   const metricsPort = flags['metrics-port'];
+  const remote = remoteMode
+    ? new RemoteConfigSource({
+        endpoint: flags['endpoint']!,
+        project: flags['project']!,
+        accessKeyId: keyId,
+        accessKeySecret: keySecret,
+        dataDir: flags['data']!,
+        ip: flags['ip'] ?? hostIp(),
+        hostname: hostname(),
+        userDefinedIds: userIds,
+        userDefinedIdFile: flags['user-defined-id-file'] ?? LOGTAIL_USER_DEFINED_ID_FILE,
+        version: AGENT_VERSION,
+        timeoutMs: 10_000,
+      })
+    : undefined;
   const a = new Agent({
     endpoint: flags['endpoint']!,
     project: flags['project']!,
@@ -99,6 +148,7 @@ export async function agent(argv: readonly string[]): Promise<number> {
     passBudgetBytes: DEFAULT_AGENT_LIMITS.passBudgetBytes,
     collector: {},
     log: (m) => console.error(`[agent] ${m}`),
+    ...(remote !== undefined ? { remote: { source: remote, intervalMs: Math.round(heartbeatSec * 1000) } } : {}),
   });
   const stop = (): void => a.stop();
   process.once('SIGTERM', stop);
@@ -107,7 +157,8 @@ export async function agent(argv: readonly string[]): Promise<number> {
   const started = a.run();
   await new Promise((r) => setTimeout(r, 50));
   console.log(
-    `Sluice agent collecting ${configs.length} config(s) into ${flags['endpoint']} project ${flags['project']}` +
+    `Sluice agent collecting ${a.configCount} config(s) into ${flags['endpoint']} project ${flags['project']}` +
+      (remote ? `; configs from the server (machine-uniqueid ${remote.instanceId})` : '') +
       (a.metricsUrl ? `; metrics at ${a.metricsUrl}` : ''),
   );
   const outcome = await started;

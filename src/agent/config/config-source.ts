@@ -3,8 +3,8 @@ import { ConfigFieldError } from './config-error.js';
 import { type CollectionConfig, parseCollectionConfig } from './logtail-config.js';
 
 /**
- * Where collection configs come from. Today: JSON files given with `--config`. The seam for the console issue:
- * a source that fetches the configs applied to this machine's groups from the server implements the same call.
+ * Where collection configs come from: JSON files given with `--config` (this), or the server's machine groups
+ * (RemoteConfigSource in remote-config-source.ts, which the agent polls and applies live).
  */
 export interface ConfigSource {
   load(): CollectionConfig[];

@@ -78,7 +78,9 @@ export class Agent {
   >();
   /** Configs the server sent that the parser refused, with why. */
   private readonly refused = new Map<string, string>();
+  /** Losses by config and by file, for the heartbeat status. */
   private readonly perConfig = new Map<string, { errors: number; lastError: string; droppedBytes: number }>();
+  private readonly perFile = new Map<string, { errors: number; lastError: string; droppedBytes: number }>();
   private readonly copts: CollectorOptions;
   private readonly deliveries = new Map<string, Delivery>();
   private readonly monitor: SelfMonitor;
@@ -275,13 +277,15 @@ export class Agent {
   private loss(r: ByteRange, path: string, reason: string): void {
     this.metrics.lostBytes += Math.max(0, r.end - r.start);
     const config = this.store.files.get(r.fileId)?.config;
-    if (config !== undefined) {
-      const e = this.perConfig.get(config) ?? { errors: 0, lastError: '', droppedBytes: 0 };
+    const count = (map: Map<string, { errors: number; lastError: string; droppedBytes: number }>, key: string) => {
+      const e = map.get(key) ?? { errors: 0, lastError: '', droppedBytes: 0 };
       e.errors++;
       e.lastError = `${path}: ${reason}`;
       e.droppedBytes += Math.max(0, r.end - r.start);
-      this.perConfig.set(config, e);
-    }
+      map.set(key, e);
+    };
+    if (config !== undefined) count(this.perConfig, config);
+    count(this.perFile, r.fileId);
     const line = JSON.stringify({ time: new Date().toISOString(), path, ...r, reason });
     this.o.log(`loss: ${line}`);
     appendFileSync(this.lossLog, `${line}\n`);
@@ -347,6 +351,7 @@ export class Agent {
       const progress = c.progress();
       for (const p of progress) {
         const done = committed.get(p.fileId) ?? 0;
+        const fe = this.perFile.get(p.fileId);
         read += p.read;
         lag += Math.max(0, p.size - done);
         if (files.length < 1000)
@@ -358,6 +363,9 @@ export class Agent {
             committed: done,
             lagBytes: Math.max(0, p.size - done),
             rotated: p.rotated,
+            errors: fe?.errors ?? 0,
+            droppedBytes: fe?.droppedBytes ?? 0,
+            lastError: fe?.lastError ?? '',
           });
       }
       configs.push({

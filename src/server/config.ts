@@ -64,6 +64,8 @@ export interface ServerLimits {
   readonly sqlMemoryMiB: number;
   /** DuckDB worker threads. */
   readonly sqlThreads: number;
+  /** An agent with no heartbeat for this long shows as `stale` in ListMachines. */
+  readonly agentStaleMs: number;
 }
 
 export const DEFAULT_PORT = 7000;
@@ -86,6 +88,7 @@ export const DEFAULT_LIMITS: ServerLimits = Object.freeze({
   sqlTimeoutMs: 30_000,
   sqlMemoryMiB: 2048,
   sqlThreads: 2,
+  agentStaleMs: 30_000,
 });
 
 export class ConfigError extends Error {

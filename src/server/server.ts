@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { AgentHeartbeats } from '../backend/agent-heartbeats.js';
+import { AgentHeartbeats, DEFAULT_HEARTBEAT_OPTIONS } from '../backend/agent-heartbeats.js';
 import { LogService } from '../backend/log-service.js';
 import { MachineGroups } from '../backend/machine-groups.js';
 import { storedLogGroupBytes } from '../backend/stored-payload.js';
@@ -120,7 +120,10 @@ export async function startServer(
     users: config.console.users,
   });
   const machineGroups = new MachineGroups(meta);
-  const heartbeats = new AgentHeartbeats(meta, machineGroups);
+  const heartbeats = new AgentHeartbeats(meta, machineGroups, {
+    ...DEFAULT_HEARTBEAT_OPTIONS,
+    staleAfterMs: config.limits.agentStaleMs,
+  });
   registerMachineGroupRoutes(router, deps, machineGroups, heartbeats);
   registerLogtailConfigRoutes(router, deps, machineGroups);
   registerAgentHeartbeatRoutes(router, heartbeats);

@@ -99,7 +99,8 @@ describe('machine groups and Logtail configs', () => {
   };
 
   before(async () => {
-    server = await startServerProcess();
+    // A short stale threshold (limits.agentStaleMs) so the test sees a machine go stale.
+    server = await startServerProcess({ config: { limits: { agentStaleMs: 3000 } } });
     agent = new Agent({ keepAlive: true });
     const port = server.port;
     (agent as unknown as { createConnection: unknown }).createConnection = (_o: unknown, cb: () => void) =>
@@ -361,6 +362,17 @@ describe('machine groups and Logtail configs', () => {
       'ProjectNotExist',
     );
     await rejectsWith(call('listMachines', { groupName: 'missing' }), 404, 'MachineGroupNotExist');
+  });
+
+  test('a machine that stops heartbeating shows as stale', async () => {
+    await heartbeat({ instanceId: 'agent-3', ip: '10.9.8.7' });
+    const state = async () => jsonOf<{ state: string }>(await send('GET', '/logtail/machines/agent-3')).state;
+    assert.equal(await state(), 'ok');
+    const deadline = Date.now() + 15_000;
+    while ((await state()) !== 'stale' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await state(), 'stale');
+    await heartbeat({ instanceId: 'agent-3', ip: '10.9.8.7' });
+    assert.equal(await state(), 'ok', 'a new heartbeat makes it fresh again');
   });
 
   test('everything goes with its project', async () => {

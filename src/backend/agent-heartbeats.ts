@@ -89,6 +89,24 @@ function parseStatus(v: unknown): AgentStatus {
   };
 }
 
+/**
+ * SLS's `topicFormat: "group_topic"` gives a config's logs the `groupTopic` of the machine group it reached the agent
+ * through: the agent receives it as a fixed topic. (A config in two groups takes the first group's, by name.)
+ */
+function withGroupTopic(detail: Readonly<Record<string, unknown>>, groupTopic: string): Record<string, unknown> {
+  const input = detail['inputDetail'];
+  if (
+    typeof input !== 'object' ||
+    input === null ||
+    (input as Record<string, unknown>)['topicFormat'] !== 'group_topic'
+  )
+    return { ...detail };
+  return {
+    ...detail,
+    inputDetail: { ...input, topicFormat: groupTopic === '' ? 'none' : `customized://${groupTopic}` },
+  };
+}
+
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
@@ -123,7 +141,11 @@ export class AgentHeartbeats {
         if (wanted.has(name)) continue;
         try {
           const doc = this.groups.getConfig(project, name);
-          wanted.set(name, { ...doc.detail, configName: name, lastModifyTime: doc.lastModifyTime });
+          wanted.set(name, {
+            ...withGroupTopic(doc.detail, g.groupAttribute.groupTopic),
+            configName: name,
+            lastModifyTime: doc.lastModifyTime,
+          });
         } catch (err) {
           if (!(err instanceof SlsError && err.code === 'ConfigNotExist')) throw err;
         }

@@ -112,9 +112,17 @@ export function checkLogtailConfig(body: Record<string, unknown>): string {
   return name;
 }
 
+/** machineList as a Set, made once per stored list (documents are immutable, so the list identifies it). */
+const listSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 export function groupMatches(group: MachineGroupDoc, m: MachineIdentity): boolean {
-  if (group.machineIdentifyType === 'ip') return m.ip !== '' && group.machineList.includes(m.ip);
-  return m.userDefinedIds.some((id) => group.machineList.includes(id));
+  let set = listSets.get(group.machineList);
+  if (set === undefined) {
+    set = new Set(group.machineList);
+    listSets.set(group.machineList, set);
+  }
+  if (group.machineIdentifyType === 'ip') return m.ip !== '' && set.has(m.ip);
+  return m.userDefinedIds.some((id) => set.has(id));
 }
 
 export class MachineGroups {

@@ -364,6 +364,26 @@ describe('machine groups and Logtail configs', () => {
     await rejectsWith(call('listMachines', { groupName: 'missing' }), 404, 'MachineGroupNotExist');
   });
 
+  test('topicFormat group_topic: the agent gets the group topic as a fixed topic', async () => {
+    assertEmptyOk(
+      await send('POST', '/machinegroups', {
+        groupName: 'topical',
+        machineIdentifyType: 'userdefined',
+        groupAttribute: { groupTopic: 'blue' },
+        machineList: ['topic-agent'],
+      }),
+    );
+    const cfg = nginxConfig('by-group-topic');
+    (cfg['inputDetail'] as Record<string, unknown>)['topicFormat'] = 'group_topic';
+    assertEmptyOk(await send('POST', '/configs', cfg));
+    assertEmptyOk(await send('PUT', '/machinegroups/topical/configs/by-group-topic'));
+    const got = await heartbeat({ instanceId: 'agent-4', userDefinedIds: ['topic-agent'] });
+    assert.equal((got.configs![0]!['inputDetail'] as { topicFormat: string }).topicFormat, 'customized://blue');
+    // GetConfig still answers what was posted.
+    const stored = jsonOf<{ inputDetail: { topicFormat: string } }>(await send('GET', '/configs/by-group-topic'));
+    assert.equal(stored.inputDetail.topicFormat, 'group_topic');
+  });
+
   test('a machine that stops heartbeating shows as stale', async () => {
     await heartbeat({ instanceId: 'agent-3', ip: '10.9.8.7' });
     const state = async () => jsonOf<{ state: string }>(await send('GET', '/logtail/machines/agent-3')).state;

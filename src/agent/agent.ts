@@ -127,7 +127,8 @@ export class Agent {
     for (const c of o.configs) this.startCollector(c, '');
     // Batches spooled for a logstore no config names any more still go out.
     const spoolDir = join(o.dataDir, 'spool');
-    if (existsSync(spoolDir)) for (const name of readdirSync(spoolDir)) this.deliveryFor(name);
+    if (existsSync(spoolDir))
+      for (const d of readdirSync(spoolDir, { withFileTypes: true })) if (d.isDirectory()) this.deliveryFor(d.name);
     // Remote mode starts with the configs the server sent last, so a restart while it is down still collects.
     const cached = o.remote?.source.cached();
     if (cached !== undefined) {

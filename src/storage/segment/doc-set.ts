@@ -108,6 +108,12 @@ export function orMany(sets: readonly DocSet[], n: number): DocSet {
   if (sets.length === 1) return sets[0]!;
   let total = 0;
   for (const s of sets) total += s.kind === 'ids' ? s.ids.length : n;
+  if (total <= n * DENSE && sets.length <= 4) {
+    // A few lists (a numeric range over a handful of values): merge them instead of sorting the concatenation.
+    let acc = (sets[0] as { ids: Uint32Array }).ids;
+    for (let i = 1; i < sets.length; i++) acc = unionSorted(acc, (sets[i] as { ids: Uint32Array }).ids);
+    return { kind: 'ids', ids: acc };
+  }
   if (total <= n * DENSE) {
     const all = new Uint32Array(total);
     let o = 0;
@@ -126,6 +132,57 @@ export function orMany(sets: readonly DocSet[], n: number): DocSet {
     else for (let i = 0; i < words.length; i++) words[i]! |= s.words[i]!;
   }
   return { kind: 'bits', words, n };
+}
+
+/**
+ * Accumulates a union of many posting lists without a DocSet per list (a prefix like `9*` expands to thousands of
+ * tokens of one or two rows each; a numeric range to thousands of values): ids go into one growing buffer, dense
+ * lists OR into one bitset; `finish` sorts once.
+ */
+export class UnionBuilder {
+  private ids = new Uint32Array(1024);
+  private len = 0;
+  private words: Uint32Array | undefined;
+
+  constructor(readonly n: number) {}
+
+  add(id: number): void {
+    if (this.len === this.ids.length) {
+      const next = new Uint32Array(this.ids.length * 2);
+      next.set(this.ids);
+      this.ids = next;
+    }
+    this.ids[this.len++] = id;
+    if (this.len > this.n * DENSE && !this.words) this.spill();
+  }
+
+  /** ORs a bitset (little-endian words as stored) in. */
+  addWords(bytes: Uint8Array, offset: number): void {
+    if (!this.words) this.spill();
+    const w = this.words!;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, w.length * 4);
+    for (let i = 0; i < w.length; i++) w[i]! |= dv.getUint32(i * 4, true);
+  }
+
+  finish(): DocSet {
+    if (this.words) {
+      this.spill();
+      return { kind: 'bits', words: this.words, n: this.n };
+    }
+    if (this.len === 0) return EMPTY;
+    const all = this.ids.subarray(0, this.len).sort();
+    let w = 0;
+    for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[w - 1]) all[w++] = all[i]!;
+    return fromIds(all.subarray(0, w), this.n);
+  }
+
+  /** Moves the buffered ids into the bitset. */
+  private spill(): void {
+    this.words ??= new Uint32Array((this.n + 31) >>> 5);
+    const w = this.words;
+    for (let i = 0; i < this.len; i++) w[this.ids[i]! >>> 5]! |= 1 << (this.ids[i]! & 31);
+    this.len = 0;
+  }
 }
 
 /** Members in [lo, hi). */

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ByteReader, zstdDecompress } from './bytes.js';
-import { type DocSet, EMPTY, orMany } from './doc-set.js';
+import { type DocSet, EMPTY, orMany, UnionBuilder } from './doc-set.js';
 import type { SearchPart, StoredRow } from './part.js';
 import { readPosting } from './postings.js';
 import { BLOCK_ROWS, type DictFooter, MAGIC, type NumberFooter, type SegmentFooter } from './segment-format.js';
@@ -101,7 +101,7 @@ export class SegmentReader implements SearchPart {
       );
     // Postings of neighbouring tokens are contiguous in the file: read the span once instead of one pread per
     // token (a prefix like `9*` expands to thousands of tokens).
-    const sets: DocSet[] = [];
+    const union = new UnionBuilder(this.n);
     let i = 0;
     const SPAN = 4 * 1024 * 1024;
     while (i < refs.length) {
@@ -111,13 +111,10 @@ export class SegmentReader implements SearchPart {
         j++;
       const end = refs[j]!.off + refs[j]!.len;
       const buf = this.read(start, end - start);
-      for (let k = i; k <= j; k++) {
-        const r = new ByteReader(buf, refs[k]!.off - start);
-        sets.push(readPosting(r, this.n));
-      }
+      for (let k = i; k <= j; k++) postingInto(buf, refs[k]!.off - start, this.n, union);
       i = j + 1;
     }
-    return orMany(sets, this.n);
+    return union.finish();
   }
 
   tokens(dict: string, prefix: string, limit: number): string[] {
@@ -147,16 +144,30 @@ export class SegmentReader implements SearchPart {
     // Postings of consecutive values are contiguous: one read covers the whole range.
     const base = offsets[start]!;
     const buf = this.read(base, offsets[end]! - base);
-    const r = new ByteReader(buf);
-    const sets: DocSet[] = [];
-    for (let i = start; i < end; i++) sets.push(readPosting(r, this.n));
-    return orMany(sets, this.n);
+    if (end - start <= 4) {
+      const r = new ByteReader(buf);
+      const sets: DocSet[] = [];
+      for (let i = start; i < end; i++) sets.push(readPosting(r, this.n));
+      return orMany(sets, this.n);
+    }
+    const union = new UnionBuilder(this.n);
+    let pos = 0;
+    for (let i = start; i < end; i++) pos = postingInto(buf, pos, this.n, union);
+    return union.finish();
   }
 
   rows(ids: readonly number[]): StoredRow[] {
     const out: StoredRow[] = [];
     const cols = this.footer.columns;
     for (const id of ids) {
+      const key = `${this.path}#${id}`;
+      const hit = rowCache.get(key);
+      if (hit) {
+        rowCache.delete(key);
+        rowCache.set(key, hit);
+        out.push(hit);
+        continue;
+      }
       const b = Math.floor(id / BLOCK_ROWS);
       const at = id - b * BLOCK_ROWS;
       const fields: [string, string][] = [];
@@ -166,7 +177,12 @@ export class SegmentReader implements SearchPart {
         const v = this.columnBlock(range.off, range.len).cell(at);
         if (v !== undefined) fields.push([cols[c]!.name, v]);
       }
-      out.push({ time: this.times[id]!, fields });
+      const row = { time: this.times[id]!, fields };
+      if (ids.length <= ROW_CACHE_PAGE) {
+        rowCache.set(key, row);
+        if (rowCache.size > ROW_CACHE_ROWS) rowCache.delete(rowCache.keys().next().value as string);
+      }
+      out.push(row);
     }
     return out;
   }
@@ -369,6 +385,17 @@ export class SegmentReader implements SearchPart {
 }
 
 /**
+ * Rows recently returned in pages, shared by all segments, least recently used first. A page of 100 rows spread over
+ * a day touches ~100 distinct 1,024-row blocks per column (~1,300 zstd block decodes, ~40 MB decompressed, more than
+ * the block cache holds), so repeating or refreshing a query (a console) decoded every block again; the rows
+ * themselves are ~1 KB each. Only reads of at most ROW_CACHE_PAGE rows are kept (bulk reads such as phrase
+ * verification would flush it). Segments are immutable, so a cached row never goes stale.
+ */
+const ROW_CACHE_ROWS = 8192;
+const ROW_CACHE_PAGE = 1024;
+const rowCache = new Map<string, StoredRow>();
+
+/**
  * Decompressed column blocks shared by all segments, least recently used first. Reading a page of rows touches one
  * block per column per distinct 1,024-row block; repeated and nearby queries (paging, refreshing a console) then
  * skip the zstd decode. Bounded by bytes; a merged-away segment's blocks simply age out.
@@ -429,6 +456,45 @@ function cellAt(buf: Buffer, at: number): string | undefined {
   if (r.done) return undefined;
   const l = r.varint();
   return l === 0 ? undefined : buf.toString('utf8', r.pos, r.pos + l - 1);
+}
+
+/**
+ * Adds the posting list at `pos` of `buf` (the layout of postings.ts: kind 1 = bitset words, kind 0 = count and
+ * delta varints) to `union`; returns the position after it.
+ */
+function postingInto(buf: Buffer, pos: number, n: number, union: UnionBuilder): number {
+  const kind = buf[pos++];
+  if (kind === 1) {
+    const bytes = ((n + 31) >>> 5) * 4;
+    union.addWords(buf, pos);
+    return pos + bytes;
+  }
+  let count = 0;
+  let mul = 1;
+  for (;;) {
+    const c = buf[pos++]!;
+    count += (c & 0x7f) * mul;
+    if (c < 0x80) break;
+    mul *= 128;
+  }
+  let prev = 0;
+  for (let i = 0; i < count; i++) {
+    let c = buf[pos++]!;
+    if (c < 0x80) prev += c;
+    else {
+      let x = c & 0x7f;
+      let m = 128;
+      for (;;) {
+        c = buf[pos++]!;
+        x += (c & 0x7f) * m;
+        if (c < 0x80) break;
+        m *= 128;
+      }
+      prev += x;
+    }
+    union.add(prev);
+  }
+  return pos;
 }
 
 interface PostingRef {

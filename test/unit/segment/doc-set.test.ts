@@ -23,7 +23,9 @@ import {
   or,
   orMany,
   toBits,
+  UnionBuilder,
 } from '../../../src/storage/segment/doc-set.js';
+import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -99,6 +101,80 @@ test('and / or / andNot / clip / counts agree with a set model in every represen
         }
       }
     }
+  }
+});
+
+test('orMany and UnionBuilder over many lists of mixed density agree with a set model', () => {
+  const r = rng(11);
+  for (const n of [33, 1000, 5000]) {
+    for (const k of [1, 2, 3, 5, 40]) {
+      for (const density of [0.0005, 0.01, 0.3]) {
+        const lists = Array.from({ length: k }, () => random(r, n, density * (r() < 0.2 ? 10 : 1)));
+        const want = [...new Set(lists.flat())].sort((a, b) => a - b);
+        const sets = lists.map((l) => fromIds(Uint32Array.from(l), n));
+        assert.deepEqual(members(orMany(sets, n)), want);
+        const u = new UnionBuilder(n);
+        for (const s of sets) {
+          if (s.kind === 'bits') u.addWords(new Uint8Array(s.words.buffer), 0);
+          else for (const id of s.ids) u.add(id);
+        }
+        assert.deepEqual(members(u.finish()), want);
+      }
+    }
+  }
+});
+
+test('a segment answers numeric ranges over many values and prefixes over many tokens exactly', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-union-'));
+  dirs.push(dir);
+  const compiled = compileIndex(
+    { config: { keys: { v: { type: 'long' }, w: { type: 'text', token: [' '] } } }, lastModifyTime: 0, version: 1 },
+    30,
+  );
+  const idx = LogstoreIndex.open(dir, compiled, {
+    sealRows: 1e9,
+    sealAgeMs: 1e12,
+    maxSegments: 100,
+    maxSegmentRows: 1e9,
+  });
+  const N = 6000;
+  const logs = Array.from({ length: N }, (_, i) => ({
+    time: 1000 + i,
+    contents: [
+      { key: 'v', value: String((i * 7919) % 997) },
+      { key: 'w', value: `t${(i * 31) % 1700} x${i % 3}` },
+    ],
+  }));
+  idx.add('0-0', 0, encodeLogGroup({ logs, topic: '', source: '', tags: [] }));
+  idx.seal();
+  const seg = idx.parts().find((p) => p instanceof SegmentReader)!;
+  const v = (i: number) => (i * 7919) % 997;
+  const w = (i: number) => `t${(i * 31) % 1700}`;
+  const ids = (f: (i: number) => boolean) => Array.from({ length: N }, (_, i) => i).filter(f);
+  // Rows are time-ordered, so row id = i.
+  for (const [lo, hi] of [
+    [0, 3],
+    [10, 20],
+    [100, 900],
+    [0, 996],
+    [500, 500],
+  ] as const) {
+    assert.deepEqual(
+      members(seg.numeric('v', lo, true, hi, true)),
+      ids((i) => v(i) >= lo && v(i) <= hi),
+      `${lo}..${hi}`,
+    );
+    assert.deepEqual(
+      members(seg.numeric('v', lo, false, hi, false)),
+      ids((i) => v(i) > lo && v(i) < hi),
+    );
+  }
+  for (const prefix of ['t1', 't16', 't9', 't', 'x', 'nothing']) {
+    assert.deepEqual(
+      members(seg.prefix('f:w', prefix)),
+      ids((i) => w(i).startsWith(prefix) || `x${i % 3}`.startsWith(prefix)),
+      prefix,
+    );
   }
 });
 

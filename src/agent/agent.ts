@@ -81,6 +81,7 @@ export class Agent {
   /** Losses by config and by file, for the heartbeat status. */
   private readonly perConfig = new Map<string, { errors: number; lastError: string; droppedBytes: number }>();
   private readonly perFile = new Map<string, { errors: number; lastError: string; droppedBytes: number }>();
+  private readonly sentLogs = new Map<string, number>();
   private readonly copts: CollectorOptions;
   private readonly deliveries = new Map<string, Delivery>();
   private readonly monitor: SelfMonitor;
@@ -181,8 +182,8 @@ export class Agent {
         maxMemoryBytes: o.maxMemoryBytes,
       },
       {
-        delivered: (b) => this.acked(b),
-        spooled: (b) => this.acked(b),
+        delivered: (b) => this.acked(b, true),
+        spooled: (b) => this.acked(b, true),
         released: (b) => this.pool.release(b.slab),
         givenUp: (b, reason) => {
           this.metrics.lostBatches++;
@@ -269,7 +270,10 @@ export class Agent {
     }
   }
 
-  private acked(b: Batch): void {
+  private acked(b: Batch, counted = false): void {
+    // Logs handed over for good (acknowledged, or spooled to be sent later), per config for the heartbeat status.
+    const config = counted ? this.store.files.get(b.ranges[0]?.fileId ?? '')?.config : undefined;
+    if (config !== undefined) this.sentLogs.set(config, (this.sentLogs.get(config) ?? 0) + b.logCount);
     this.store.ack(b.id);
     this.wake();
   }
@@ -376,6 +380,7 @@ export class Agent {
         files: progress.length,
         readBytes: read,
         lagBytes: lag,
+        sentLogs: this.sentLogs.get(name) ?? 0,
         errors: e?.errors ?? 0,
         lastError: e?.lastError ?? '',
         droppedBytes: e?.droppedBytes ?? 0,

@@ -77,7 +77,15 @@ interface MachineDetail {
   'userdefined-id': string;
   groups: string[];
   detail: {
-    configs: { configName: string; logstore: string; state: string; files: number; lagBytes?: number }[];
+    configs: {
+      configName: string;
+      logstore: string;
+      state: string;
+      files: number;
+      lagBytes?: number;
+      sentLogs?: number;
+      errors?: number;
+    }[];
     files: { configName: string; path: string; size: number; committed: number }[];
   };
 }
@@ -159,8 +167,10 @@ test('configs from the server: apply, change, remove, re-apply, all live and exa
   assert.equal(synced.detail.files[0]!.path, join(logDir, 'app.log'));
   const committedAll = await waitStatus(
     'file committed',
-    (x) => x.detail.files[0]?.committed === x.detail.files[0]?.size,
+    (x) => x.detail.files[0]?.committed === x.detail.files[0]?.size && x.detail.configs[0]?.sentLogs === l1.length,
   );
+  assert.equal(committedAll.detail.configs[0]!.errors, 0);
+  assert.equal(committedAll.detail.configs[0]!.lagBytes, 0);
   assert.equal(committedAll.detail.files[0]!.size, readFileSync(join(logDir, 'app.log')).length);
 
   // Another logstore: the reload is live and the next lines go there.

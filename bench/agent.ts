@@ -23,16 +23,19 @@ interface Options {
   lines: number;
   steadySeconds: number;
   mode: 'line' | 'nginx';
+  /** Writes a V8 CPU profile of the agent into this directory. */
+  cpuProf: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { lines: 5_000_000, steadySeconds: 20, mode: 'line' };
+  const o: Options = { lines: 5_000_000, steadySeconds: 20, mode: 'line', cpuProf: undefined };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
     const v = argv[i + 1] ?? '';
     if (k === '--lines') o.lines = Number(v);
     else if (k === '--steady-seconds') o.steadySeconds = Number(v);
     else if (k === '--mode' && (v === 'line' || v === 'nginx')) o.mode = v;
+    else if (k === '--cpu-prof') o.cpuProf = v;
     else throw new Error(`bad option ${k} ${v}`);
   }
   return o;
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
     project: 'bench',
     dataDir,
     configs: [logtailConfig(logs, 'agent', { ...detail, filePattern: '*.log' })],
+    ...(o.cpuProf ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] } : {}),
   });
   try {
     t = Date.now();

@@ -16,10 +16,10 @@ import type { CollectionConfig } from './config/logtail-config.js';
 import { pathMatches } from './config/path-match.js';
 import type { HeartbeatStatus, RemoteConfig, RemoteConfigSource } from './config/remote-config-source.js';
 import { AgentMetrics } from './metrics.js';
-import { NativeBufferCollector } from './self-monitor/native-gc.js';
 import { type SelfLimits, SelfMonitor } from './self-monitor/self-monitor.js';
 import type { Batch } from './send/batch.js';
 import { BufferPool } from './send/buffer-pool.js';
+import { BodyCompressor } from './send/compress.js';
 import { Delivery } from './send/delivery.js';
 import { Spool } from './spool/spool.js';
 
@@ -85,7 +85,6 @@ export class Agent {
   private readonly copts: CollectorOptions;
   private readonly deliveries = new Map<string, Delivery>();
   private readonly monitor: SelfMonitor;
-  private readonly nativeGc = new NativeBufferCollector(4 * 1024 * 1024);
   private readonly pool = new BufferPool();
   private metricsServer: Server | undefined;
   private stopping = false;
@@ -111,6 +110,7 @@ export class Agent {
     this.monitor = new SelfMonitor(o.limits);
     const copts: CollectorOptions = {
       pool: this.pool,
+      compressor: new BodyCompressor(),
       source: hostIp(),
       hostname: osHostname(),
       readChunkBytes: 1024 * 1024,
@@ -121,6 +121,7 @@ export class Agent {
       rotateGraceMs: 5_000,
       flushTimeoutMs: 3_000,
       lingerMs: 500,
+      minReadBytes: 2 * 1024 * 1024,
       maxLogsPerBatch: 4096,
       ...o.collector,
     };
@@ -455,7 +456,6 @@ export class Agent {
       this.metrics.readPaused = [...this.deliveries.values()].some((d) => !d.accepting) ? 1 : 0;
       this.store.flush(batches.length > 0); // intents durable before any batch leaves
       for (const b of batches) this.deliveries.get(b.logstore)!.submit(b);
-      this.nativeGc.note(read);
       if (now - lastStatus >= 1000) {
         lastStatus = now;
         this.writeStatus();

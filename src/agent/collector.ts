@@ -15,7 +15,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { lz4BlockCompress } from '../protocol/lz4-block.js';
 import { LogGroupWriter } from './batch/log-group-writer.js';
 import type { ByteRange, CheckpointStore, FileRecord, Intent } from './checkpoint/checkpoint-store.js';
 import type { CollectionConfig } from './config/logtail-config.js';
@@ -25,11 +24,13 @@ import { LogBuilder, topicFor } from './parse/log-builder.js';
 import { compileUserRegex } from './parse/safe-regex.js';
 import type { Batch } from './send/batch.js';
 import type { BufferPool } from './send/buffer-pool.js';
+import type { BodyCompressor } from './send/compress.js';
 import { splitEntries } from './tail/entry-splitter.js';
 import { FINGERPRINT_MAX, headHash } from './tail/fingerprint.js';
 
 export interface CollectorOptions {
   readonly pool: BufferPool;
+  readonly compressor: BodyCompressor;
   readonly source: string;
   readonly hostname: string;
   readonly readChunkBytes: number;
@@ -43,8 +44,13 @@ export interface CollectorOptions {
   readonly flushTimeoutMs: number;
   /** Logs per LogGroup: SLS's classic limit of 4096, below any server's (Sluice's default is 10,000). */
   readonly maxLogsPerBatch: number;
-  /** A tail shorter than a full chunk is read at most this often per file. */
+  /**
+   * A growing file is read once it has `minReadBytes` unread (full chunks only), or `lingerMs` after the last read
+   * that took anything (everything, tail included): a steady writer then yields full batches, several per pass, so
+   * requests and checkpoint fdatasyncs per MB stay few, and a slow writer's lines still leave within `lingerMs`.
+   */
   readonly lingerMs: number;
+  readonly minReadBytes: number;
 }
 
 export interface CollectorHost {
@@ -71,8 +77,8 @@ interface Tracked {
   copyOf: boolean;
   lastChangeAt: number;
   lastReadAt: number;
-  /** When a read last took less than a full chunk (see `lingerMs`). */
-  lastPartialAt: number;
+  /** When a read last consumed bytes (see `lingerMs`). */
+  lastTakeAt: number;
   replay: Intent[];
 }
 
@@ -124,7 +130,7 @@ export class Collector {
         copyOf: false,
         lastChangeAt: Date.now(),
         lastReadAt: 0,
-        lastPartialAt: 0,
+        lastTakeAt: 0,
         replay: intents,
       };
       this.track(t);
@@ -275,7 +281,7 @@ export class Collector {
       copyOf: false,
       lastChangeAt: now,
       lastReadAt: 0,
-      lastPartialAt: 0,
+      lastTakeAt: 0,
       replay: [],
     };
     this.track(t);
@@ -396,24 +402,19 @@ export class Collector {
       const r = intent.ranges[0]!;
       total += this.readRange(t, r.start, r.end, true, now, out, intent.id);
     }
-    while (t.readOffset < t.size && total < budget && accepting()) {
-      const want = Math.min(this.o.readChunkBytes, t.size - t.readOffset);
-      const quiet = now - t.lastChangeAt >= this.o.flushTimeoutMs;
-      const atEnd = t.readOffset + want >= t.size;
-      // Linger: a growing file's tail shorter than a full batch waits a moment for more, so a steady writer yields
-      // full batches (fewer requests and fsyncs per MB) instead of one small batch per write.
-      if (want < this.o.readChunkBytes && !t.rotated && now - t.lastPartialAt < this.o.lingerMs) break;
-      if (want < this.o.readChunkBytes) t.lastPartialAt = now;
-      const n = this.readRange(
-        t,
-        t.readOffset,
-        t.readOffset + want,
-        atEnd && (quiet || (t.rotated && quiet)),
-        now,
-        out,
-      );
-      if (n === 0) break;
-      total += n;
+    const lingered = t.rotated || now - t.lastTakeAt >= this.o.lingerMs;
+    if (lingered || t.size - t.readOffset >= this.o.minReadBytes) {
+      while (t.readOffset < t.size && total < budget && accepting()) {
+        const want = Math.min(this.o.readChunkBytes, t.size - t.readOffset);
+        // Before the linger has passed only full chunks are taken; the tail waits for more (or for the linger).
+        if (want < this.o.readChunkBytes && !lingered) break;
+        const quiet = now - t.lastChangeAt >= this.o.flushTimeoutMs;
+        const atEnd = t.readOffset + want >= t.size;
+        const n = this.readRange(t, t.readOffset, t.readOffset + want, atEnd && quiet, now, out);
+        if (n === 0) break;
+        total += n;
+      }
+      if (total > 0 || lingered) t.lastTakeAt = now;
     }
     t.lastReadAt = now;
     if (t.rotated && t.readOffset >= t.size && now - t.lastChangeAt >= this.o.rotateGraceMs) {
@@ -488,7 +489,7 @@ export class Collector {
       ['__path__', t.origin],
       ['__hostname__', this.o.hostname],
     ]);
-    const { view, slab } = this.o.pool.copy(lz4BlockCompress(raw));
+    const { view, slab } = this.o.compressor.compress(raw, this.o.pool);
     const batch: Batch = {
       id: id ?? `sl1-${range.fileId}-${range.start}-${range.end}`,
       logstore: this.config.logstore,
@@ -562,7 +563,7 @@ export class Collector {
           copyOf: true,
           lastChangeAt: now,
           lastReadAt: now,
-          lastPartialAt: 0,
+          lastTakeAt: 0,
           replay: [],
         };
         openFds++;

@@ -70,8 +70,20 @@ export async function startAgent(o: {
   dataDir: string;
   configs: Record<string, unknown>[];
   extraArgs?: string[];
+  /** Node flags for the agent process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }): Promise<AgentProcess> {
-  const args = [SLUICE_BIN, 'agent', '--endpoint', o.url, '--project', o.project, '--data', o.dataDir];
+  const args = [
+    ...(o.nodeArgs ?? []),
+    SLUICE_BIN,
+    'agent',
+    '--endpoint',
+    o.url,
+    '--project',
+    o.project,
+    '--data',
+    o.dataDir,
+  ];
   for (let i = 0; i < o.configs.length; i++) {
     const file = `${o.dataDir}.config-${i}.json`;
     await writeFile(file, JSON.stringify(o.configs[i]));

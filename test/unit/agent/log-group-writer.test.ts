@@ -47,3 +47,15 @@ test('the byte-level LogGroup writer decodes with the protocol codec (raw lines,
   );
   assert.equal(w.logCount, 0, 'finish resets');
 });
+
+test('raw lines of every varint width (0, 127/128, 16383/16384, 2 MiB+) decode with their times', () => {
+  const w = new LogGroupWriter(8);
+  const lengths = [0, 1, 116, 117, 127, 128, 16_370, 16_383, 16_384, 2_097_200];
+  const src = Buffer.alloc(2_100_000, 0x61);
+  for (const [i, n] of lengths.entries()) w.addRaw(i % 3 === 0 ? 1_700_000_000 : 2 ** 32 - 1 - i, src, 5, 5 + n);
+  const g = decodeLogGroup(Buffer.from(w.finish(undefined, 's', [])));
+  assert.deepEqual(
+    g.logs.map((l) => [l.time, l.contents.length, l.contents[0]!.key, l.contents[0]!.value.length]),
+    lengths.map((n, i) => [i % 3 === 0 ? 1_700_000_000 : 2 ** 32 - 1 - i, 1, 'content', n]),
+  );
+});

@@ -155,11 +155,12 @@ const CASES: [string, Rows][] = [
     [{ d: '00:00', c: '60' }],
   ],
   [
+    // Every 5-minute bucket of the hour is there; the empty ones padded with '0' (SLS fills them).
     "* | select time_series(__time__, '5m', '%H:%i', '0') as t, count(*) as c group by t order by t",
-    [
-      { t: '00:00', c: '300' },
-      { t: '00:05', c: '300' },
-    ],
+    Array.from({ length: 12 }, (_, i) => ({
+      t: `00:${String(i * 5).padStart(2, '0')}`,
+      c: i < 2 ? '300' : '0',
+    })),
   ],
   ["* | select to_unixtime(date_parse('2026-01-01 00:10', '%Y-%m-%d %H:%i')) as u limit 1", [{ u: String(T0 + 600) }]],
   [

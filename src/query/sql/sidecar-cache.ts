@@ -90,6 +90,11 @@ export class SidecarCache {
     return p;
   }
 
+  /** Whether the sidecar of `seg` with `types` is built. */
+  ready(seg: SegmentReader, types: Readonly<Record<string, string>>): boolean {
+    return existsSync(this.pathOf(seg, types));
+  }
+
   pathOf(seg: SegmentReader, types: Readonly<Record<string, string>>): string {
     const store = createHash('sha1').update(dirname(seg.path)).digest('hex').slice(0, 12);
     const used: Record<string, string> = {};

@@ -1,5 +1,13 @@
 import { join } from 'node:path';
-import { BIGINT, type DuckDBConnection, DuckDBDataChunk, DuckDBInstance, INTEGER, VARCHAR } from '@duckdb/node-api';
+import {
+  BIGINT,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  INTEGER,
+  VARCHAR,
+} from '@duckdb/node-api';
 import { type CompiledIndex, TAG_PREFIX } from '../../index/index-config.js';
 import { SlsError } from '../../protocol/errors.js';
 import { clip, count, type DocSet, eachAscending } from '../../storage/segment/doc-set.js';
@@ -27,6 +35,11 @@ export interface SqlEngineOptions {
   readonly maxQueued: number;
   /** A statement running longer is interrupted. */
   readonly timeoutMs: number;
+  /**
+   * Selected rows of segments whose Parquet copy is not built yet that a statement appends itself instead of
+   * waiting for the copies (0 = always wait).
+   */
+  readonly appendRows: number;
 }
 
 export const DEFAULT_SQL_OPTIONS: Omit<SqlEngineOptions, 'dir'> = Object.freeze({
@@ -35,6 +48,8 @@ export const DEFAULT_SQL_OPTIONS: Omit<SqlEngineOptions, 'dir'> = Object.freeze(
   maxConcurrent: 2,
   maxQueued: 32,
   timeoutMs: 30_000,
+  // Appending runs ~200k rows per CPU-second; a sidecar costs ~1–2 s per 500k rows.
+  appendRows: 100_000,
 });
 
 export interface SqlQuery {
@@ -59,6 +74,8 @@ export interface SqlResult {
   readonly processedRows: number;
   /** The rewritten DuckDB statement (diagnostics). */
   readonly executed: string;
+  /** Segments whose rows were appended because their Parquet copy was not ready (diagnostics). */
+  readonly appendedSegments?: number;
 }
 
 /**
@@ -125,7 +142,20 @@ export class SqlEngine {
     if (fast) return { ...fast, processedRows: selection.processed, executed: '' };
     const types: Record<string, string> = {};
     for (const [name, type] of columns) types[name] = type;
-    const sealed = selection.parts.filter((s) => s.part instanceof SegmentReader);
+    let sealed = selection.parts.filter((s) => s.part instanceof SegmentReader);
+    // Segments whose Parquet copy is not built yet (fresh seals and merges, or a logstore's first statement): when
+    // their selected rows are few, append those rows to this statement instead of waiting for the copies, which
+    // are built in the background for the next statements.
+    const pending = sealed.filter((s) => !this.sidecars.ready(s.part as SegmentReader, typesFor(s.part, types)));
+    let pendingRows = 0;
+    for (const s of pending) pendingRows += s.ids ? s.ids.length : s.hi - s.lo;
+    let appended = 0;
+    if (pending.length > 0 && pendingRows <= this.options.appendRows) {
+      for (const s of pending) this.sidecars.get(s.part as SegmentReader, typesFor(s.part, types)).catch(() => {});
+      const wait = new Set(pending);
+      sealed = sealed.filter((s) => !wait.has(s));
+      appended = pending.length;
+    }
     const files = await Promise.all(
       sealed.map((s) => this.sidecars.get(s.part as SegmentReader, typesFor(s.part, types))),
     );
@@ -142,7 +172,7 @@ export class SqlEngine {
       cleanup.unshift('DROP VIEW IF EXISTS log');
       let result = await this.execute(conn, rewritten.sql, q.signal);
       if (rewritten.timeSeries) result = await fillTimeSeries(conn, result, rewritten.timeSeries, q.from, q.to);
-      return { ...result, processedRows: selection.processed, executed: rewritten.sql };
+      return { ...result, processedRows: selection.processed, executed: rewritten.sql, appendedSegments: appended };
     } finally {
       for (const s of cleanup) await conn.run(s).catch(() => {});
       this.release(conn);
@@ -257,8 +287,9 @@ export class SqlEngine {
       app.closeSync();
       selRows = [];
     }
-    // The head (and any part without a sidecar): its selected rows, appended per query.
-    const loose = parts.filter((s) => !(s.part instanceof SegmentReader));
+    // The head (and any segment read without its sidecar): its selected rows, appended per query.
+    const viaSidecar = new Set(sealed);
+    const loose = parts.filter((s) => !viaSidecar.has(s));
     if (loose.length > 0) {
       const rest = cols.filter((c) => c !== '__time__');
       await conn.run(
@@ -271,6 +302,11 @@ export class SqlEngine {
       for (const s of loose) {
         const ids: number[] = [];
         if (s.ids) for (const id of s.ids) ids.push(id);
+        else for (let id = s.lo; id < s.hi; id++) ids.push(id);
+        if (s.part instanceof SegmentReader) {
+          await appendSegmentCells(app, s.part, ids, rest);
+          continue;
+        }
         for (let off = 0; off < ids.length; off += 2048) {
           const rows = s.part.rows(ids.slice(off, off + 2048));
           const chunk = DuckDBDataChunk.create([BIGINT, ...rest.map(() => VARCHAR)], rows.length);
@@ -395,6 +431,34 @@ export class SqlEngine {
     const next = this.queue.shift();
     if (next) next(conn);
     else this.idle.push(conn);
+  }
+}
+
+/**
+ * Appends the cells of `cols` (lower-case names) of rows `ids` (ascending) of a segment, column by column from its
+ * blocks (no whole rows). The first value of a name wins, as for head rows.
+ */
+async function appendSegmentCells(
+  app: DuckDBAppender,
+  seg: SegmentReader,
+  ids: readonly number[],
+  cols: readonly string[],
+): Promise<void> {
+  const names = cols.map((c) => seg.footer.columns.find((x) => x.name.toLowerCase() === c)?.name);
+  for (let off = 0; off < ids.length; off += 2048) {
+    const batch = ids.slice(off, off + 2048);
+    const chunk = DuckDBDataChunk.create([BIGINT, ...cols.map(() => VARCHAR)], batch.length);
+    chunk.setColumnValues(
+      0,
+      batch.map((id) => BigInt(seg.time(id))),
+    );
+    names.forEach((name, k) => {
+      const values: (string | null)[] = [];
+      if (name === undefined) for (let i = 0; i < batch.length; i++) values.push(null);
+      else seg.eachCell(name, batch, (_, v) => values.push(v ?? null));
+      chunk.setColumnValues(k + 1, values);
+    });
+    app.appendDataChunk(chunk);
   }
 }
 

@@ -95,6 +95,39 @@ describe('SqlEngine over a segment and the head', () => {
     );
   });
 
+  test('segments without a Parquet copy yet are appended per statement, with the same answers', async () => {
+    const fresh = new SqlEngine({ dir: join(dir, 'sql-fresh') });
+    const waiting = new SqlEngine({ dir: join(dir, 'sql-wait'), appendRows: 0 });
+    const appended: number[] = [];
+    try {
+      for (const [search, sql, from, to] of [
+        ['*', 'select "__tag__:k" as k, count(*) as c, sum(status) as s, max(msg) as m group by k order by k'],
+        ['status:500', 'select count(*) as c, min(rt) as lo, max(rt) as hi, max(status) as ms from log having count(*) > 0'],
+        ['"hello world"', 'select count(*) as c, max(rt) as m where true'],
+        ['*', 'select count(*) as c, min(__time__) as lo, max(__time__) as hi where 1 = 1', T0 + 90, T0 + 110],
+      ] as [string, string, number?, number?][]) {
+        const q = {
+          config,
+          parts: index.parts(),
+          search: parseSearch(search),
+          sql,
+          from: from ?? T0,
+          to: to ?? T0 + 1000,
+        };
+        const a = await fresh.run(q);
+        const b = await waiting.run(q);
+        assert.deepEqual(a.rows, b.rows, `${search} | ${sql}`);
+        assert.equal(b.appendedSegments, 0);
+        appended.push(a.appendedSegments ?? 0);
+      }
+      // The fresh engine's first statement did not wait for the copy of the segment.
+      assert.equal(appended[0], 1);
+    } finally {
+      await fresh.close();
+      await waiting.close();
+    }
+  });
+
   test('counts by a long key and by minute straight from the index agree with DuckDB', async () => {
     const fast = await run('msg:hello', 'select status, count(*) as c group by status order by status');
     const slow = await run(

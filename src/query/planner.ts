@@ -4,6 +4,7 @@ import { SlsError } from '../protocol/errors.js';
 import {
   allOf,
   and,
+  andMany,
   andNot,
   type DocSet,
   EMPTY,
@@ -156,12 +157,11 @@ export class Planner {
         rest.push(c);
         continue;
       }
-      let s: DocSet | undefined;
-      for (const t of phrase.tokens) {
-        const p = part.term(phrase.plan.dict, t);
-        s = s === undefined ? p : and(s, p);
-      }
-      acc = acc === undefined ? s! : and(acc, s!);
+      const s = andMany(
+        phrase.tokens.map((t) => part.term(phrase.plan.dict, t)),
+        part.n,
+      );
+      acc = acc === undefined ? s : and(acc, s);
       checks.push((row) => this.rowHasPhrase(row, phrase.plan, phrase.tokens));
     }
     if (checks.length === 0) return { set: this.evaluate(node, part) };
@@ -199,14 +199,12 @@ export class Planner {
     if (wild) return this.wildcardText(plan, node.pieces, part);
     const tokens = plan.tokenizer.tokens(literalOf(node.pieces));
     if (tokens.length === 0) return EMPTY;
-    let acc: DocSet | undefined;
-    for (const t of tokens) {
-      const s = part.term(plan.dict, t);
-      acc = acc === undefined ? s : and(acc, s);
-      if (isEmpty(acc)) return EMPTY;
-    }
-    if (tokens.length === 1) return acc!;
-    return this.verifyPhrase(acc!, part, plan, tokens);
+    const acc = andMany(
+      tokens.map((t) => part.term(plan.dict, t)),
+      part.n,
+    );
+    if (tokens.length === 1 || isEmpty(acc)) return acc;
+    return this.verifyPhrase(acc, part, plan, tokens);
   }
 
   private wildcardText(plan: FieldPlan & { kind: 'text' }, pieces: readonly TermPiece[], part: SearchPart): DocSet {

@@ -12,6 +12,7 @@ import { LogstoreIndex } from '../../../src/index/logstore-index.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import {
   and,
+  andMany,
   andNot,
   clip,
   count,
@@ -104,7 +105,7 @@ test('and / or / andNot / clip / counts agree with a set model in every represen
   }
 });
 
-test('orMany and UnionBuilder over many lists of mixed density agree with a set model', () => {
+test('orMany, andMany and UnionBuilder over many lists of mixed density agree with a set model', () => {
   const r = rng(11);
   for (const n of [33, 1000, 5000]) {
     for (const k of [1, 2, 3, 5, 40]) {
@@ -113,6 +114,17 @@ test('orMany and UnionBuilder over many lists of mixed density agree with a set 
         const want = [...new Set(lists.flat())].sort((a, b) => a - b);
         const sets = lists.map((l) => fromIds(Uint32Array.from(l), n));
         assert.deepEqual(members(orMany(sets, n)), want);
+        const inAll = Array.from({ length: n }, (_, i) => i).filter((i) => lists.every((l) => l.includes(i)));
+        assert.deepEqual(members(andMany(sets, n)), inAll);
+        assert.deepEqual(
+          members(
+            andMany(
+              sets.map((x) => toBits(x, n)),
+              n,
+            ),
+          ),
+          inAll,
+        );
         const u = new UnionBuilder(n);
         for (const s of sets) {
           if (s.kind === 'bits') u.addWords(new Uint8Array(s.words.buffer), 0);

@@ -1,6 +1,14 @@
 import type { CompiledIndex } from '../index/index-config.js';
 import { SlsError } from '../protocol/errors.js';
-import { clip, countIn, type DocSet, eachAscending, eachDescending, rangeOf } from '../storage/segment/doc-set.js';
+import {
+  clip,
+  countIn,
+  type DocSet,
+  eachAscending,
+  eachDescending,
+  lowerBound,
+  rangeOf,
+} from '../storage/segment/doc-set.js';
 import { type SearchPart, type StoredRow, timeRangeIds } from '../storage/segment/part.js';
 import { SegmentReader } from '../storage/segment/segment-reader.js';
 import type { QueryNode } from './parser/ast.js';
@@ -191,6 +199,14 @@ export function histogram(
     }
     if (part.timeSorted) {
       const set = all ? undefined : planner.evaluate(node, part);
+      if (set?.kind === 'ids' && set.ids.length < nb * 8) {
+        // Fewer hits than boundary searches would cost: bucket each hit by its time.
+        const [lo, hi] = timeRangeIds(part, o.from, o.to);
+        const ids = set.ids;
+        for (let i = lowerBound(ids, lo); i < ids.length && ids[i]! < hi; i++)
+          counts[Math.floor((part.time(ids[i]!) - o.from) / o.interval)]!++;
+        continue;
+      }
       let lo = timeRangeIds(part, o.from, o.from)[0];
       for (let b = 0; b < nb; b++) {
         const end = Math.min(o.to, o.from + (b + 1) * o.interval);

@@ -243,32 +243,34 @@ describe('search over a fixed corpus', () => {
   }
 
   for (const [name, idx] of Object.entries(LAYOUTS)) {
-    test(`histogram of * (per-segment bucket cache) = the rows' times bucketed (${name})`, () => {
-      const all = search(idx.config, idx.parts(), parseQuery('*'), {
-        from: 0,
-        to: 2 ** 31,
-        offset: 0,
-        line: 1000,
-        reverse: false,
-      });
-      for (const [from, to] of [
-        [990, 1010],
-        [999, 1010],
-        [1000, 1004],
-        [1001, 1003],
-        [1003, 1100],
-      ] as const) {
-        for (const interval of [1, 2, 3, 7, 60]) {
-          // Twice: the second answer comes from the cache.
-          for (let round = 0; round < 2; round++) {
-            const h = histogram(idx.config, idx.parts(), parseQuery('*'), { from, to, interval });
-            const want = h.buckets.map((b) => all.rows.filter((r) => r.time >= b.from && r.time < b.to).length);
-            assert.deepEqual(
-              h.buckets.map((b) => b.count),
-              want,
-              `from ${from} to ${to} interval ${interval}`,
-            );
-            assert.equal(h.buckets.length, Math.ceil((to - from) / interval));
+    test(`histograms = the matching rows' times bucketed (${name})`, () => {
+      for (const q of ['*', 'status >= 300', 'GET', 'nothing_here']) {
+        const all = search(idx.config, idx.parts(), parseQuery(q), {
+          from: 0,
+          to: 2 ** 31,
+          offset: 0,
+          line: 1000,
+          reverse: false,
+        });
+        for (const [from, to] of [
+          [990, 1010],
+          [999, 1010],
+          [1000, 1004],
+          [1001, 1003],
+          [1003, 1100],
+        ] as const) {
+          for (const interval of [1, 2, 3, 7, 60]) {
+            // Twice: the second answer comes from the cache.
+            for (let round = 0; round < 2; round++) {
+              const h = histogram(idx.config, idx.parts(), parseQuery(q), { from, to, interval });
+              const want = h.buckets.map((b) => all.rows.filter((r) => r.time >= b.from && r.time < b.to).length);
+              assert.deepEqual(
+                h.buckets.map((b) => b.count),
+                want,
+                `${q} from ${from} to ${to} interval ${interval}`,
+              );
+              assert.equal(h.buckets.length, Math.ceil((to - from) / interval));
+            }
           }
         }
       }

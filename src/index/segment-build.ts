@@ -59,6 +59,7 @@ export class SegmentBuild implements IndexSink {
   private readonly colIds = new Map<string, number>();
   private colData: ByteWriter[] = [];
   private colStart: Int32Array[] = [];
+  private colEnd: Int32Array[] = [];
 
   // Dictionaries: text ones and numeric ones, each in order of first use (the head's order).
   private readonly dictIds = new Map<string, number>();
@@ -69,18 +70,21 @@ export class SegmentBuild implements IndexSink {
   private readonly numMaps: Map<number, number>[] = [];
   private dictCount = 0;
 
-  // Tokens of every dictionary in one open-addressing table keyed by (dictionary, bytes).
-  private slots = new Int32Array(1 << 14);
-  private tokHash = new Int32Array(4096);
-  private tokDict = new Int32Array(4096);
-  private tokStart = new Int32Array(4096);
-  private tokLen = new Int32Array(4096);
-  private tokLast = new Int32Array(4096);
-  private tokCount = new Int32Array(4096);
+  // Tokens of every dictionary in one open-addressing table keyed by (dictionary, bytes). A slot holds token + 1, its
+  // hash, (dictionary << 16 | length) and its bytes' start in the arena, so a probe reads one 16-byte slot and, on a
+  // match, the bytes; `meta` keeps the same per token (hash, dictionary, start, length) and `lc` its last row and
+  // row count.
+  private slots = new Int32Array(4 << 14);
+  private meta = new Int32Array(4 * 4096);
+  private lc = new Int32Array(2 * 4096);
   private tokAscii = new Uint8Array(4096);
   private tokens = 0;
-  private arena = new Uint8Array(1 << 16);
+  private arena = Buffer.allocUnsafe(1 << 16);
   private arenaUsed = 0;
+  // Scratch of write(): postings start per token, fill cursors, and the postings of all tokens.
+  private pStart = new Int32Array(0);
+  private cursor = new Int32Array(0);
+  private post = new Uint32Array(0);
 
   // Per-group parse state (reused).
   private logStart = new Int32Array(4096);
@@ -97,10 +101,35 @@ export class SegmentBuild implements IndexSink {
   private row = 0;
 
   constructor(private readonly index: CompiledIndex) {
-    this.slots.fill(-1);
     this.lineDict = index.line
       ? { delim: index.line.tokenizer.delim, lower: !index.line.tokenizer.caseSensitive }
       : undefined;
+  }
+
+  /**
+   * Empties the build for the next segment but keeps its grown buffers: a worker reuses one build per index config,
+   * so steady-state building allocates almost nothing (large typed-array allocations cost full GCs).
+   */
+  reset(): void {
+    this.n = 0;
+    this.minTime = Number.POSITIVE_INFINITY;
+    this.maxTime = 0;
+    this.shards.clear();
+    this.occUsed = 0;
+    this.colNames.length = 0;
+    this.colIds.clear();
+    this.dictIds.clear();
+    this.textDicts.length = 0;
+    this.textNames.length = 0;
+    this.numDicts.length = 0;
+    this.numNames.length = 0;
+    this.numMaps.length = 0;
+    this.dictCount = 0;
+    this.slots.fill(0);
+    this.tokens = 0;
+    this.arenaUsed = 0;
+    this.keyMemo.length = 0;
+    this.keyInfos.clear();
   }
 
   /** Marks record `seq` of `shardKey` as held without logs (it could not be read). */
@@ -364,10 +393,17 @@ export class SegmentBuild implements IndexSink {
       c = this.colNames.length;
       this.colIds.set(name, c);
       this.colNames.push(name);
-      this.colData.push(new ByteWriter(1 << 12));
-      const start = new Int32Array(this.cap);
-      start.fill(-1);
-      this.colStart.push(start);
+      if (c < this.colData.length) {
+        // A column buffer kept by reset().
+        this.colData[c]!.reset();
+        this.colStart[c]!.fill(-1);
+      } else {
+        this.colData.push(new ByteWriter(1 << 12));
+        const start = new Int32Array(this.cap);
+        start.fill(-1);
+        this.colStart.push(start);
+        this.colEnd.push(new Int32Array(this.cap));
+      }
     }
     return c;
   }
@@ -394,12 +430,14 @@ export class SegmentBuild implements IndexSink {
       out[o++] = b;
     }
     w.length = o;
+    this.colEnd[c]![row] = o;
     if (or < 0x80) return 1;
     // Non-ASCII: store what a decode + encode gives (invalid UTF-8 becomes U+FFFD, as in the head).
     const enc = Buffer.from(Buffer.from(buf.buffer, buf.byteOffset + s, len).toString('utf8'), 'utf8');
     w.length = at0;
     w.varint(enc.length + 1);
     w.bytesOf(enc, 0, enc.length);
+    this.colEnd[c]![row] = w.length;
     return 0;
   }
 
@@ -454,15 +492,21 @@ export class SegmentBuild implements IndexSink {
 
   private find(d: number, h: number, buf: Uint8Array, s: number, e: number, lower: boolean): number {
     const slots = this.slots;
-    const mask = slots.length - 1;
+    const mask = (slots.length >> 2) - 1;
     const len = e - s;
+    const dl = (d << 16) | len;
     let p = h & mask;
     for (;;) {
-      const tok = slots[p]!;
-      if (tok < 0) break;
-      if (this.tokHash[tok] === h && this.tokDict[tok] === d && this.tokLen[tok] === len) {
+      const q = 4 * p;
+      const v = slots[q]!;
+      if (v === 0) break;
+      if (
+        slots[q + 1] === h &&
+        slots[q + 2] === dl &&
+        (len < 0x10000 || (this.meta[4 * (v - 1) + 3] === len && this.meta[4 * (v - 1) + 1] === d))
+      ) {
         const a = this.arena;
-        let o = this.tokStart[tok]!;
+        let o = slots[q + 3]!;
         let i = s;
         if (lower) {
           for (; i < e; i++, o++) {
@@ -473,7 +517,7 @@ export class SegmentBuild implements IndexSink {
         } else {
           for (; i < e; i++, o++) if (a[o] !== buf[i]) break;
         }
-        if (i === e) return tok;
+        if (i === e) return v - 1;
       }
       p = (p + 1) & mask;
     }
@@ -481,12 +525,13 @@ export class SegmentBuild implements IndexSink {
     if (this.arenaUsed + len > this.arena.length) {
       let size = this.arena.length * 2;
       while (size < this.arenaUsed + len) size *= 2;
-      const next = new Uint8Array(size);
-      next.set(this.arena.subarray(0, this.arenaUsed));
+      const next = Buffer.allocUnsafe(size);
+      this.arena.copy(next, 0, 0, this.arenaUsed);
       this.arena = next;
     }
     const a = this.arena;
-    let o = this.arenaUsed;
+    const start = this.arenaUsed;
+    let o = start;
     let ascii = 1;
     for (let i = s; i < e; i++) {
       let c = buf[i]!;
@@ -494,55 +539,64 @@ export class SegmentBuild implements IndexSink {
       if (c >= 0x80) ascii = 0;
       a[o++] = c;
     }
-    const tok = this.newToken(d, h, this.arenaUsed, len, ascii);
+    const tok = this.newToken(d, h, start, len, ascii);
     this.arenaUsed = o;
-    slots[p] = tok;
-    if (this.tokens * 2 > slots.length) this.rehash();
+    const q = 4 * p;
+    slots[q] = tok + 1;
+    slots[q + 1] = h;
+    // (dictionary, length) packed; tokens of 65,536 bytes or more (whole raw values) are checked against `meta`.
+    slots[q + 2] = dl;
+    slots[q + 3] = start;
+    if (this.tokens * 8 > slots.length) this.rehash();
     return tok;
   }
 
   private newToken(d: number, h: number, start: number, len: number, ascii: number): number {
     const tok = this.tokens++;
-    if (tok >= this.tokHash.length) {
-      const size = this.tokHash.length * 2;
-      this.tokHash = growI32(this.tokHash, size);
-      this.tokDict = growI32(this.tokDict, size);
-      this.tokStart = growI32(this.tokStart, size);
-      this.tokLen = growI32(this.tokLen, size);
-      this.tokLast = growI32(this.tokLast, size);
-      this.tokCount = growI32(this.tokCount, size);
+    if (tok >= this.tokAscii.length) {
+      const size = this.tokAscii.length * 2;
+      this.meta = growI32(this.meta, 4 * size);
+      this.lc = growI32(this.lc, 2 * size);
       const a = new Uint8Array(size);
       a.set(this.tokAscii);
       this.tokAscii = a;
     }
-    this.tokHash[tok] = h;
-    this.tokDict[tok] = d;
-    this.tokStart[tok] = start;
-    this.tokLen[tok] = len;
-    this.tokLast[tok] = -1;
-    this.tokCount[tok] = 0;
+    const m = 4 * tok;
+    this.meta[m] = h;
+    this.meta[m + 1] = d;
+    this.meta[m + 2] = start;
+    this.meta[m + 3] = len;
+    this.lc[2 * tok] = -1;
+    this.lc[2 * tok + 1] = 0;
     this.tokAscii[tok] = ascii;
     return tok;
   }
 
   private rehash(): void {
     const slots = new Int32Array(this.slots.length * 2);
-    slots.fill(-1);
-    const mask = slots.length - 1;
+    const mask = (slots.length >> 2) - 1;
+    const meta = this.meta;
     for (let tok = 0; tok < this.tokens; tok++) {
-      if (this.tokLen[tok]! < 0) continue; // numeric: found through its dictionary's map, not the table
-      let p = this.tokHash[tok]! & mask;
-      while (slots[p] !== -1) p = (p + 1) & mask;
-      slots[p] = tok;
+      const m = 4 * tok;
+      if (meta[m + 3]! < 0) continue; // numeric: found through its dictionary's map, not the table
+      const h = meta[m]!;
+      let p = h & mask;
+      while (slots[4 * p] !== 0) p = (p + 1) & mask;
+      const q = 4 * p;
+      slots[q] = tok + 1;
+      slots[q + 1] = h;
+      slots[q + 2] = (meta[m + 1]! << 16) | meta[m + 3]!;
+      slots[q + 3] = meta[m + 2]!;
     }
     this.slots = slots;
   }
 
   /** Row `row` holds token `tok` (once per row). */
   private push(tok: number): void {
-    if (this.tokLast[tok] === this.row) return;
-    this.tokLast[tok] = this.row;
-    this.tokCount[tok]!++;
+    const lc = this.lc;
+    if (lc[2 * tok] === this.row) return;
+    lc[2 * tok] = this.row;
+    lc[2 * tok + 1]!++;
     if (this.occUsed >= this.occ.length) this.occ = growI32(this.occ, this.occ.length * 2);
     this.occ[this.occUsed++] = tok;
   }
@@ -559,6 +613,7 @@ export class SegmentBuild implements IndexSink {
       next.set(s);
       return next;
     });
+    this.colEnd = this.colEnd.map((s) => growI32(s, cap));
     this.cap = cap;
   }
 
@@ -593,10 +648,19 @@ export class SegmentBuild implements IndexSink {
       this.writeColumns(w, order);
       // Postings in time order straight from the rows' token lists: one counting pass, nothing sorted per token.
       const T = this.tokens;
-      const pStart = new Int32Array(T + 1);
-      for (let t = 0; t < T; t++) pStart[t + 1] = pStart[t]! + this.tokCount[t]!;
-      const cursor = pStart.slice(0, T);
-      const post = new Uint32Array(this.occUsed);
+      if (this.pStart.length < T + 1) {
+        this.pStart = new Int32Array(2 * (T + 1));
+        this.cursor = new Int32Array(2 * (T + 1));
+      }
+      if (this.post.length < this.occUsed) this.post = new Uint32Array(2 * this.occUsed);
+      const pStart = this.pStart;
+      const cursor = this.cursor;
+      const post = this.post;
+      pStart[0] = 0;
+      for (let t = 0; t < T; t++) {
+        cursor[t] = pStart[t]!;
+        pStart[t + 1] = pStart[t]! + this.lc[2 * t + 1]!;
+      }
       const occ = this.occ;
       const rowOcc = this.rowOcc;
       for (let i = 0; i < n; i++) {
@@ -604,23 +668,15 @@ export class SegmentBuild implements IndexSink {
         for (let k = rowOcc[r]!, ke = rowOcc[r + 1]!; k < ke; k++) post[cursor[occ[k]!]!++] = i;
       }
       const byDict: number[][] = Array.from({ length: this.dictCount }, () => []);
-      for (let t = 0; t < T; t++) byDict[this.tokDict[t]!]!.push(t);
+      for (let t = 0; t < T; t++) byDict[this.meta[4 * t + 1]!]!.push(t);
       for (let i = 0; i < this.textDicts.length; i++) {
         const toks = byDict[this.textDicts[i]!]!;
-        const strs = toks.map((t) =>
-          Buffer.from(this.arena.buffer, this.arena.byteOffset + this.tokStart[t]!, this.tokLen[t]!).toString(
-            this.tokAscii[t] ? 'latin1' : 'utf8',
-          ),
-        );
-        const byStr = new Map<string, number>();
-        for (let j = 0; j < toks.length; j++) byStr.set(strs[j]!, toks[j]!);
-        // A native sort of the strings (UTF-16 order, as compareTokens).
-        strs.sort();
         const dw = w.dict(this.textNames[i]!);
-        for (const s of strs) {
-          const t = byStr.get(s)!;
-          const ts = this.tokStart[t]!;
-          dw.addBytes(this.arena, ts, ts + this.tokLen[t]!, post.subarray(pStart[t]!, pStart[t + 1]!));
+        const arena = this.arena;
+        const meta = this.meta;
+        for (const t of sortTokens(toks, arena, meta, this.tokAscii)) {
+          const ts = meta[4 * t + 2]!;
+          dw.addBytes(arena, ts, ts + meta[4 * t + 3]!, post.subarray(pStart[t]!, pStart[t + 1]!));
         }
         dw.end();
       }
@@ -647,6 +703,7 @@ export class SegmentBuild implements IndexSink {
     const cw = new ByteWriter(1 << 18);
     for (let c = 0; c < this.colNames.length; c++) {
       const starts = this.colStart[c]!;
+      const ends = this.colEnd[c]!;
       const data = this.colData[c]!.finish();
       const blocks: (ByteRange | null)[] = [];
       for (let b = 0; b < n; b += BLOCK_ROWS) {
@@ -654,29 +711,76 @@ export class SegmentBuild implements IndexSink {
         let any = false;
         const end = Math.min(n, b + BLOCK_ROWS);
         for (let i = b; i < end; i++) {
-          const s = starts[order[i]!]!;
+          const r = order[i]!;
+          const s = starts[r]!;
           if (s < 0) {
             cw.u8(0);
             continue;
           }
           any = true;
-          // The cell: varint(len + 1) then len bytes.
-          let p = s;
-          let x = data[p++]!;
-          let len = x & 0x7f;
-          let shift = 7;
-          while (x >= 0x80) {
-            x = data[p++]!;
-            len += (x & 0x7f) * 2 ** shift;
-            shift += 7;
-          }
-          cw.bytesOf(data, s, p + len - 1);
+          // The cell as stored: varint(len + 1) then the bytes.
+          const e = ends[r]!;
+          const out = cw.reserve(e - s);
+          if (e - s > 24) data.copy(out, cw.length, s, e);
+          else for (let k = s, o = cw.length; k < e; k++) out[o++] = data[k]!;
+          cw.length += e - s;
         }
         blocks.push(any ? w.block(cw.finish()) : null);
       }
       w.column(this.colNames[c]!, blocks);
     }
   }
+}
+
+/**
+ * Token ids in `compareTokens` order (UTF-16 code units) of their bytes. ASCII tokens without NUL (the usual case)
+ * sort as one-byte strings `token + "\0" + 3 bytes of id`: the NUL ends every token below any byte it could hold,
+ * so the order is the tokens' order, and the id is read back from the sorted string without a lookup. Otherwise the
+ * decoded strings are sorted and mapped back through a Map.
+ */
+function sortTokens(toks: readonly number[], arena: Buffer, meta: Int32Array, ascii: Uint8Array): number[] {
+  let simple = toks.length < 1 << 24;
+  let bytes = 0;
+  for (let j = 0; j < toks.length && simple; j++) {
+    const t = toks[j]!;
+    if (!ascii[t]) simple = false;
+    const s = meta[4 * t + 2]!;
+    const e = s + meta[4 * t + 3]!;
+    for (let k = s; k < e; k++) if (arena[k] === 0) simple = false;
+    bytes += e - s + 4;
+  }
+  if (!simple) {
+    const strs = toks.map((t) =>
+      arena.toString(ascii[t] ? 'latin1' : 'utf8', meta[4 * t + 2]!, meta[4 * t + 2]! + meta[4 * t + 3]!),
+    );
+    const byStr = new Map<string, number>();
+    for (let j = 0; j < toks.length; j++) byStr.set(strs[j]!, toks[j]!);
+    strs.sort();
+    return strs.map((x) => byStr.get(x)!);
+  }
+  const buf = Buffer.allocUnsafe(bytes);
+  const keys: string[] = new Array(toks.length);
+  let o = 0;
+  for (let j = 0; j < toks.length; j++) {
+    const t = toks[j]!;
+    const start = o;
+    const s = meta[4 * t + 2]!;
+    const e = s + meta[4 * t + 3]!;
+    for (let k = s; k < e; k++) buf[o++] = arena[k]!;
+    buf[o++] = 0;
+    buf[o++] = t >>> 16;
+    buf[o++] = (t >>> 8) & 0xff;
+    buf[o++] = t & 0xff;
+    keys[j] = buf.toString('latin1', start, o);
+  }
+  keys.sort();
+  const out: number[] = new Array(keys.length);
+  for (let j = 0; j < keys.length; j++) {
+    const x = keys[j]!;
+    const l = x.length;
+    out[j] = (x.charCodeAt(l - 3) << 16) | (x.charCodeAt(l - 2) << 8) | x.charCodeAt(l - 1);
+  }
+  return out;
 }
 
 function isAscii(buf: Uint8Array, s: number, e: number): boolean {

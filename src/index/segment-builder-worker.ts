@@ -27,14 +27,19 @@ export interface BuildReply {
   readonly skipped: readonly string[];
 }
 
-let cached: { key: string; compiled: CompiledIndex } | undefined;
+let cached: { key: string; compiled: CompiledIndex; build: SegmentBuild } | undefined;
 
 parentPort?.on('message', (req: BuildRequest) => {
   const skipped: string[] = [];
   try {
     const key = `${req.doc.version}:${JSON.stringify(req.doc.config)}:${req.ttlDays}`;
-    if (cached?.key !== key) cached = { key, compiled: compileIndex(req.doc, req.ttlDays) };
-    const build = new SegmentBuild(cached.compiled);
+    if (cached?.key !== key) {
+      const compiled = compileIndex(req.doc, req.ttlDays);
+      cached = { key, compiled, build: new SegmentBuild(compiled) };
+    }
+    // One build per config, reset between requests: its buffers are reused instead of reallocated.
+    const build = cached.build;
+    build.reset();
     for (const r of req.records) {
       let bytes: Uint8Array;
       try {

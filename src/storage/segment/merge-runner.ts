@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { MergeRequest } from './merge-worker.js';
 
-const MERGE_HEAP_MB = 448;
+const MERGE_HEAP_MB = 128;
 
 /** Runs segment merges one at a time on a worker thread (started on first use, unref'd so it never holds exit). */
 export class MergeRunner {
@@ -22,7 +22,8 @@ export class MergeRunner {
 
   private run(req: MergeRequest): Promise<void> {
     if (!this.worker) {
-      // Bounded so the merge collects garbage early; a merge holds one column of its output at a time.
+      // Bounded so the merge collects garbage early; a merge streams its inputs (one column block and one token
+      // block per input at a time) and holds ~17 bytes per output row.
       this.worker = new Worker(new URL('./merge-worker.js', import.meta.url), {
         resourceLimits: { maxOldGenerationSizeMb: MERGE_HEAP_MB },
       });

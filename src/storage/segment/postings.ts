@@ -13,13 +13,29 @@ export function writePosting(w: ByteWriter, ids: ArrayLike<number>, n: number): 
     w.bytes(new Uint8Array(words.buffer));
     return;
   }
-  w.u8(0);
-  w.varint(ids.length);
-  let prev = 0;
-  for (let i = 0; i < ids.length; i++) {
-    w.varint(ids[i]! - prev);
-    prev = ids[i]!;
+  // Delta varints written straight into the buffer (ids < 2^32: at most 5 bytes each).
+  const count = ids.length;
+  const buf = w.reserve(1 + 5 * (count + 1));
+  let o = w.length;
+  buf[o++] = 0;
+  let v = count;
+  while (v >= 0x80) {
+    buf[o++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
   }
+  buf[o++] = v;
+  let prev = 0;
+  for (let i = 0; i < count; i++) {
+    const id = ids[i]!;
+    let d = id - prev;
+    prev = id;
+    while (d >= 0x80) {
+      buf[o++] = (d & 0x7f) | 0x80;
+      d >>>= 7;
+    }
+    buf[o++] = d;
+  }
+  w.length = o;
 }
 
 export function readPosting(r: ByteReader, n: number): DocSet {

@@ -158,6 +158,10 @@ function both(config: Record<string, unknown>, groups: Buffer[], name: string): 
   const compiled = compileIndex({ config, version: 3, lastModifyTime: 0 }, 30);
   const head = new HeadPart('x', compiled);
   const build = new SegmentBuild(compiled);
+  // Reused after reset(), as the builder workers do: a previous build must leave nothing behind.
+  for (const g of [...edgeGroups(), ...nginxGroups(3)].reverse()) build.addGroup('9-9', 1, g);
+  build.write(join(dir, `${name}-before-reset.seg`), '0000000000', 3);
+  build.reset();
   groups.forEach((g, i) => {
     const d = decodeLogGroup(g);
     head.addGroup('0-0', 10 + i, d.logs, d.topic ?? '', d.source ?? '', d.tags);

@@ -102,6 +102,13 @@ export class SegmentReader implements SearchPart {
   }
 
   prefix(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {
+    // A plain prefix's union is cached like a term's posting list (its expansion costs a scan of many token blocks).
+    if (test) return this.prefixUnion(dict, prefix, test);
+    const key = `${this.path}#p:${dict}\0${prefix}`;
+    return cachedSet(key) ?? cacheSet(key, this.prefixUnion(dict, prefix));
+  }
+
+  private prefixUnion(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {
     const refs = this.prefixRanges(dict, prefix, Number.POSITIVE_INFINITY, test);
     if (refs.length <= 2)
       return orMany(
@@ -381,23 +388,7 @@ export class SegmentReader implements SearchPart {
   private posting(p: PostingRef, cache = false): DocSet {
     if (!cache) return readPosting(new ByteReader(this.read(p.off, p.len)), this.n);
     const key = `${this.path}#${p.off}`;
-    const hit = postingCache.get(key);
-    if (hit) {
-      postingCache.delete(key);
-      postingCache.set(key, hit);
-      return hit;
-    }
-    const set = readPosting(new ByteReader(this.read(p.off, p.len)), this.n);
-    const bytes = 64 + (set.kind === 'ids' ? set.ids.byteLength : set.words.byteLength);
-    if (bytes > POSTING_CACHE_BYTES / 8) return set;
-    postingCache.set(key, set);
-    postingCacheBytes += bytes;
-    while (postingCacheBytes > POSTING_CACHE_BYTES) {
-      const [oldest, value] = postingCache.entries().next().value as [string, DocSet];
-      postingCache.delete(oldest);
-      postingCacheBytes -= 64 + (value.kind === 'ids' ? value.ids.byteLength : value.words.byteLength);
-    }
-    return set;
+    return cachedSet(key) ?? cacheSet(key, readPosting(new ByteReader(this.read(p.off, p.len)), this.n));
   }
 
   private read(off: number, len: number): Buffer {
@@ -420,6 +411,32 @@ export class SegmentReader implements SearchPart {
 const POSTING_CACHE_BYTES = 24 * 1024 * 1024;
 const postingCache = new Map<string, DocSet>();
 let postingCacheBytes = 0;
+function setBytes(set: DocSet): number {
+  return 64 + (set.kind === 'ids' ? set.ids.byteLength : set.words.byteLength);
+}
+
+function cachedSet(key: string): DocSet | undefined {
+  const hit = postingCache.get(key);
+  if (hit) {
+    postingCache.delete(key);
+    postingCache.set(key, hit);
+  }
+  return hit;
+}
+
+function cacheSet(key: string, set: DocSet): DocSet {
+  const bytes = setBytes(set);
+  if (bytes > POSTING_CACHE_BYTES / 8) return set;
+  postingCache.set(key, set);
+  postingCacheBytes += bytes;
+  while (postingCacheBytes > POSTING_CACHE_BYTES) {
+    const [oldest, value] = postingCache.entries().next().value as [string, DocSet];
+    postingCache.delete(oldest);
+    postingCacheBytes -= setBytes(value);
+  }
+  return set;
+}
+
 /** Token lookups remembered per segment. */
 const TERM_REFS = 4096;
 

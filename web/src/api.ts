@@ -166,23 +166,26 @@ export interface MachineDetail extends MachineInfo {
   readonly detail?: {
     configs?: {
       configName: string;
-      logstore: string;
-      files: number;
-      readBytes: number;
-      lagBytes: number;
-      sentLogs: number;
-      errors: number;
-      lastError: string;
-      droppedBytes: number;
+      logstore?: string;
+      /** running, starting (waiting for its logstore), refused (the agent could not use it) */
+      state?: string;
+      files?: number;
+      readBytes?: number;
+      lagBytes?: number;
+      errors?: number;
+      lastError?: string;
+      droppedBytes?: number;
     }[];
     files?: {
       configName: string;
       path: string;
-      size: number;
-      offset: number;
-      committed: number;
-      lagBytes: number;
-      rotated: boolean;
+      size?: number;
+      offset?: number;
+      committed?: number;
+      lagBytes?: number;
+      rotated?: boolean;
+      errors?: number;
+      lastError?: string;
     }[];
     counters?: Record<string, number>;
   };
@@ -231,7 +234,8 @@ export interface UsageInfo {
   }[];
 }
 
-export function formatBytes(n: number): string {
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '—';
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;

@@ -44,8 +44,10 @@ export function withFilter(q: string, key: string, value: string): string {
 
 /** The 0-based position named in an InvalidQueryString message ("at position 12"), if any. */
 export function errorPosition(message: string, query: string): number | undefined {
+  // The first place the message names is where the parser stopped ("at the end of the query: expected ")" to close
+  // the "(" at position 15" is an error at the end).
   const m = /at position (\d+)/.exec(message);
-  if (m) return Number(m[1]);
-  if (/at the end of the query/.test(message)) return query.length;
-  return undefined;
+  const end = message.indexOf('at the end of the query');
+  if (end >= 0 && (m === null || end < m.index)) return query.length;
+  return m ? Number(m[1]) : undefined;
 }

@@ -120,8 +120,16 @@ export function suggestRegex(sample: string | undefined): { regex: string; keys:
       i = j;
     } else if (c === '"' && line.indexOf('"', i + 1) > 0) {
       const end = closingQuote(line, i + 1);
-      regex += '"((?:[^"\\\\]|\\\\.)*)"';
-      values.push(line.slice(i + 1, end));
+      const inner = line.slice(i + 1, end);
+      const request = /^([A-Z]+) (\S+) (HTTP\/[\d.]+)$/.exec(inner);
+      if (request) {
+        // An HTTP request line: method, URI and protocol as three fields.
+        regex += '"(\\S+) (\\S+) ([^"]*)"';
+        values.push(REQUEST_METHOD, request[2]!, REQUEST_PROTOCOL);
+      } else {
+        regex += '"((?:[^"\\\\]|\\\\.)*)"';
+        values.push(QUOTED + inner);
+      }
       i = end + 1;
     } else if (c === '[' && line.indexOf(']', i + 1) > 0) {
       const end = line.indexOf(']', i + 1);
@@ -156,14 +164,35 @@ function closingQuote(line: string, from: number): number {
   return line.length;
 }
 
+const REQUEST_METHOD = '\u0000method';
+const REQUEST_PROTOCOL = '\u0000protocol';
+/** Marks a value that was quoted in the sample (names depend on it). */
+const QUOTED = '\u0000"';
+
 function nameGroups(values: readonly string[]): string[] {
   const used = new Map<string, number>();
   return values.map((v, i) => {
     let name: string;
-    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v) || /^[0-9a-f:]+:[0-9a-f:]+$/i.test(v)) name = 'ip';
-    else if (/^\d{1,4}[-/]\w{2,3}[-/]\d{2,4}[ :T]\d{2}:\d{2}/.test(v) || /^\d{2}\/\w{3}\/\d{4}:/.test(v)) name = 'time';
-    else if (/^(GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS) \S+/.test(v)) name = 'request';
-    else if (/^[1-5]\d\d$/.test(v)) name = 'status';
+    if (v === REQUEST_METHOD) name = 'method';
+    else if (v === REQUEST_PROTOCOL) name = 'protocol';
+    else if (values[i - 1] === REQUEST_METHOD) name = 'request_uri';
+    else if (v.startsWith(QUOTED)) {
+      const q = v.slice(QUOTED.length);
+      if (/^(GET|POST|PUT|DELETE|HEAD|PATCH|OPTIONS) \S+/.test(q)) name = 'request';
+      else if (/^(-|https?:\/\/\S*)$/.test(q)) name = 'referer';
+      else if (/^[\w.-]+\/[\d.]+/.test(q)) name = 'user_agent';
+      else name = `key_${i + 1}`;
+    } else if (
+      /^\d{1,3}(\.\d{1,3}){3}$/.test(v) ||
+      (/^[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}$/i.test(v) && /[a-f]|::/i.test(v))
+    ) {
+      name = 'ip';
+    } else if (/^\d{1,4}[-/]\w{2,3}[-/]\d{2,4}[ :T]\d{2}:\d{2}/.test(v) || /^\d{2}\/\w{3}\/\d{4}:/.test(v))
+      name = 'time';
+    else if (/^\d{4}-\d{2}-\d{2}$/.test(v)) name = 'date';
+    else if (/^\d{2}:\d{2}:\d{2}([.,]\d+)?$/.test(v)) name = 'time';
+    else if (/^(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL)$/i.test(v)) name = 'level';
+    else if (/^[1-5]\d\d$/.test(v) && !used.has('status')) name = 'status';
     else if (/^\d+$/.test(v)) name = 'size';
     else name = `key_${i + 1}`;
     const n = (used.get(name) ?? 0) + 1;

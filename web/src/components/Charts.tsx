@@ -45,7 +45,23 @@ function Legend({ series }: { series: readonly Series[] }) {
   );
 }
 
-function Axes({ max, labels }: { max: number; labels: readonly string[] }) {
+/**
+ * Shorter labels for SQL timestamps (`2026-11-22 16:12:00.000`): the date goes when every label shares it, zero
+ * seconds and milliseconds always.
+ */
+export function shortLabels(labels: readonly string[]): string[] {
+  const ts = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?(\.\d+)?$/;
+  const parsed = labels.map((l) => ts.exec(l));
+  if (labels.length === 0 || parsed.some((m) => m === null)) return [...labels];
+  const oneDay = parsed.every((m) => m![1] === parsed[0]![1]);
+  return parsed.map((m) => {
+    const sec = m![3] && m![3] !== ':00' ? m![3] : '';
+    return `${oneDay ? '' : `${m![1]!.slice(5)} `}${m![2]}${sec}`;
+  });
+}
+
+function Axes({ max, labels: raw }: { max: number; labels: readonly string[] }) {
+  const labels = shortLabels(raw);
   const plotH = H - PAD.top - PAD.bottom;
   const step = Math.max(1, Math.ceil(labels.length / 8));
   const plotW = W - PAD.left - PAD.right;

@@ -144,6 +144,8 @@ export function CollectionPage({ project }: { project: string }) {
   const [group, setGroup] = useState('');
   const [editing, setEditing] = useState<Form | null>(null);
   const [editingExisting, setEditingExisting] = useState(false);
+  /** Changes when another config is opened (a new editor); saving keeps the editor and its messages. */
+  const [editorKey, setEditorKey] = useState(0);
   const [error, setError] = useState('');
 
   const load = useCallback(async () => {
@@ -171,6 +173,7 @@ export function CollectionPage({ project }: { project: string }) {
       const c = await api.get<api.LogtailConfig>(`/configs/${encodeURIComponent(name)}`, { project });
       setEditing(fromConfig(c));
       setEditingExisting(true);
+      setEditorKey((k) => k + 1);
     } catch (e) {
       setError(api.errorText(e));
     }
@@ -207,6 +210,7 @@ export function CollectionPage({ project }: { project: string }) {
             onClick={() => {
               setEditing({ ...EMPTY, logstore: logstores[0] ?? '' });
               setEditingExisting(false);
+              setEditorKey((k) => k + 1);
             }}
           >
             + New config
@@ -230,8 +234,9 @@ export function CollectionPage({ project }: { project: string }) {
               existing={editingExisting}
               logstores={logstores}
               groups={groups}
-              key={`${editing.configName}-${editingExisting}`}
-              onSaved={() => {
+              key={editorKey}
+              onSaved={(saved) => {
+                setEditing(saved);
                 setEditingExisting(true);
                 void load();
               }}
@@ -467,8 +472,8 @@ function AgentDetail({ project, id, onClose }: { project: string; id: string; on
             <th>Config</th>
             <th>Logstore</th>
             <th>Files</th>
+            <th>State</th>
             <th>Read</th>
-            <th>Sent logs</th>
             <th>Lag</th>
             <th>Dropped</th>
             <th>Errors</th>
@@ -479,12 +484,14 @@ function AgentDetail({ project, id, onClose }: { project: string; id: string; on
             <tr key={c.configName}>
               <td>{c.configName}</td>
               <td>{c.logstore}</td>
-              <td>{c.files}</td>
+              <td>{c.files ?? 0}</td>
+              <td className={c.state === 'refused' ? 'bad' : ''}>{c.state ?? ''}</td>
               <td>{api.formatBytes(c.readBytes)}</td>
-              <td>{c.sentLogs.toLocaleString()}</td>
               <td>{api.formatBytes(c.lagBytes)}</td>
               <td>{api.formatBytes(c.droppedBytes)}</td>
-              <td title={c.lastError}>{c.errors > 0 ? `${c.errors}: ${c.lastError}` : 0}</td>
+              <td title={c.lastError} className={(c.errors ?? 0) > 0 ? 'bad' : ''}>
+                {(c.errors ?? 0) > 0 ? `${c.errors}: ${c.lastError ?? ''}` : 0}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -501,8 +508,11 @@ function AgentDetail({ project, id, onClose }: { project: string; id: string; on
             <span>
               {api.formatBytes(f.committed)} / {api.formatBytes(f.size)}
             </span>
-            <span className={f.lagBytes > 0 ? 'warn' : ''}>lag {api.formatBytes(f.lagBytes)}</span>
-            <span>{f.rotated ? 'rotated' : ''}</span>
+            <span className={(f.lagBytes ?? 0) > 0 ? 'warn' : ''}>lag {api.formatBytes(f.lagBytes)}</span>
+            <span className={(f.errors ?? 0) > 0 ? 'bad' : ''} title={f.lastError}>
+              {f.rotated ? 'rotated ' : ''}
+              {(f.errors ?? 0) > 0 ? `${f.errors} errors` : ''}
+            </span>
           </div>
         )}
       />
@@ -548,7 +558,7 @@ function ConfigEditor({
   existing: boolean;
   logstores: string[];
   groups: string[];
-  onSaved: () => void;
+  onSaved: (saved: Form) => void;
   onClose: () => void;
 }) {
   const [f, setF] = useState<Form>(initial);
@@ -605,7 +615,7 @@ function ConfigEditor({
         });
       }
       setNote(`Saved${applyTo.size > 0 ? ` and applied to ${[...applyTo].join(', ')}` : ''}.`);
-      onSaved();
+      onSaved(f);
     } catch (e) {
       setError(api.errorText(e));
     }
@@ -772,7 +782,7 @@ function ConfigEditor({
               <tr>
                 <th>#</th>
                 <th>status</th>
-                <th>time</th>
+                <th>log time</th>
                 {fieldNames.map((k) => (
                   <th key={k}>{k}</th>
                 ))}

@@ -258,7 +258,13 @@ export function SearchPage({ project }: { project: string }) {
             />
           </span>
         )}
-        <button type="button" className="primary" onClick={submit} disabled={busy || !logstore}>
+        <button
+          type="button"
+          className="primary"
+          onClick={submit}
+          disabled={busy || !logstore}
+          data-testid="run-search"
+        >
           {busy ? 'Searching…' : 'Search'}
         </button>
         <label className="toggle" title="re-run every 2 s over the relative range">
@@ -282,7 +288,7 @@ export function SearchPage({ project }: { project: string }) {
       <Histogram buckets={buckets} from={shown.from} to={shown.to} onZoom={zoom} />
 
       {sqlRows ? (
-        <SqlResult rows={sqlRows} />
+        <SqlResult rows={sqlRows} key={`${ran?.query}-${ran?.to}`} />
       ) : (
         <>
           <div className="result-head">

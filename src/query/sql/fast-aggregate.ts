@@ -85,7 +85,7 @@ export function fastAggregate(
           for (const v of values) {
             // DuckDB reads "12.5" in a long column as NULL; let it answer such data.
             if (!Number.isSafeInteger(v)) return undefined;
-            const set = s.part.numeric(key.field, v, true, v, true);
+            const set = s.part.numeric(key.field, v, true, v, true, false);
             const c = sel ? count(and(set, sel)) : countIn(set, s.lo, s.hi);
             add(v, c);
             sum += c;
@@ -179,7 +179,7 @@ function wholeCounts(seg: SegmentReader, field: string, values: Float64Array): [
         counts = null;
         break;
       }
-      counts.push([v, count(seg.numeric(field, v, true, v, true))]);
+      counts.push([v, count(seg.numeric(field, v, true, v, true, false))]);
     }
     byField.set(field, counts);
   }

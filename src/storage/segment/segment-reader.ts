@@ -137,7 +137,14 @@ export class SegmentReader implements SearchPart {
     return this.prefixRanges(dict, prefix, limit).map((p) => p.token);
   }
 
-  numeric(field: string, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): DocSet {
+  /** With `cache` false (bulk per-value counting), the shared posting cache is not used. */
+  numeric(field: string, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean, cache = true): DocSet {
+    if (!cache) return this.numericRange(field, lo, loInclusive, hi, hiInclusive);
+    const key = `${this.path}#n:${field}\0${lo}${loInclusive ? '[' : '('}${hi}${hiInclusive ? ']' : ')'}`;
+    return cachedSet(key) ?? cacheSet(key, this.numericRange(field, lo, loInclusive, hi, hiInclusive));
+  }
+
+  private numericRange(field: string, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): DocSet {
     const table = this.numberTable(field);
     if (!table) return EMPTY;
     const { values, offsets } = table;

@@ -164,11 +164,15 @@ test('a segment answers numeric ranges over many values and prefixes over many t
   const w = (i: number) => `t${(i * 31) % 1700}`;
   const ids = (f: (i: number) => boolean) => Array.from({ length: N }, (_, i) => i).filter(f);
   // Rows are time-ordered, so row id = i.
+  // Twice each: the second answer comes from the posting cache.
   for (const [lo, hi] of [
     [0, 3],
     [10, 20],
     [100, 900],
     [0, 996],
+    [500, 500],
+    [0, 3],
+    [100, 900],
     [500, 500],
   ] as const) {
     assert.deepEqual(

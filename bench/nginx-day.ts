@@ -4,7 +4,7 @@
  * times queries by their median.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ export interface DayOptions {
   clients: number;
   shards: number;
   runs: number;
+  /** Seconds to wait at most for background merges to settle before queries (0 = do not wait). */
+  settle: number;
   /**
    * `--keep DIR`: load into DIR once and keep it; later runs with the same DIR (and the same --logs) restart a server
    * over the kept data instead of loading again (query experiments without a 5M reload). Delete DIR to reload.
@@ -29,7 +31,7 @@ export interface DayOptions {
 }
 
 export function parseDayOptions(argv: readonly string[]): DayOptions {
-  const o: DayOptions = { logs: 5_000_000, batch: 4096, clients: 4, shards: 2, runs: 21 };
+  const o: DayOptions = { logs: 5_000_000, batch: 4096, clients: 4, shards: 2, runs: 21, settle: 300 };
   for (let i = 0; i < argv.length; i += 2) {
     if (argv[i] === '--keep' && argv[i + 1]) {
       o.keep = argv[i + 1]!;
@@ -37,7 +39,8 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     }
     const key = argv[i]?.replace(/^--/, '') as Exclude<keyof DayOptions, 'keep'>;
     const value = Number(argv[i + 1]);
-    if (!(key in o) || !Number.isFinite(value) || value <= 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
+    if (!(key in o) || !Number.isFinite(value) || value < 0 || (value === 0 && key !== 'settle'))
+      throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
     o[key] = value;
   }
   return o;
@@ -182,8 +185,14 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
         `end to end ${(mb / searchable).toFixed(1)} MB/s raw; server ${cpuIngest.toFixed(1)} CPU s`,
     );
     if (seen !== o.logs) throw new Error(`only ${seen} of ${o.logs} logs became searchable`);
-    // Let background seals/merges settle before measuring disk and queries.
+    // Let background seals/merges settle before measuring disk and queries: queries are measured on the index the
+    // server keeps at rest (merges bound the segment count), not while merges rewrite it. `--settle 0` measures
+    // right away (12 s after the last log became searchable, the earlier behaviour).
     await new Promise((r) => setTimeout(r, 12_000));
+    const settled = await settleSegments(join(dataDir, 'index'), o.settle * 1000);
+    console.log(
+      `segments:     ${settled.count} after waiting ${(settled.waitedMs / 1000).toFixed(0)} s for merges to settle`,
+    );
     const shardBytes = du(join(dataDir, 'shards'));
     const indexBytes = du(join(dataDir, 'index'));
     const total = du(dataDir);
@@ -200,6 +209,35 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
   return { server, pid, dataDir, call, count, close };
 }
 
+/** Number of segment files under `dir`. */
+export function segmentCount(dir: string): number {
+  let n = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name.endsWith('.seg')) n++;
+    }
+  };
+  walk(dir);
+  return n;
+}
+
+/** Waits (at most `maxMs`) until the segment count has not changed for 15 s. */
+async function settleSegments(dir: string, maxMs: number): Promise<{ count: number; waitedMs: number }> {
+  const start = performance.now();
+  let count = segmentCount(dir);
+  let since = performance.now();
+  while (performance.now() - start < maxMs && performance.now() - since < 15_000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = segmentCount(dir);
+    if (now !== count) {
+      count = now;
+      since = performance.now();
+    }
+  }
+  return { count, waitedMs: performance.now() - start };
+}
+
 /** A server over a kept, already loaded data folder (see DayOptions.keep); waits until every log is searchable. */
 async function reuseNginxDay(o: DayOptions, dataDir: string): Promise<LoadedDay> {
   const day = await attach(o, dataDir, false);
@@ -213,6 +251,10 @@ async function reuseNginxDay(o: DayOptions, dataDir: string): Promise<LoadedDay>
     if (seen !== o.logs) throw new Error(`only ${seen} of ${o.logs} kept logs are searchable`);
     console.log(
       `reusing ${dataDir}: ${seen.toLocaleString('en-US')} logs searchable ${((performance.now() - start) / 1000).toFixed(1)} s after the restart`,
+    );
+    const settled = await settleSegments(join(dataDir, 'index'), o.settle * 1000);
+    console.log(
+      `segments:     ${settled.count} after waiting ${(settled.waitedMs / 1000).toFixed(0)} s for merges to settle`,
     );
   } catch (err) {
     console.error(day.server.output().slice(-4000));

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     const gen = new NginxLogGenerator(42);
     const compiled = compileIndex({ config: INDEX, version: 1, lastModifyTime: 0 }, 3650);
     let reopened: LogstoreIndex | undefined;
+    let reused: SegmentBuild | undefined;
     const idx0 = LogstoreIndex.open(dir, compiled, {
       sealRows: 1e9,
       sealAgeMs: 1e12,
@@ -69,8 +70,10 @@ async function main(): Promise<void> {
       for (const g of groups) raw += g.length;
       let t = cpuMs();
       if (bytes) {
-        // What the builder worker does: LogGroup bytes straight to a segment file.
-        const b = new SegmentBuild(compiled);
+        // What the builder worker does: LogGroup bytes straight to a segment file (one build, reset each time).
+        reused ??= new SegmentBuild(compiled);
+        const b = reused;
+        b.reset();
         for (const g of groups) b.addGroup('0-0', seq++, g);
         add += cpuMs() - t;
         t = cpuMs();

@@ -37,7 +37,7 @@ export const DEFAULT_INDEXER_OPTIONS: IndexerOptions = Object.freeze({
   pollMs: 100,
   batchRecords: 64,
   worker: true,
-  flushBytes: 32 * 1024 * 1024,
+  flushBytes: 24 * 1024 * 1024,
   flushMs: 250,
 });
 
@@ -220,7 +220,7 @@ export class Indexer {
     }
     const dir = join(this.root, ...splitKey(key), doc.uid);
     const index = LogstoreIndex.open(dir, compileIndex(doc, this.ttlOf(key)), this.options);
-    if (this.options.worker) index.useBuilder(this.builder, doc, this.ttlOf(key), this.log);
+    if (this.options.worker) index.attachBuilder(this.builder, doc, this.ttlOf(key), this.log);
     const entry = { doc, index };
     this.stores.set(key, entry);
     return entry;

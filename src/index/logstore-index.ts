@@ -158,7 +158,7 @@ export class LogstoreIndex {
    * Switches to remote building: records are queued with `addStored` and built into segments on the worker by
    * `flush`; nothing is indexed on this thread.
    */
-  useBuilder(builder: SegmentBuilder, doc: IndexDocument, ttlDays: number, log: (l: string) => void): void {
+  attachBuilder(builder: SegmentBuilder, doc: IndexDocument, ttlDays: number, log: (l: string) => void): void {
     this.remote = { builder, doc, ttlDays, log };
   }
 

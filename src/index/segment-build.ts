@@ -597,7 +597,7 @@ export class SegmentBuild implements IndexSink {
     if (lc[2 * tok] === this.row) return;
     lc[2 * tok] = this.row;
     lc[2 * tok + 1]!++;
-    if (this.occUsed >= this.occ.length) this.occ = growI32(this.occ, this.occ.length * 2);
+    if (this.occUsed >= this.occ.length) this.occ = growI32(this.occ, Math.ceil(this.occ.length * 1.5));
     this.occ[this.occUsed++] = tok;
   }
 
@@ -649,10 +649,10 @@ export class SegmentBuild implements IndexSink {
       // Postings in time order straight from the rows' token lists: one counting pass, nothing sorted per token.
       const T = this.tokens;
       if (this.pStart.length < T + 1) {
-        this.pStart = new Int32Array(2 * (T + 1));
-        this.cursor = new Int32Array(2 * (T + 1));
+        this.pStart = new Int32Array(Math.ceil((T + 1) * 1.25));
+        this.cursor = new Int32Array(this.pStart.length);
       }
-      if (this.post.length < this.occUsed) this.post = new Uint32Array(2 * this.occUsed);
+      if (this.post.length < this.occUsed) this.post = new Uint32Array(Math.ceil(this.occUsed * 1.25));
       const pStart = this.pStart;
       const cursor = this.cursor;
       const post = this.post;
@@ -721,7 +721,7 @@ export class SegmentBuild implements IndexSink {
           // The cell as stored: varint(len + 1) then the bytes.
           const e = ends[r]!;
           const out = cw.reserve(e - s);
-          if (e - s > 24) data.copy(out, cw.length, s, e);
+          if (e - s >= 128) data.copy(out, cw.length, s, e);
           else for (let k = s, o = cw.length; k < e; k++) out[o++] = data[k]!;
           cw.length += e - s;
         }

@@ -60,7 +60,7 @@ export class SegmentBuilder {
     // keeps its rows in typed arrays outside the JS heap (~0.9 KB per nginx log); the heap holds little more than
     // the request and the sorted token strings of one dictionary.
     const worker = new Worker(new URL('./segment-builder-worker.js', import.meta.url), {
-      resourceLimits: { maxOldGenerationSizeMb: BUILDER_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: BUILDER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
     });
     worker.unref();
     worker.on('message', (reply: BuildReply) => {

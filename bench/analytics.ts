@@ -44,6 +44,7 @@ async function main(): Promise<void> {
         ['status:500 | group by method', sql('status:500 | select method, count(*) as c group by method')],
       ],
       o.runs,
+      day.pid,
     );
     const p = proc(day.pid);
     console.log('');

@@ -296,19 +296,30 @@ async function attach(
   return { server, pid, dataDir, client, call, count, close };
 }
 
-/** Runs each query `runs` times and prints its median, its first (cold) run and its result size. */
-export async function timeQueries(queries: readonly [string, () => Promise<number>][], runs: number): Promise<void> {
+/**
+ * Runs each query `runs` times and prints its median, its first (cold) run and its result size; with `pid`, also the
+ * server's CPU per run (after the first; /proc, steadier than wall time on a shared machine).
+ */
+export async function timeQueries(
+  queries: readonly [string, () => Promise<number>][],
+  runs: number,
+  pid?: number,
+): Promise<void> {
   console.log('');
   for (const [name, run] of queries) {
     const times: number[] = [];
     let result = 0;
+    let cpu0 = 0;
     for (let i = 0; i < runs; i++) {
+      if (i === 1 && pid !== undefined) cpu0 = proc(pid).cpuSec;
       const q0 = performance.now();
       result = await run();
       times.push(performance.now() - q0);
     }
+    const cpu = pid !== undefined && runs > 1 ? ((proc(pid).cpuSec - cpu0) * 1000) / (runs - 1) : undefined;
     console.log(
-      `${name.padEnd(40)} median ${median(times).toFixed(1).padStart(7)} ms  (first ${times[0]!.toFixed(1)} ms, result ${result})`,
+      `${name.padEnd(40)} median ${median(times).toFixed(1).padStart(7)} ms  (first ${times[0]!.toFixed(1)} ms, result ${result})` +
+        (cpu === undefined ? '' : `  server CPU ${cpu.toFixed(1)} ms/run`),
     );
   }
 }

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
         ],
       ],
       o.runs,
+      day.pid,
     );
     const p = proc(day.pid);
     console.log('');

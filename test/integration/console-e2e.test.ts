@@ -255,6 +255,23 @@ async function endToEnd(): Promise<void> {
     (await page.locator('[data-testid="log-row"]').first().textContent()) ?? '',
     new RegExp(`/shop/item/${LINES - 1}\\b`),
   );
+  // Drag across the histogram's last sixth: the range becomes that absolute window, which still holds every line.
+  const box = (await page.locator('.histogram-svg').boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.83, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.92, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await until(
+    'the zoomed range',
+    async () => (await page.locator('select[aria-label="time range"]').inputValue()) === 'absolute',
+  );
+  await until(
+    'the zoomed count',
+    async () => ((await page.locator('[data-testid="hist-total"]').textContent()) ?? '') === `${LINES} logs`,
+  );
+  const zoomedFrom = await page.locator('input[aria-label="from"]').inputValue();
+  assert.ok(zoomedFrom !== '', 'the absolute range shows its start');
   // Expand it and filter on its status by clicking the value.
   await page.locator('[data-testid="log-row"] .log-line').first().click();
   await page.locator('table.fields tr:has(th:text-is("status")) button.value').click();
@@ -289,11 +306,23 @@ async function endToEnd(): Promise<void> {
   assert.equal(await page.locator('.chart[data-chart="bar"] rect').count(), 2);
   await page.fill(
     'input[aria-label="query"]',
-    "* | select date_trunc('minute', from_unixtime(__time__)) as t, count(*) as n group by t order by t",
+    '* | select from_unixtime(__time__ - __time__ % 10) as t, count(*) as n group by t order by t',
   );
   await page.click('[data-testid="run-search"]');
   await page.waitForSelector('.chart[data-chart="line"] polyline');
+  assert.ok((await page.locator('.chart[data-chart="line"] circle').count()) >= 4, 'a point per 10 s');
   await shot('08-search-sql-line');
+
+  // 100,000 result rows: the table renders only the rows in view, and scrolls to the last one.
+  await page.fill('input[aria-label="query"]', '* | select unnest(range(100000)) as r limit 100000');
+  await page.click('[data-testid="run-search"]');
+  await page.waitForSelector('.sql-table .vlist[data-rows="100000"]');
+  const rendered = await page.locator('.sql-table .vlist .sql-tr').count();
+  assert.ok(rendered > 0 && rendered < 100, `rows in the DOM: ${rendered} of 100000`);
+  await page.evaluate("document.querySelector('.sql-table .vlist').scrollTop = 1e9");
+  await page.waitForSelector('.sql-table .vlist .sql-tr >> text="99999"');
+  assert.ok((await page.locator('.sql-table .vlist .sql-tr').count()) < 100);
+  await shot('08b-search-sql-100k-rows');
 
   // ---- quotas and usage ----
   await goTo('quotas');

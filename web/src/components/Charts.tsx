@@ -46,16 +46,17 @@ function Legend({ series }: { series: readonly Series[] }) {
 }
 
 /**
- * Shorter labels for SQL timestamps (`2026-11-22 16:12:00.000`): the date goes when every label shares it, zero
- * seconds and milliseconds always.
+ * Shorter labels for SQL timestamps (`2026-11-22 16:12:00.000`): the date goes when every label shares it, the
+ * seconds when every label is a whole minute, milliseconds always.
  */
 export function shortLabels(labels: readonly string[]): string[] {
   const ts = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})?(\.\d+)?$/;
   const parsed = labels.map((l) => ts.exec(l));
   if (labels.length === 0 || parsed.some((m) => m === null)) return [...labels];
   const oneDay = parsed.every((m) => m![1] === parsed[0]![1]);
+  const wholeMinutes = parsed.every((m) => !m![3] || m![3] === ':00');
   return parsed.map((m) => {
-    const sec = m![3] && m![3] !== ':00' ? m![3] : '';
+    const sec = wholeMinutes ? '' : (m![3] ?? ':00');
     return `${oneDay ? '' : `${m![1]!.slice(5)} `}${m![2]}${sec}`;
   });
 }

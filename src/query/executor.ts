@@ -3,6 +3,7 @@ import { SlsError } from '../protocol/errors.js';
 import {
   clip,
   countIn,
+  cursor,
   type DocSet,
   eachAscending,
   eachDescending,
@@ -76,7 +77,8 @@ export function search(
   const cands: Cand[] = [];
   /** Rows already read to check a phrase, reused for the page. */
   const seen = new Map<string, StoredRow>();
-  const streams: { p: number; ordered: number[]; at: number; check: (row: StoredRow) => boolean }[] = [];
+  /** Phrase candidates of one part in result order, pulled one at a time (`next` = -1 when done). */
+  const streams: { p: number; pull: () => number; next: number; check: (row: StoredRow) => boolean }[] = [];
   let processed = 0;
   let complete = true;
   for (let p = 0; p < parts.length; p++) {
@@ -89,12 +91,18 @@ export function search(
     if (want === 0) continue;
     const { ids, check, inRange } = matching(planner, node, part, o.from, o.to);
     processed += inRange;
-    // Ids in result order for this part (newest or oldest first), as a lazy stream.
+    if (part.timeSorted && check) {
+      // Phrase candidates are verified lazily below, in global order: pull them one at a time.
+      const pull = cursor(ids, o.reverse);
+      streams.push({ p, pull, next: pull(), check });
+      continue;
+    }
+    // Ids in result order for this part (newest or oldest first).
     const ordered: number[] = [];
     if (part.timeSorted) {
       const visit = (id: number): boolean => {
         ordered.push(id);
-        return check !== undefined || ordered.length < want;
+        return ordered.length < want;
       };
       if (o.reverse) eachDescending(ids, visit);
       else eachAscending(ids, visit);
@@ -114,7 +122,9 @@ export function search(
         cands.push({ time: part.time(ordered[i]!), part: p, id: ordered[i]! });
       continue;
     }
-    streams.push({ p, ordered, at: 0, check });
+    let at = 0;
+    streams.push({ p, pull: () => (at < ordered.length ? ordered[at++]! : -1), next: -1, check });
+    streams[streams.length - 1]!.next = streams[streams.length - 1]!.pull();
   }
   // Phrase checks: walk every part's candidates in global result order and verify only until the page is full
   // (per-part verification would read `want` rows from every segment).
@@ -127,8 +137,8 @@ export function search(
     let best: (typeof streams)[number] | undefined;
     let bestCand: Cand | undefined;
     for (const st of streams) {
-      if (st.at >= st.ordered.length) continue;
-      const id = st.ordered[st.at]!;
+      if (st.next < 0) continue;
+      const id = st.next;
       const c = { time: parts[st.p]!.time(id), part: st.p, id };
       if (!bestCand || (o.reverse ? byTimeAsc(c, bestCand) > 0 : byTimeAsc(c, bestCand) < 0)) {
         best = st;
@@ -136,7 +146,7 @@ export function search(
       }
     }
     if (!best || !bestCand) break;
-    best.at++;
+    best.next = best.pull();
     const row = parts[best.p]!.rows([bestCand.id])[0]!;
     if (!best.check(row)) continue;
     cands.push(bestCand);

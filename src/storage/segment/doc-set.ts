@@ -280,6 +280,41 @@ export function eachAscending(s: DocSet, visit: (id: number) => boolean): void {
   }
 }
 
+/**
+ * A pull cursor over the members, descending (newest first in a time-ordered part) or ascending: each call returns
+ * the next id, or -1 at the end. Lets a page take ids one at a time instead of materializing every hit.
+ */
+export function cursor(s: DocSet, descending: boolean): () => number {
+  if (s.kind === 'ids') {
+    const ids = s.ids;
+    let i = descending ? ids.length - 1 : 0;
+    return descending ? () => (i >= 0 ? ids[i--]! : -1) : () => (i < ids.length ? ids[i++]! : -1);
+  }
+  const w = s.words;
+  let wi = descending ? w.length - 1 : 0;
+  let word = w.length > 0 ? w[wi]! : 0;
+  if (descending) {
+    return () => {
+      while (word === 0) {
+        if (--wi < 0) return -1;
+        word = w[wi]!;
+      }
+      const bit = 31 - Math.clz32(word);
+      word &= ~(1 << bit);
+      return (wi << 5) + bit;
+    };
+  }
+  return () => {
+    while (word === 0) {
+      if (++wi >= w.length) return -1;
+      word = w[wi]!;
+    }
+    const low = word & -word;
+    word ^= low;
+    return (wi << 5) + 31 - Math.clz32(low);
+  };
+}
+
 export function toIds(s: DocSet): Uint32Array {
   if (s.kind === 'ids') return s.ids;
   const out = new Uint32Array(count(s));

@@ -17,6 +17,7 @@ import {
   clip,
   count,
   countIn,
+  cursor,
   type DocSet,
   eachAscending,
   eachDescending,
@@ -99,6 +100,13 @@ test('and / or / andNot / clip / counts agree with a set model in every represen
             return down.length < 5;
           });
           assert.deepEqual(down, [...a].reverse().slice(0, 5));
+          for (const descending of [false, true]) {
+            const pull = cursor(x, descending);
+            const got: number[] = [];
+            for (let id = pull(); id >= 0; id = pull()) got.push(id);
+            assert.deepEqual(got, descending ? [...a].reverse() : a);
+            assert.equal(pull(), -1);
+          }
         }
       }
     }

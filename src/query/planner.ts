@@ -320,7 +320,7 @@ function containsSequence(hay: readonly string[], needle: readonly string[]): bo
 function wildcardMatcher(
   pieces: readonly TermPiece[],
   _caseless: boolean,
-): { prefix: string; test: (t: string) => boolean } {
+): { prefix: string; test: ((t: string) => boolean) | undefined } {
   let prefix = '';
   for (const p of pieces) {
     if (typeof p !== 'string') break;
@@ -331,7 +331,8 @@ function wildcardMatcher(
     pieces.slice(0, -1).every((p) => typeof p === 'string') &&
     typeof pieces[pieces.length - 1] !== 'string' &&
     (pieces[pieces.length - 1] as { wild: string }).wild === '*';
-  if (onlyTrailingStar) return { prefix, test: () => true };
+  // A plain prefix needs no test (and its union can be cached per segment).
+  if (onlyTrailingStar) return { prefix, test: undefined };
   const source = pieces
     .map((p) =>
       typeof p === 'string' ? p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : p.wild === '*' ? '[\\s\\S]*' : '[\\s\\S]',

@@ -14,6 +14,7 @@ import {
   orMany,
 } from '../storage/segment/doc-set.js';
 import type { SearchPart, StoredRow } from '../storage/segment/part.js';
+import { SegmentReader } from '../storage/segment/segment-reader.js';
 import {
   type CompareNode,
   literalOf,
@@ -157,10 +158,7 @@ export class Planner {
         rest.push(c);
         continue;
       }
-      const s = andMany(
-        phrase.tokens.map((t) => part.term(phrase.plan.dict, t)),
-        part.n,
-      );
+      const s = allTerms(part, phrase.plan.dict, phrase.tokens);
       acc = acc === undefined ? s : and(acc, s);
       checks.push((row) => this.rowHasPhrase(row, phrase.plan, phrase.tokens));
     }
@@ -199,10 +197,7 @@ export class Planner {
     if (wild) return this.wildcardText(plan, node.pieces, part);
     const tokens = plan.tokenizer.tokens(literalOf(node.pieces));
     if (tokens.length === 0) return EMPTY;
-    const acc = andMany(
-      tokens.map((t) => part.term(plan.dict, t)),
-      part.n,
-    );
+    const acc = allTerms(part, plan.dict, tokens);
     if (tokens.length === 1 || isEmpty(acc)) return acc;
     return this.verifyPhrase(acc, part, plan, tokens);
   }
@@ -306,6 +301,15 @@ export class Planner {
     }
     return false;
   }
+}
+
+/** Rows holding every token (through the segment's cache when the part is a segment). */
+function allTerms(part: SearchPart, dict: string, tokens: readonly string[]): DocSet {
+  if (part instanceof SegmentReader) return part.allTerms(dict, tokens);
+  return andMany(
+    tokens.map((t) => part.term(dict, t)),
+    part.n,
+  );
 }
 
 function containsSequence(hay: readonly string[], needle: readonly string[]): boolean {

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ByteReader, zstdDecompress } from './bytes.js';
-import { type DocSet, EMPTY, orMany, UnionBuilder } from './doc-set.js';
+import { andMany, type DocSet, EMPTY, orMany, UnionBuilder } from './doc-set.js';
 import type { SearchPart, StoredRow } from './part.js';
 import { readPosting } from './postings.js';
 import { BLOCK_ROWS, type DictFooter, MAGIC, type NumberFooter, type SegmentFooter } from './segment-format.js';
@@ -99,6 +99,25 @@ export class SegmentReader implements SearchPart {
       this.termRefs.set(key, ref);
     }
     return ref ? this.posting(ref, true) : EMPTY;
+  }
+
+  /**
+   * Rows holding every one of `tokens` in `dict` (the candidates of a phrase), cached like a term's posting list: a
+   * long phrase of common tokens is an intersection of many dense lists per segment.
+   */
+  allTerms(dict: string, tokens: readonly string[]): DocSet {
+    if (tokens.length === 1) return this.term(dict, tokens[0]!);
+    const key = `${this.path}#a:${dict}\0${tokens.join('\0')}`;
+    return (
+      cachedSet(key) ??
+      cacheSet(
+        key,
+        andMany(
+          tokens.map((t) => this.term(dict, t)),
+          this.n,
+        ),
+      )
+    );
   }
 
   prefix(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {

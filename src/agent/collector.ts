@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LogGroupWriter } from './batch/log-group-writer.js';
 import type { ByteRange, CheckpointStore, FileRecord, Intent } from './checkpoint/checkpoint-store.js';
 import type { CollectionConfig } from './config/logtail-config.js';
@@ -79,8 +79,41 @@ interface Tracked {
   lastReadAt: number;
   /** When a read last consumed bytes (see `lingerMs`). */
   lastTakeAt: number;
+  /**
+   * When the head was last found intact (ms; +Infinity = not yet in this process): a copy written after it, named
+   * after this file and with a head never seen, holds a generation truncated away unseen (see laterGenerations).
+   */
+  verifiedAt: number;
+  /** The first bytes of the head (up to HEAD_KEY_BYTES, latin1), indexing originals for copy detection. */
+  headKey: string | undefined;
+  /** The mtime reconcile last saw (0 = none yet). */
+  mtimeMs: number;
+  /**
+   * Same size as read but a new mtime: truncated and rewritten to the same length, or written in place. iLogtail
+   * checks the head then too; without it such a rewrite would go unnoticed until the file grows past our offset.
+   */
+  recheck: boolean;
   replay: Intent[];
 }
+
+interface Shadow {
+  path: string;
+  /** The tracked original it looked like a copy of. */
+  readonly of: Tracked;
+  size: number;
+  /** Since when its size has not changed. */
+  quietSince: number;
+}
+
+interface Sibling extends FoundFile {
+  readonly mtimeMs: number;
+}
+
+/** Originals are indexed by up to this many head bytes; a new file's head is compared with sha1 after a hit. */
+const HEAD_KEY_BYTES = 8;
+
+/** Names of compressed rotations: never read as logs (nor mistaken for an unseen generation). */
+const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|z)$/i;
 
 let openFds = 0;
 
@@ -95,8 +128,15 @@ export class Collector {
   private readonly buf: Buffer;
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_MAX);
   private firstScan = true;
-  /** Copies of tracked files not read (yet): `dev:ino` → path. */
-  private readonly shadows = new Map<string, string>();
+  /**
+   * New files whose head is a tracked file's head, not read yet: `dev:ino` → what we know. A copytruncate copy
+   * (the original is truncated soon after) or a file of its own that starts the same (a `cp`): undecided until the
+   * original's truncation is seen (then only the copy's tail past the original's offset is read) or the copy has
+   * stayed unchanged for `rotateGraceMs` while the original kept its head (then it is a new file, read in full).
+   */
+  private readonly shadows = new Map<string, Shadow>();
+  /** Originals with a fingerprint, by the first bytes of their head (see headKeyOf). */
+  private readonly headIndex = new Map<string, Set<Tracked>>();
 
   constructor(
     readonly config: CollectionConfig,
@@ -131,6 +171,10 @@ export class Collector {
         lastChangeAt: Date.now(),
         lastReadAt: 0,
         lastTakeAt: 0,
+        verifiedAt: Number.POSITIVE_INFINITY,
+        headKey: undefined,
+        mtimeMs: 0,
+        recheck: false,
         replay: intents,
       };
       this.track(t);
@@ -147,6 +191,7 @@ export class Collector {
   }
 
   private untrack(t: Tracked): void {
+    this.unindexHead(t);
     this.closeFd(t);
     this.files.delete(t.rec.fileId);
     if (this.byInode.get(`${t.rec.dev}:${t.rec.ino}`) === t) this.byInode.delete(`${t.rec.dev}:${t.rec.ino}`);
@@ -185,13 +230,31 @@ export class Collector {
       let t = this.byInode.get(key);
       if (t?.copyOf) continue;
       if (t === undefined) {
-        if (this.shadows.has(key) || this.isCopyOfTracked(f)) {
-          // A copy (copytruncate's `app.log.1` under a pattern that matches it): its bytes are the tracked file's;
-          // it is read only from where that file stops, once the truncation is seen (recoverFromCopy).
-          if (!this.shadows.has(key)) this.host.log(`${f.path} holds a copy of a tracked file: not read as a new file`);
-          this.shadows.set(key, f.path);
+        // An empty new file waits until it has bytes: a copy being made (`cp`, copytruncate) is empty for a moment,
+        // and a copy's head is what tells it from a new file. (At the first scan its position, 0, is known already.)
+        if (f.size === 0 && !this.firstScan) continue;
+        let sh = this.shadows.get(key);
+        if (sh === undefined) {
+          const of = this.copyOfTracked(f);
+          if (of !== undefined) {
+            sh = { path: f.path, of, size: f.size, quietSince: now };
+            this.shadows.set(key, sh);
+            this.host.log(`${f.path} starts as ${of.rec.path} does: held until it is known to be a copytruncate copy`);
+          }
+        }
+        if (sh !== undefined) {
           seenShadows.add(key);
-          continue;
+          sh.path = f.path;
+          if (f.size !== sh.size) {
+            sh.size = f.size;
+            sh.quietSince = now;
+          }
+          // A copytruncate copy is taken over by recoverFromCopy when the original's truncation is seen. One that
+          // stays quiet while the original keeps its head is a file of its own (`cp app.log app-copy.log`): a new
+          // inode is a new file, read in full, as iLogtail does (its content is then stored twice, under two paths).
+          if (now - sh.quietSince < this.o.rotateGraceMs || !this.originalIntact(sh.of)) continue;
+          this.shadows.delete(key);
+          this.host.log(`${f.path} is not a copytruncate copy of ${sh.of.rec.path}: collected as a new file`);
         }
         t = this.discover(f, now);
       } else if (t.rec.path !== f.path) {
@@ -207,6 +270,9 @@ export class Collector {
         this.byPath.set(f.path, t);
       }
       if (f.size !== t.size) t.lastChangeAt = now;
+      else if (f.mtimeMs !== undefined && t.mtimeMs !== 0 && f.mtimeMs !== t.mtimeMs && f.size === t.readOffset)
+        t.recheck = true;
+      if (f.mtimeMs !== undefined) t.mtimeMs = f.mtimeMs;
       t.size = f.size;
       t.peakSize = Math.max(t.peakSize, f.size);
       seen.add(t);
@@ -215,10 +281,15 @@ export class Collector {
     for (const t of this.files.values()) {
       if (seen.has(t)) continue;
       if (t.copyOf) {
-        // A copy stays tracked (so it is never read again as a new file) for as long as it exists.
+        // A copy stays tracked (so it is never read again as a new file, nor taken for an unseen generation) for as
+        // long as it exists in its directory, renamed or not (logrotate shifts app.log.1 to app.log.2).
         if (!this.stillAt(t)) {
-          this.untrack(t);
-          if (this.canForgetRecord(t)) this.host.store.forgetFile(t.rec.fileId);
+          const moved = findByInode(dirname(t.rec.path), t.rec.dev, t.rec.ino);
+          if (moved !== undefined) t.rec.path = moved;
+          else {
+            this.untrack(t);
+            if (this.canForgetRecord(t)) this.host.store.forgetFile(t.rec.fileId);
+          }
         }
         continue;
       }
@@ -237,24 +308,101 @@ export class Collector {
     }
   }
 
-  /** A new file of at least a full fingerprint whose head is a tracked file's head: a copy of it. */
-  private isCopyOfTracked(f: FoundFile): boolean {
-    if (f.size < FINGERPRINT_MAX) return false;
-    let hash: string;
+  /** The tracked original whose head (as far as fingerprinted) a new file starts with, if any. */
+  private copyOfTracked(f: FoundFile): Tracked | undefined {
+    if (this.headIndex.size === 0 || f.size === 0) return undefined;
+    let fd: number;
     try {
-      const fd = openSync(f.path, 'r');
+      fd = openSync(f.path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const n = readSync(fd, this.scratch, 0, Math.min(f.size, HEAD_KEY_BYTES), 0);
+      const head = this.scratch.toString('latin1', 0, n);
+      // Originals with a head shorter than the key are indexed under their whole head: try each such length.
+      const candidates: Tracked[] = [];
+      for (let len = n; len >= 1; len--) {
+        const set = this.headIndex.get(head.slice(0, len));
+        if (set !== undefined)
+          for (const t of set) if (len === Math.min(t.rec.fpLen, HEAD_KEY_BYTES)) candidates.push(t);
+      }
+      const hashes = new Map<number, string>();
+      for (const t of candidates.slice(0, 16)) {
+        if (t.rec.fpLen > f.size) {
+          // Shorter than the original's fingerprint: a copy still being written, if it is a prefix of the original.
+          if (this.isPrefixOf(fd, f.size, t)) return t;
+          continue;
+        }
+        let h = hashes.get(t.rec.fpLen);
+        if (h === undefined) {
+          h = headHash(fd, t.rec.fpLen, this.scratch);
+          hashes.set(t.rec.fpLen, h);
+        }
+        if (h === t.rec.fpHash) return t;
+      }
+      return undefined;
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The first `len` bytes of `fd` are the first `len` bytes of `t` (still at its path). */
+  private isPrefixOf(fd: number, len: number, t: Tracked): boolean {
+    const mine = Buffer.allocUnsafe(len);
+    if (readSync(fd, mine, 0, len, 0) !== len) return false;
+    try {
+      const ofd = openSync(t.rec.path, 'r');
       try {
-        hash = headHash(fd, FINGERPRINT_MAX, this.scratch);
+        const s = fstatSync(ofd);
+        if (s.ino !== t.rec.ino || s.dev !== t.rec.dev) return false;
+        const theirs = Buffer.allocUnsafe(len);
+        return readSync(ofd, theirs, 0, len, 0) === len && theirs.equals(mine);
       } finally {
-        closeSync(fd);
+        closeSync(ofd);
       }
     } catch {
       return false;
     }
-    for (const t of this.files.values()) {
-      if (!t.copyOf && t.rec.fpLen === FINGERPRINT_MAX && t.rec.fpHash === hash) return true;
+  }
+
+  /** The original still has its head and has not shrunk below what was read (so it was not truncated). */
+  private originalIntact(t: Tracked): boolean {
+    if (!this.files.has(t.rec.fileId) || t.rec.fpLen === 0) return true;
+    try {
+      const fd = openSync(t.rec.path, 'r');
+      try {
+        const s = fstatSync(fd);
+        if (s.ino !== t.rec.ino || s.dev !== t.rec.dev) return true; // rotated away: no truncation of it to wait for
+        return s.size >= t.readOffset && headHash(fd, t.rec.fpLen, this.scratch) === t.rec.fpHash;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return true;
     }
-    return false;
+  }
+
+  private indexHead(t: Tracked, head: string): void {
+    if (t.copyOf) return;
+    this.unindexHead(t);
+    t.headKey = head;
+    let set = this.headIndex.get(head);
+    if (set === undefined) {
+      set = new Set();
+      this.headIndex.set(head, set);
+    }
+    set.add(t);
+  }
+
+  private unindexHead(t: Tracked): void {
+    if (t.headKey === undefined) return;
+    const set = this.headIndex.get(t.headKey);
+    set?.delete(t);
+    if (set?.size === 0) this.headIndex.delete(t.headKey);
+    t.headKey = undefined;
   }
 
   private discover(f: FoundFile, now: number): Tracked {
@@ -282,6 +430,10 @@ export class Collector {
       lastChangeAt: now,
       lastReadAt: 0,
       lastTakeAt: 0,
+      verifiedAt: now,
+      headKey: undefined,
+      mtimeMs: 0,
+      recheck: false,
       replay: [],
     };
     this.track(t);
@@ -355,7 +507,7 @@ export class Collector {
   private readable(): Tracked[] {
     const out: Tracked[] = [];
     for (const t of this.files.values())
-      if (t.size !== t.readOffset || t.replay.length > 0 || (t.rotated && !t.copyOf)) out.push(t);
+      if (t.size !== t.readOffset || t.replay.length > 0 || t.recheck || (t.rotated && !t.copyOf)) out.push(t);
     out.sort((a, b) => Number(b.rotated || b.copyOf) - Number(a.rotated || a.copyOf));
     return out;
   }
@@ -507,6 +659,7 @@ export class Collector {
   /** Same inode, but shorter than what we read or a different head: copytruncate or inode reuse. */
   private checkIdentity(t: Tracked, now: number): boolean {
     const rec = t.rec;
+    t.recheck = false;
     let truncated = t.size < t.readOffset;
     if (!truncated && rec.fpLen > 0) truncated = headHash(t.fd, rec.fpLen, this.scratch) !== rec.fpHash;
     if (!truncated) {
@@ -515,7 +668,12 @@ export class Collector {
         rec.fpHash = headHash(t.fd, len, this.scratch);
         rec.fpLen = len;
         this.host.store.putFile(rec);
+        this.indexHead(t, this.scratch.toString('latin1', 0, Math.min(len, HEAD_KEY_BYTES)));
+      } else if (t.headKey === undefined && rec.fpLen > 0) {
+        // Restored from the checkpoint: the head just verified is in the scratch buffer.
+        this.indexHead(t, this.scratch.toString('latin1', 0, Math.min(rec.fpLen, HEAD_KEY_BYTES)));
       }
+      t.verifiedAt = now;
       return true;
     }
     if (t.copyOf || t.rotated) {
@@ -534,14 +692,16 @@ export class Collector {
     return false;
   }
 
-  /** After a copytruncate, reads the unread tail `[readOffset, copy size)` from a sibling with the old head. */
+  /**
+   * After a copytruncate, reads the unread tail `[readOffset, copy size)` from a sibling with the old head, then
+   * any later generation truncated away before we looked (see laterGenerations).
+   */
   private recoverFromCopy(t: Tracked, now: number): void {
     const rec = t.rec;
-    const dir = dirname(rec.path);
-    const candidates = this.siblings(dir, rec);
-    for (const c of candidates) {
-      const tracked = this.byInode.get(`${c.dev}:${c.ino}`);
-      if (tracked !== undefined) continue; // a file of its own (or a copy already in use), not this one's copy
+    const siblings = this.siblings(dirname(rec.path), rec);
+    let found: Sibling | undefined;
+    for (const c of siblings) {
+      if (this.byInode.has(`${c.dev}:${c.ino}`)) continue; // a file of its own (or a copy already in use)
       let fd: number;
       try {
         fd = openSync(c.path, 'r');
@@ -549,45 +709,107 @@ export class Collector {
         continue;
       }
       if (fstatSync(fd).size >= t.readOffset && rec.fpLen > 0 && headHash(fd, rec.fpLen, this.scratch) === rec.fpHash) {
-        const copyRec: FileRecord = { ...rec, fileId: `${rec.fileId}c`, path: c.path, dev: c.dev, ino: c.ino };
-        copyRec.committed = t.readOffset;
-        this.host.store.putFile(copyRec);
-        const copy: Tracked = {
-          rec: copyRec,
-          origin: t.origin,
-          fd,
-          readOffset: t.readOffset,
-          size: c.size,
-          peakSize: c.size,
-          rotated: true,
-          copyOf: true,
-          lastChangeAt: now,
-          lastReadAt: now,
-          lastTakeAt: 0,
-          replay: [],
-        };
-        openFds++;
-        this.files.set(copyRec.fileId, copy);
-        this.byInode.set(`${c.dev}:${c.ino}`, copy);
-        this.shadows.delete(`${c.dev}:${c.ino}`);
+        this.trackCopy(t, c, fd, t.readOffset, `${rec.fileId}c`, now);
         this.host.log(`copytruncate of ${rec.path}: reading ${c.size - t.readOffset} unread bytes from ${c.path}`);
-        return;
+        found = c;
+        break;
       }
       closeSync(fd);
     }
-    // No copy: what we saw written past our offset before the truncation is gone (bytes written after our last look
-    // are gone too, unseen and uncountable).
-    if (t.peakSize > t.readOffset) {
-      this.host.loss(
-        { fileId: rec.fileId, start: t.readOffset, end: t.peakSize },
-        rec.path,
-        'truncated (copytruncate?) before it was read, and no copy with its head was found',
-      );
-    } else this.host.log(`copytruncate of ${rec.path}: no copy with its head found; nothing unread was seen`);
+    if (found === undefined) {
+      // No copy: what we saw written past our offset before the truncation is gone (bytes written after our last
+      // look are gone too, unseen and uncountable).
+      if (t.peakSize > t.readOffset) {
+        this.host.loss(
+          { fileId: rec.fileId, start: t.readOffset, end: t.peakSize },
+          rec.path,
+          'truncated (copytruncate?) before it was read, and no copy with its head was found',
+        );
+      } else this.host.log(`copytruncate of ${rec.path}: no copy with its head found; nothing unread was seen`);
+    }
+    for (const c of this.laterGenerations(t, siblings, found)) {
+      try {
+        const fd = openSync(c.path, 'r');
+        this.trackCopy(t, c, fd, 0, `${c.dev}.${c.ino}.${randomBytes(4).toString('hex')}`, now);
+        this.host.log(`copytruncate of ${rec.path}: ${c.path} holds a generation truncated before it was seen`);
+      } catch {
+        // vanished
+      }
+    }
   }
 
-  private siblings(dir: string, rec: FileRecord): FoundFile[] {
-    const out: FoundFile[] = [];
+  /**
+   * Copies of generations that came and went between two looks (two copytruncates in a row): siblings named after
+   * the file, not tracked, not compressed, written since its head was last found intact (so after every
+   * generation we read), whose head is not the old one. A copy that matches the pattern is found by discovery
+   * instead (its head was never tracked, so it is an ordinary new file). Oldest first.
+   */
+  private laterGenerations(t: Tracked, siblings: Sibling[], oldCopy: Sibling | undefined): Sibling[] {
+    if (!Number.isFinite(t.verifiedAt)) return [];
+    const name = basename(t.rec.path);
+    const dot = name.indexOf('.');
+    const stem = dot > 0 ? name.slice(0, dot) : name;
+    const out: Sibling[] = [];
+    for (const c of siblings) {
+      if (c === oldCopy || c.size === 0 || this.byInode.has(`${c.dev}:${c.ino}`)) continue;
+      if (this.shadows.has(`${c.dev}:${c.ino}`)) continue; // matches the pattern: discovery's to decide
+      const n = basename(c.path);
+      if (!(n.startsWith(name) || (n.startsWith(stem) && '-._'.includes(n[stem.length] ?? ''))) || COMPRESSED.test(n))
+        continue;
+      // File times are a coarse clock (a tick behind at most): allow 20 ms.
+      if (c.mtimeMs < t.verifiedAt - 20) continue;
+      try {
+        const fd = openSync(c.path, 'r');
+        try {
+          const n2 = readSync(fd, this.scratch, 0, 4, 0);
+          const b = this.scratch;
+          const magic = n2 >= 2 && ((b[0] === 0x1f && b[1] === 0x8b) || (b[0] === 0x28 && b[1] === 0xb5));
+          if (magic || (t.rec.fpLen > 0 && headHash(fd, t.rec.fpLen, this.scratch) === t.rec.fpHash)) continue;
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        continue;
+      }
+      out.push(c);
+    }
+    return out.sort((a, b) => a.mtimeMs - b.mtimeMs);
+  }
+
+  /** Tracks a copy of `t`'s content at `c`, read from `from` to its end before `t`'s new generation. */
+  private trackCopy(t: Tracked, c: Sibling, fd: number, from: number, fileId: string, now: number): void {
+    const copyRec: FileRecord = { ...t.rec, fileId, path: c.path, dev: c.dev, ino: c.ino, committed: from };
+    if (from === 0) {
+      copyRec.fpLen = 0;
+      copyRec.fpHash = '';
+    }
+    this.host.store.putFile(copyRec);
+    const copy: Tracked = {
+      rec: copyRec,
+      origin: t.origin,
+      fd,
+      readOffset: from,
+      size: c.size,
+      peakSize: c.size,
+      rotated: true,
+      copyOf: true,
+      lastChangeAt: now,
+      lastReadAt: now,
+      lastTakeAt: 0,
+      verifiedAt: now,
+      headKey: undefined,
+      mtimeMs: 0,
+      recheck: false,
+      replay: [],
+    };
+    openFds++;
+    this.files.set(copyRec.fileId, copy);
+    this.byInode.set(`${c.dev}:${c.ino}`, copy);
+    this.shadows.delete(`${c.dev}:${c.ino}`);
+  }
+
+  private siblings(dir: string, rec: FileRecord): Sibling[] {
+    const out: Sibling[] = [];
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -599,7 +821,7 @@ export class Collector {
       try {
         const s = statSync(p);
         if (s.isFile() && !(s.ino === rec.ino && s.dev === rec.dev))
-          out.push({ path: p, dev: s.dev, ino: s.ino, size: s.size });
+          out.push({ path: p, dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs });
       } catch {
         // vanished
       }

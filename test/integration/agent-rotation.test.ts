@@ -1,4 +1,8 @@
 /**
+ * Rotation edge cases, each checked line by line through PullLogs: two copytruncates between two looks of the agent
+ * (the generation in between recovered from its copy), copytruncate copies smaller than the 1 KiB fingerprint under a
+ * pattern that matches them (not read twice), and `cp` of a tracked file (collected as a file of its own).
+ *
  * Rotation torture: writers append at a high rate while their files are rotated every few hundred milliseconds by
  * rename + create (the writer keeps writing to the renamed file for a moment, as an app does until it reopens; old
  * generations are deleted after a few rotations) and by copytruncate (copy, then truncate in place). At the end
@@ -6,42 +10,34 @@
  * its predecessor finished, a truncation mistaken for nothing, or a copy read twice all show up as missing or
  * duplicated lines.
  */
-import { closeSync, copyFileSync, mkdirSync, openSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { prng } from '../../bench/nginx-generator.js';
-import type { SlsClient } from '../../src/client/sls-client.js';
+import assert from 'node:assert/strict';
 import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  openSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { prng } from '../../bench/nginx-generator.js';
+import {
+  agentOnLogstore,
+  agentSuite,
   assertExactlyOnce,
-  createProjectAndLogstore,
-  logtailConfig,
-  startAgent,
-  tempDir,
+  collectedByPath,
+  withAgent,
 } from '../helpers/agent-harness.js';
-import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
-import { testClient } from '../helpers/sls-kit.js';
 
 const seed = Number(process.env['SLUICE_AGENT_SEED'] ?? Date.now() % 100_000);
 const rand = prng(seed);
 console.log(`# agent-rotation seed ${seed}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let server: ServerProcess;
-let client: SlsClient;
-let work: string;
-
-before(async () => {
-  server = await startServerProcess();
-  client = testClient(server.url);
-  work = await tempDir('sluice-agent-rotation-');
-});
-
-after(async () => {
-  client.close();
-  await server.stop();
-  await removeDir(server.dataDir);
-  rmSync(work, { recursive: true, force: true });
-});
+const s = agentSuite('sluice-agent-rotation-');
 
 /** An app writing numbered lines through one descriptor, reopening its path when told (logrotate `create`). */
 class RotatingWriter {
@@ -94,19 +90,11 @@ class RotatingWriter {
 }
 
 test('rename/create and copytruncate rotations at a high rate: every line exactly once', async () => {
-  await createProjectAndLogstore(client, 'agent-rotation', 'rot');
-  const logs = join(work, 'logs');
-  mkdirSync(logs, { recursive: true });
+  const { agent, logs } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'rot' });
   const renamed = new RotatingWriter(logs, 'rename.log');
   const copied = new RotatingWriter(logs, 'copy.log');
   const matched = new RotatingWriter(logs, 'matched.log');
-  const agent = await startAgent({
-    url: server.url,
-    project: 'agent-rotation',
-    dataDir: join(work, 'agent'),
-    configs: [logtailConfig(logs, 'rot')],
-  });
-  try {
+  await withAgent(agent, async () => {
     const writing = setInterval(() => {
       renamed.write(20);
       copied.write(20);
@@ -123,7 +111,7 @@ test('rename/create and copytruncate rotations at a high rate: every line exactl
     copied.close();
     matched.close();
     await assertExactlyOnce(
-      client,
+      s.client,
       'agent-rotation',
       'rot',
       [...renamed.lines, ...copied.lines, ...matched.lines],
@@ -131,10 +119,114 @@ test('rename/create and copytruncate rotations at a high rate: every line exactl
       90_000,
       agent,
     );
-  } catch (err) {
-    console.log(agent.output());
-    throw err;
-  } finally {
-    await agent.stop();
-  }
+  });
+});
+
+/** Lines `tag 0 …`, `tag 1 …` appended to `path`; returns them. */
+function append(path: string, tag: string, count: number, from = 0): string[] {
+  const lines = Array.from({ length: count }, (_, i) => `${tag} ${from + i} ${'z'.repeat((from + i) % 37)}`);
+  appendFileSync(path, `${lines.join('\n')}\n`);
+  return lines;
+}
+
+test('two copytruncates between two looks: the generation in between is read from its copy', async () => {
+  const { agent, logs } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'twice' });
+  const path = join(logs, 'app.log');
+  const expected = append(path, 'gen1', 200);
+  await withAgent(agent, async () => {
+    await assertExactlyOnce(s.client, 'agent-rotation', 'twice', expected, 'before the rotations', 30_000, agent);
+    // The agent is stopped (SIGSTOP) so it cannot look in between: logrotate's copytruncate twice, with
+    // numbered copies (app.log.1 → app.log.2) that the pattern does not match.
+    agent.child.kill('SIGSTOP');
+    try {
+      expected.push(...append(path, 'gen1', 100, 200)); // unread when the file is truncated
+      copyFileSync(path, `${path}.1`);
+      truncateSync(path, 0);
+      expected.push(...append(path, 'gen2', 150)); // never seen in app.log: only its copy has it
+      renameSync(`${path}.1`, `${path}.2`);
+      copyFileSync(path, `${path}.1`);
+      truncateSync(path, 0);
+      expected.push(...append(path, 'gen3', 80));
+    } finally {
+      agent.child.kill('SIGCONT');
+    }
+    await assertExactlyOnce(s.client, 'agent-rotation', 'twice', expected, 'after two copytruncates', 30_000, agent);
+    // A later single copytruncate finds only its own copy (the old ones were read, renamed or not).
+    renameSync(`${path}.2`, `${path}.3`);
+    renameSync(`${path}.1`, `${path}.2`);
+    copyFileSync(path, `${path}.1`);
+    truncateSync(path, 0);
+    expected.push(...append(path, 'gen4', 60));
+    await assertExactlyOnce(s.client, 'agent-rotation', 'twice', expected, 'after a third copytruncate', 30_000, agent);
+  });
+});
+
+test('copytruncate copies smaller than the fingerprint, named to match the pattern, are not read twice', async () => {
+  const { agent, logs } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'tiny' });
+  const path = join(logs, 'small.log');
+  const expected = append(path, 'tiny-g0', 4);
+  await withAgent(agent, async () => {
+    for (let g = 1; g <= 4; g++) {
+      await assertExactlyOnce(s.client, 'agent-rotation', 'tiny', expected, `generation ${g - 1}`, 30_000, agent);
+      // Two more lines the agent may not have read yet, then copy (a ~150-byte copy, `small-N.log`) + truncate.
+      expected.push(...append(path, `tiny-g${g - 1}`, 2, 100));
+      copyFileSync(path, join(logs, `small-${g}.log`));
+      truncateSync(path, 0);
+      expected.push(...append(path, `tiny-g${g}`, 3));
+    }
+    await assertExactlyOnce(s.client, 'agent-rotation', 'tiny', expected, 'tiny copytruncates', 30_000, agent);
+  });
+});
+
+test('cp of a tracked file into the watched directory: collected as a new file, as iLogtail does', async () => {
+  const { agent, logs } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'cp-copies' });
+  const big = append(join(logs, 'big.log'), 'big', 2_000); // far over the 1 KiB fingerprint
+  const tiny = append(join(logs, 'tiny.log'), 'tiny', 3);
+  await withAgent(agent, async () => {
+    await assertExactlyOnce(s.client, 'agent-rotation', 'cp-copies', [...big, ...tiny], 'originals', 30_000, agent);
+    // One copy appears whole (copied under another name, then renamed in), one is written in place.
+    copyFileSync(join(logs, 'big.log'), join(logs, 'big.tmp'));
+    renameSync(join(logs, 'big.tmp'), join(logs, 'big-copy.log'));
+    copyFileSync(join(logs, 'tiny.log'), join(logs, 'tiny-copy.log'));
+    // Each path's lines exactly once: the copies are files of their own (held for the rotate grace first, in case
+    // they were copytruncate copies), the originals are not read again.
+    const want = new Map([
+      ['big.log', big],
+      ['tiny.log', tiny],
+      ['big-copy.log', big],
+      ['tiny-copy.log', tiny],
+    ]);
+    let got = new Map<string, string[]>();
+    const deadline = Date.now() + 30_000;
+    const count = (m: Map<string, string[]>) => [...m.values()].reduce((n, l) => n + l.length, 0);
+    while (Date.now() < deadline && count(got) < 2 * (big.length + tiny.length)) {
+      await sleep(250);
+      got = await collectedByPath(s.client, 'agent-rotation', 'cp-copies');
+    }
+    await sleep(500);
+    got = await collectedByPath(s.client, 'agent-rotation', 'cp-copies');
+    const byName = new Map([...got].map(([p, l]) => [p.slice(p.lastIndexOf('/') + 1), [...l].sort()]));
+    assert.deepEqual(
+      new Map([...byName].map(([n, l]) => [n, l.length])),
+      new Map([...want].map(([n, l]) => [n, l.length])),
+    );
+    for (const [name, lines] of want) assert.deepEqual(byName.get(name), [...lines].sort(), name);
+  });
+});
+
+test('truncated and rewritten to the same length between two looks: the new content is read (mtime check)', async () => {
+  const { agent, logs } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'same-size' });
+  const path = join(logs, 'same.log');
+  const expected = append(path, 'old', 3);
+  await withAgent(agent, async () => {
+    await assertExactlyOnce(s.client, 'agent-rotation', 'same-size', expected, 'first content', 30_000, agent);
+    agent.child.kill('SIGSTOP');
+    try {
+      truncateSync(path, 0);
+      expected.push(...append(path, 'new', 3)); // `old N …` and `new N …` lines have the same lengths
+    } finally {
+      agent.child.kill('SIGCONT');
+    }
+    await assertExactlyOnce(s.client, 'agent-rotation', 'same-size', expected, 'rewritten content', 30_000, agent);
+  });
 });

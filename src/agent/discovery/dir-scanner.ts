@@ -14,6 +14,8 @@ export interface FoundFile {
   readonly dev: number;
   readonly ino: number;
   readonly size: number;
+  /** Modification time: an unchanged size with a new mtime is a rewrite to check (see the collector). */
+  readonly mtimeMs?: number;
 }
 
 interface DirState {
@@ -92,7 +94,7 @@ export class DirScanner {
       const path = join(dir, name);
       try {
         const s = statSync(path);
-        if (s.isFile()) out.push({ path, dev: s.dev, ino: s.ino, size: s.size });
+        if (s.isFile()) out.push({ path, dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs });
       } catch {
         // vanished between listing and stat: the next scan settles it
       }

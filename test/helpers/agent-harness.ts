@@ -4,14 +4,22 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { SlsClient } from '../../src/client/sls-client.js';
 import type { LogGroup } from '../../src/protocol/log-group.js';
-import { SLUICE_BIN, TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET } from './server-process.js';
-import { pullLogstore } from './sls-kit.js';
+import {
+  removeDir,
+  type ServerProcess,
+  SLUICE_BIN,
+  startServerProcess,
+  TEST_ACCESS_KEY_ID,
+  TEST_ACCESS_KEY_SECRET,
+} from './server-process.js';
+import { pullLogstore, testClient } from './sls-kit.js';
 
 export async function createProjectAndLogstore(
   client: SlsClient,
@@ -138,6 +146,28 @@ export async function collectedLines(client: SlsClient, project: string, logstor
   return out;
 }
 
+/** Every log's `content` by its `__path__` tag: "each file exactly once" checks when two files share lines. */
+export async function collectedByPath(
+  client: SlsClient,
+  project: string,
+  logstore: string,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const g of await pullLogstore(client, project, logstore)) {
+    const path = g.tags.find((t) => t.key === '__path__')?.value ?? '';
+    let list = out.get(path);
+    if (list === undefined) {
+      list = [];
+      out.set(path, list);
+    }
+    for (const l of g.logs) {
+      const c = l.contents.find((x) => x.key === 'content');
+      if (c) list.push(c.value);
+    }
+  }
+  return out;
+}
+
 /**
  * Polls until the logstore holds at least `expected.length` lines (bounded), then asserts each expected line is
  * there exactly once and nothing else is.
@@ -241,4 +271,80 @@ export class LineWriter {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/**
+ * What an agent suite shares: a real `sluice serve`, a client for it and a temp work directory. The fields are
+ * filled by the `before` hook `agentSuite` registers (and may be replaced by a test that restarts the server).
+ */
+export interface AgentSuite {
+  server: ServerProcess;
+  client: SlsClient;
+  work: string;
+}
+
+/**
+ * Registers the suite's `before`/`after` hooks (server, client, work dir; all stopped and removed after). `setup`
+ * runs once they exist (Node 20 starts a file's top-level `before` hooks together, so a second hook could not rely
+ * on this one).
+ */
+export function agentSuite(prefix: string, setup?: (s: AgentSuite) => Promise<void>): AgentSuite {
+  const s = {} as AgentSuite;
+  before(async () => {
+    s.server = await startServerProcess();
+    s.client = testClient(s.server.url);
+    s.work = await tempDir(prefix);
+    await setup?.(s);
+  });
+  after(async () => {
+    s.client.close();
+    await s.server.stop();
+    await removeDir(s.server.dataDir);
+    rmSync(s.work, { recursive: true, force: true });
+  });
+  return s;
+}
+
+/**
+ * The common test setup: project + logstore on the suite's server, a log directory `<work>/<logstore>-logs`
+ * (created), and an agent collecting it with one config (`detail` overrides `inputDetail`; data dir
+ * `<work>/<logstore>-agent`). Returns the agent and the log directory.
+ */
+export async function agentOnLogstore(
+  s: AgentSuite,
+  o: {
+    project: string;
+    logstore: string;
+    detail?: Record<string, unknown>;
+    extraArgs?: string[];
+    /** Files to create before the agent starts (path relative to the log directory → lines). */
+    before?: (logs: string) => void;
+  },
+): Promise<{ agent: AgentProcess; logs: string; dataDir: string }> {
+  await createProjectAndLogstore(s.client, o.project, o.logstore);
+  const logs = join(s.work, `${o.logstore}-logs`);
+  mkdirSync(logs, { recursive: true });
+  o.before?.(logs);
+  const dataDir = join(s.work, `${o.logstore}-agent`);
+  const agent = await startAgent({
+    url: s.server.url,
+    project: o.project,
+    dataDir,
+    configs: [logtailConfig(logs, o.logstore, o.detail)],
+    ...(o.extraArgs ? { extraArgs: o.extraArgs } : {}),
+  });
+  return { agent, logs, dataDir };
+}
+
+/** Runs `body`; on failure prints the agent's last output; always stops the agent (its exit code is returned). */
+export async function withAgent(agent: AgentProcess, body: () => Promise<void>): Promise<number | null> {
+  try {
+    await body();
+  } catch (err) {
+    console.log(`# agent output:\n${agent.output().slice(-4000)}`);
+    throw err;
+  } finally {
+    await agent.stop();
+  }
+  return agent.child.exitCode;
 }

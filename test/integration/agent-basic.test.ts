@@ -6,83 +6,66 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { SlsClient } from '../../src/client/sls-client.js';
+import { test } from 'node:test';
 import {
+  agentOnLogstore,
+  agentSuite,
   assertExactlyOnce,
   createProjectAndLogstore,
   logtailConfig,
   startAgent,
-  tempDir,
+  withAgent,
 } from '../helpers/agent-harness.js';
-import { removeDir, type ServerProcess, SLUICE_BIN, startServerProcess } from '../helpers/server-process.js';
-import { pullLogstore, testClient } from '../helpers/sls-kit.js';
+import { SLUICE_BIN } from '../helpers/server-process.js';
+import { pullLogstore } from '../helpers/sls-kit.js';
 
-let server: ServerProcess;
-let client: SlsClient;
-let work: string;
-
-before(async () => {
-  server = await startServerProcess();
-  client = testClient(server.url);
-  work = await tempDir('sluice-agent-basic-');
-});
-
-after(async () => {
-  client.close();
-  await server.stop();
-  await removeDir(server.dataDir);
-  rmSync(work, { recursive: true, force: true });
-});
+const s = agentSuite('sluice-agent-basic-');
 
 test('lines before and after start, in subdirectories, arrive exactly once with tags', async () => {
-  await createProjectAndLogstore(client, 'agent-basic', 'lines');
-  const logs = join(work, 'logs');
-  mkdirSync(join(logs, 'sub'), { recursive: true });
   const expected: string[] = [];
+  let logs = '';
   const write = (file: string, n: number, tag: string): void => {
     const lines = Array.from({ length: n }, (_, i) => `${tag} line ${i} ${'x'.repeat(i % 50)}`);
     appendFileSync(join(logs, file), `${lines.join('\n')}\n`);
     expected.push(...lines);
   };
-  write('a.log', 500, 'a-before');
-  write('sub/b.log', 300, 'b-before');
-  write('ignored.txt', 0, 'none');
-  const agent = await startAgent({
-    url: server.url,
+  const { agent, dataDir } = await agentOnLogstore(s, {
     project: 'agent-basic',
-    dataDir: join(work, 'agent'),
-    configs: [logtailConfig(logs, 'lines')],
+    logstore: 'lines',
+    before: (dir) => {
+      logs = dir;
+      mkdirSync(join(logs, 'sub'), { recursive: true });
+      write('a.log', 500, 'a-before');
+      write('sub/b.log', 300, 'b-before');
+      write('ignored.txt', 0, 'none');
+    },
   });
-  try {
+  const code = await withAgent(agent, async () => {
     write('a.log', 200, 'a-after');
     write('sub/c.log', 100, 'c-new');
-    await assertExactlyOnce(client, 'agent-basic', 'lines', expected, 'basic', 60_000, agent);
-    const groups = await pullLogstore(client, 'agent-basic', 'lines');
+    await assertExactlyOnce(s.client, 'agent-basic', 'lines', expected, 'basic', 60_000, agent);
+    const groups = await pullLogstore(s.client, 'agent-basic', 'lines');
     const g = groups[0]!;
     const tags = Object.fromEntries(g.tags.map((t) => [t.key, t.value]));
-    assert.match(tags['__path__'] ?? '', /\/logs\/(a|sub\/b|sub\/c)\.log$/);
+    assert.match(tags['__path__'] ?? '', /-logs\/(a|sub\/b|sub\/c)\.log$/);
     assert.ok(tags['__hostname__'], 'hostname tag');
     assert.ok(g.source, '__source__');
     // status reflects the files once the agent wrote it (at most a second later).
     let text = '';
     for (let i = 0; i < 40; i++) {
-      text = execFileSync(process.execPath, [SLUICE_BIN, 'agent', 'status', '--data', join(work, 'agent')], {
-        encoding: 'utf8',
-      });
+      text = execFileSync(process.execPath, [SLUICE_BIN, 'agent', 'status', '--data', dataDir], { encoding: 'utf8' });
       if (/sub\/c\.log/.test(text)) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.match(text, /sub\/c\.log/);
-  } finally {
-    assert.equal(await agent.stop(), 0, agent.output());
-  }
+  });
+  assert.equal(code, 0, agent.output());
 });
 
 test('parsed modes end to end: nginx preset with time, multiline, filters, topic; metrics endpoint', async () => {
-  await createProjectAndLogstore(client, 'agent-basic', 'parsed');
-  const nginxDir = join(work, 'nginx');
-  const appDir = join(work, 'app');
+  await createProjectAndLogstore(s.client, 'agent-basic', 'parsed');
+  const nginxDir = join(s.work, 'nginx');
+  const appDir = join(s.work, 'app');
   mkdirSync(nginxDir, { recursive: true });
   mkdirSync(appDir, { recursive: true });
   appendFileSync(
@@ -99,9 +82,9 @@ test('parsed modes end to end: nginx preset with time, multiline, filters, topic
     ['2026-01-01 10:00:00 ERROR boom', '  at a()', '  at b()', '2026-01-01 10:00:01 INFO fine', ''].join('\n'),
   );
   const agent = await startAgent({
-    url: server.url,
+    url: s.server.url,
     project: 'agent-basic',
-    dataDir: join(work, 'agent-parsed'),
+    dataDir: join(s.work, 'agent-parsed'),
     configs: [
       logtailConfig(
         nginxDir,
@@ -119,11 +102,11 @@ test('parsed modes end to end: nginx preset with time, multiline, filters, topic
     ],
     extraArgs: ['--metrics-port', '0'],
   });
-  try {
+  const code = await withAgent(agent, async () => {
     let logs: { time: number; fields: Record<string, string>; topic: string | undefined }[] = [];
     for (let i = 0; i < 100 && logs.length < 3; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      const groups = await pullLogstore(client, 'agent-basic', 'parsed');
+      const groups = await pullLogstore(s.client, 'agent-basic', 'parsed');
       logs = groups.flatMap((g) =>
         g.logs.map((l) => ({
           time: l.time,
@@ -151,32 +134,22 @@ test('parsed modes end to end: nginx preset with time, multiline, filters, topic
     assert.match(text, /^sluice_agent_sent_logs_total \d+$/m);
     assert.match(text, /^sluice_agent_filtered_logs_total 1$/m);
     assert.match(text, /^sluice_agent_unmatched_logs_total 1$/m);
-  } finally {
-    assert.equal(await agent.stop(), 0, agent.output());
-  }
+  });
+  assert.equal(code, 0, agent.output());
 });
 
 test('delete and recreate at once (inode reuse): the new file is read from its start, the old one not again', async () => {
-  await createProjectAndLogstore(client, 'agent-basic', 'reuse');
-  const dir = join(work, 'reuse');
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'r.log');
+  const { agent, logs } = await agentOnLogstore(s, { project: 'agent-basic', logstore: 'reuse' });
+  const path = join(logs, 'r.log');
   const expected: string[] = [];
-  const agent = await startAgent({
-    url: server.url,
-    project: 'agent-basic',
-    dataDir: join(work, 'agent-reuse'),
-    configs: [logtailConfig(dir, 'reuse')],
-  });
-  try {
+  const code = await withAgent(agent, async () => {
     for (let round = 0; round < 5; round++) {
       const lines = Array.from({ length: 100 + round * 50 }, (_, i) => `gen ${round} line ${i}`);
       expected.push(...lines);
       rmSync(path, { force: true });
       appendFileSync(path, `${lines.join('\n')}\n`);
-      await assertExactlyOnce(client, 'agent-basic', 'reuse', expected, `generation ${round}`, 30_000, agent);
+      await assertExactlyOnce(s.client, 'agent-basic', 'reuse', expected, `generation ${round}`, 30_000, agent);
     }
-  } finally {
-    assert.equal(await agent.stop(), 0, agent.output());
-  }
+  });
+  assert.equal(code, 0, agent.output());
 });

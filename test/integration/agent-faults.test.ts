@@ -6,63 +6,49 @@
  * missing, a checkpoint ran ahead of an acknowledgement. The seed is printed; SLUICE_AGENT_SEED replays it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { prng } from '../../bench/nginx-generator.js';
-import type { SlsClient } from '../../src/client/sls-client.js';
 import {
+  agentOnLogstore,
+  agentSuite,
   assertExactlyOnce,
   createProjectAndLogstore,
   LineWriter,
   logtailConfig,
   serverDedups,
   startAgent,
-  tempDir,
+  withAgent,
 } from '../helpers/agent-harness.js';
-import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { startServerProcess } from '../helpers/server-process.js';
 import { testClient } from '../helpers/sls-kit.js';
 
 const seed = Number(process.env['SLUICE_AGENT_SEED'] ?? Date.now() % 100_000);
 const rand = prng(seed);
 console.log(`# agent-faults seed ${seed}`);
 
-let server: ServerProcess;
-let client: SlsClient;
-let work: string;
 let dedup = false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-before(async () => {
-  server = await startServerProcess();
-  client = testClient(server.url);
-  work = await tempDir('sluice-agent-faults-');
-  await createProjectAndLogstore(client, 'agent-faults', 'probe', 1);
-  dedup = await serverDedups(client, 'agent-faults', 'probe');
-});
-
-after(async () => {
-  client.close();
-  await server.stop();
-  await removeDir(server.dataDir);
-  rmSync(work, { recursive: true, force: true });
+const s = agentSuite('sluice-agent-faults-', async (s) => {
+  await createProjectAndLogstore(s.client, 'agent-faults', 'probe', 1);
+  dedup = await serverDedups(s.client, 'agent-faults', 'probe');
 });
 
 const NO_DEDUP = 'the server does not honour x-log-idempotency-id yet (exactly-once after a crash needs it)';
 
 test('agent SIGKILLed at random moments: every line exactly once', async (t) => {
   if (!dedup) return t.skip(NO_DEDUP);
-  await createProjectAndLogstore(client, 'agent-faults', 'kill');
-  const logs = join(work, 'kill-logs');
-  const { mkdirSync } = await import('node:fs');
+  await createProjectAndLogstore(s.client, 'agent-faults', 'kill');
+  const logs = join(s.work, 'kill-logs');
   mkdirSync(logs, { recursive: true });
   const writers = [new LineWriter(join(logs, 'a.log'), 'ka'), new LineWriter(join(logs, 'b.log'), 'kb')];
   for (const w of writers) w.start(200, 10);
-  const dataDir = join(work, 'kill-agent');
+  const dataDir = join(s.work, 'kill-agent');
   const outputs: string[] = [];
   for (let round = 0; round < 8; round++) {
     const agent = await startAgent({
-      url: server.url,
+      url: s.server.url,
       project: 'agent-faults',
       dataDir,
       configs: [logtailConfig(logs, 'kill')],
@@ -73,60 +59,55 @@ test('agent SIGKILLed at random moments: every line exactly once', async (t) => 
   }
   for (const w of writers) w.stop();
   const agent = await startAgent({
-    url: server.url,
+    url: s.server.url,
     project: 'agent-faults',
     dataDir,
     configs: [logtailConfig(logs, 'kill')],
   });
-  try {
-    await assertExactlyOnce(
-      client,
+  await withAgent(agent, () =>
+    assertExactlyOnce(
+      s.client,
       'agent-faults',
       'kill',
       writers.flatMap((w) => w.lines),
       'after 8 SIGKILLs',
-    );
-  } finally {
-    await agent.stop();
-  }
+    ),
+  );
 });
 
 test('server SIGKILLed and restarted, then down for a while: the agent retries, spools, drains', async (t) => {
   if (!dedup) return t.skip(NO_DEDUP);
-  await createProjectAndLogstore(client, 'agent-faults', 'outage');
-  const logs = join(work, 'outage-logs');
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(logs, { recursive: true });
-  const w = new LineWriter(join(logs, 'app.log'), 'out');
-  w.start(40, 10);
-  const dataDir = join(work, 'outage-agent');
-  const agent = await startAgent({
-    url: server.url,
+  let w: LineWriter | undefined;
+  const { agent, dataDir } = await agentOnLogstore(s, {
     project: 'agent-faults',
-    dataDir,
-    configs: [logtailConfig(logs, 'outage')],
+    logstore: 'outage',
+    before: (logs) => {
+      w = new LineWriter(join(logs, 'app.log'), 'out');
+      w.start(40, 10);
+    },
   });
-  try {
+  const writer = w!;
+  await withAgent(agent, async () => {
     await sleep(500);
     // A crash of the server mid-stream: in-flight batches fail or were stored without an answer.
-    await server.kill();
+    await s.server.kill();
     await sleep(300);
-    server = await startServerProcess({ dataDir: server.dataDir, port: server.port });
-    client.close();
-    client = testClient(server.url);
+    s.server = await startServerProcess({ dataDir: s.server.dataDir, port: s.server.port });
+    s.client.close();
+    s.client = testClient(s.server.url);
     await sleep(800);
     // A longer outage: the agent keeps reading into its spool.
-    await server.stop();
+    await s.server.stop();
     await sleep(3_000);
-    server = await startServerProcess({ dataDir: server.dataDir, port: server.port });
-    client.close();
-    client = testClient(server.url);
-    w.stop();
+    s.server = await startServerProcess({ dataDir: s.server.dataDir, port: s.server.port });
+    s.client.close();
+    s.client = testClient(s.server.url);
+    writer.stop();
     await assertExactlyOnce(
-      client,
+      s.client,
       'agent-faults',
       'outage',
-      w.lines,
+      writer.lines,
       'after a server crash and an outage',
       60_000,
       agent,
@@ -139,36 +120,28 @@ test('server SIGKILLed and restarted, then down for a while: the agent retries, 
       `the outage used the spool: ${JSON.stringify(status.counters)}`,
     );
     assert.equal(status.counters['lostBytes'], 0);
-  } finally {
-    w.stop();
-    await agent.stop();
-  }
+  }).finally(() => writer.stop());
 });
 
 test('hard memory limit: the agent restarts itself from its checkpoint and loses nothing', async (t) => {
   if (!dedup) return t.skip(NO_DEDUP);
-  await createProjectAndLogstore(client, 'agent-faults', 'memory');
-  const logs = join(work, 'mem-logs');
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(logs, { recursive: true });
-  const w = new LineWriter(join(logs, 'm.log'), 'mem');
-  w.start(100, 10);
+  let w: LineWriter | undefined;
   // 1 MiB is below any Node process: every worker restarts at its first sample, about a second in.
-  const agent = await startAgent({
-    url: server.url,
+  const { agent } = await agentOnLogstore(s, {
     project: 'agent-faults',
-    dataDir: join(work, 'mem-agent'),
-    configs: [logtailConfig(logs, 'memory')],
+    logstore: 'memory',
     extraArgs: ['--mem-limit-mb', '1'],
+    before: (logs) => {
+      w = new LineWriter(join(logs, 'm.log'), 'mem');
+      w.start(100, 10);
+    },
   });
-  try {
+  const writer = w!;
+  await withAgent(agent, async () => {
     for (let i = 0; i < 100 && (agent.output().match(/restarting after the hard memory limit/g) ?? []).length < 2; i++)
       await sleep(100);
-    w.stop();
+    writer.stop();
     assert.ok((agent.output().match(/restarting after the hard memory limit/g) ?? []).length >= 2, agent.output());
-    await assertExactlyOnce(client, 'agent-faults', 'memory', w.lines, 'across memory-limit restarts');
-  } finally {
-    w.stop();
-    await agent.stop();
-  }
+    await assertExactlyOnce(s.client, 'agent-faults', 'memory', writer.lines, 'across memory-limit restarts');
+  }).finally(() => writer.stop());
 });

@@ -286,6 +286,20 @@ async function endToEnd(): Promise<void> {
   await page.locator('[data-testid="log-row"] .log-line').first().click();
   await shot('05-search');
 
+  // Live tail: new lines show up without pressing Search.
+  await page.fill('input[aria-label="query"]', '*');
+  await page.check('input[aria-label="live tail"]');
+  const more: string[] = [];
+  for (let i = LINES; i < LINES + 5; i++) more.push(nginxLine(new Date(), i, 200));
+  await appendFile(file, `${more.join('\n')}\n`);
+  await until(
+    'the tailed lines',
+    async () => ((await page.locator('[data-testid="hist-total"]').textContent()) ?? '') === `${LINES + 5} logs`,
+    60_000,
+  );
+  assert.match((await page.locator('[data-testid="log-row"]').first().textContent()) ?? '', /\/shop\/item\/44\b/);
+  await page.uncheck('input[aria-label="live tail"]');
+
   // A parse error is shown at its position.
   await page.fill('input[aria-label="query"]', 'status:500 and (path:/a');
   await page.click('[data-testid="run-search"]');
@@ -299,6 +313,7 @@ async function endToEnd(): Promise<void> {
   await page.waitForSelector('.chart[data-chart] svg');
   const kind = await page.locator('.chart').getAttribute('data-chart');
   assert.equal(kind, 'pie', 'two categories and one measure: a pie');
+  assert.match((await page.locator('.legend').textContent()) ?? '', /200 — 35/);
   assert.match((await page.locator('.sql-table').textContent()) ?? '', /500/);
   await shot('07-search-sql-pie');
   await page.click('button[data-kind="bar"]');

@@ -268,7 +268,8 @@ export function SearchPage({ project }: { project: string }) {
           {busy ? 'Searching…' : 'Search'}
         </button>
         <label className="toggle" title="re-run every 2 s over the relative range">
-          <input type="checkbox" checked={tail} onChange={(e) => setTail(e.target.checked)} /> Live tail
+          <input type="checkbox" checked={tail} onChange={(e) => setTail(e.target.checked)} aria-label="live tail" />{' '}
+          Live tail
         </label>
       </div>
 

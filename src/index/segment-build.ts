@@ -28,6 +28,36 @@ interface KeyInfo {
   /** Delimiter table and case folding of a text field. */
   readonly delim: Uint8Array | undefined;
   readonly lower: boolean;
+  /** Token ids of recent values of this key (undefined when the key is not indexed or is JSON). */
+  readonly cache: ValueCache | undefined;
+}
+
+const VC_SLOTS = 1024;
+const VC_BYTES = 128;
+const VC_IDS = 48;
+
+/**
+ * Values repeat (user agents, paths, methods, statuses, referers, hosts): a direct-mapped cache per key from a
+ * value's bytes to the token ids it produced (full-text, field and numeric) replaces tokenizing and probing the
+ * token table with one hash and one comparison. A key whose values rarely repeat (timestamps, ids) turns its cache
+ * off after a few thousand lookups. Token ids belong to one build, so reset() clears every cache.
+ */
+class ValueCache {
+  readonly hash = new Int32Array(VC_SLOTS);
+  readonly len = new Int32Array(VC_SLOTS).fill(-1);
+  readonly count = new Int32Array(VC_SLOTS);
+  readonly bytes = new Uint8Array(VC_SLOTS * VC_BYTES);
+  readonly ids = new Int32Array(VC_SLOTS * VC_IDS);
+  lookups = 0;
+  hits = 0;
+  on = true;
+
+  clear(): void {
+    this.len.fill(-1);
+    this.lookups = 0;
+    this.hits = 0;
+    this.on = true;
+  }
 }
 
 /**
@@ -97,6 +127,11 @@ export class SegmentBuild implements IndexSink {
   private cVE = new Int32Array(4096);
   private readonly keyMemo: { bytes: Uint8Array; info: KeyInfo }[] = [];
   private readonly keyInfos = new Map<string, KeyInfo>();
+  private readonly valueCaches = new Map<string, ValueCache>();
+  /** While a value's tokens are computed for the cache, push() also records them here. */
+  private capturing = false;
+  private readonly captured = new Int32Array(VC_IDS);
+  private capLen = 0;
   private readonly lineDict: { delim: Uint8Array; lower: boolean } | undefined;
   private row = 0;
 
@@ -130,6 +165,7 @@ export class SegmentBuild implements IndexSink {
     this.arenaUsed = 0;
     this.keyMemo.length = 0;
     this.keyInfos.clear();
+    for (const vc of this.valueCaches.values()) vc.clear();
   }
 
   /** Marks record `seq` of `shardKey` as held without logs (it could not be read). */
@@ -293,6 +329,44 @@ export class SegmentBuild implements IndexSink {
       indexLog(this.index, [{ key: info.name, value: buf.toString('utf8', vs, ve) }], '', '', [], this);
       return;
     }
+    const vc = info.cache;
+    const len = ve - vs;
+    if (vc?.on && len <= VC_BYTES) {
+      let h = FNV_BASIS;
+      for (let i = vs; i < ve; i++) h = Math.imul(h ^ buf[i]!, 16777619);
+      const slot = (h ^ (h >>> 13)) & (VC_SLOTS - 1);
+      vc.lookups++;
+      if (vc.hash[slot] === h && vc.len[slot] === len) {
+        const bytes = vc.bytes;
+        let o = slot * VC_BYTES;
+        let i = vs;
+        for (; i < ve; i++, o++) if (bytes[o] !== buf[i]) break;
+        if (i === ve) {
+          vc.hits++;
+          const ids = vc.ids;
+          for (let k = slot * VC_IDS, ke = k + vc.count[slot]!; k < ke; k++) this.push(ids[k]!);
+          return;
+        }
+      }
+      if (vc.lookups === 4096 && vc.hits < 1024) vc.on = false;
+      this.capturing = true;
+      this.capLen = 0;
+      this.index1(info, buf, vs, ve);
+      this.capturing = false;
+      if (this.capLen <= VC_IDS) {
+        vc.hash[slot] = h;
+        vc.len[slot] = len;
+        vc.count[slot] = this.capLen;
+        vc.bytes.set(buf.subarray(vs, ve), slot * VC_BYTES);
+        vc.ids.set(this.captured.subarray(0, this.capLen), slot * VC_IDS);
+      } else vc.len[slot] = -1;
+      return;
+    }
+    this.index1(info, buf, vs, ve);
+  }
+
+  /** The index entries of one ASCII value (row-indexer's rules). */
+  private index1(info: KeyInfo, buf: Buffer, vs: number, ve: number): void {
     const line = this.lineDict;
     if (info.line && line) this.textBytes(this.dictId('', false), buf, vs, ve, line.delim, line.lower);
     const field = info.field;
@@ -328,13 +402,24 @@ export class SegmentBuild implements IndexSink {
     if (!info) {
       const line = this.index.line;
       const field = this.index.fields.get(name);
+      const inLine = line !== undefined && (line.include ? line.include.has(name) : !line.exclude.has(name));
+      const json = field === undefined && this.index.json.has(name);
+      let cache: ValueCache | undefined;
+      if ((inLine || field !== undefined) && !json) {
+        cache = this.valueCaches.get(name);
+        if (!cache && this.valueCaches.size < 64) {
+          cache = new ValueCache();
+          this.valueCaches.set(name, cache);
+        }
+      }
       info = {
         name,
         col: -1,
-        line: line !== undefined && (line.include ? line.include.has(name) : !line.exclude.has(name)),
+        line: inLine,
         field,
         dict: -1,
-        json: field === undefined && this.index.json.has(name),
+        json,
+        cache,
         delim: field?.tokenizer?.delim,
         lower: field?.tokenizer ? !field.tokenizer.caseSensitive : false,
       };
@@ -593,6 +678,10 @@ export class SegmentBuild implements IndexSink {
 
   /** Row `row` holds token `tok` (once per row). */
   private push(tok: number): void {
+    if (this.capturing) {
+      if (this.capLen < VC_IDS) this.captured[this.capLen] = tok;
+      this.capLen++;
+    }
     const lc = this.lc;
     if (lc[2 * tok] === this.row) return;
     lc[2 * tok] = this.row;

@@ -180,6 +180,7 @@ async function endToEnd(): Promise<void> {
   await page.waitForSelector('.suggestion >> text=Use it');
   await page.click('.suggestion >> text=Use it');
   await page.waitForSelector('[data-testid="preview"] >> text="/shop/item/7"');
+  await page.waitForSelector('[data-testid="preview"] >> text="2026-01-02T03:04:05Z"');
   await shot('03-collection-regex');
   // nginx mode: the agent's nginx parser names the fields and takes the time from time_local.
   await page.click('button[data-mode="nginx"]');

@@ -217,7 +217,12 @@ export interface PreviewLog {
 
 export interface PreviewResult {
   readonly logs: readonly PreviewLog[];
-  readonly suggestion?: { readonly regex: string; readonly keys: readonly string[] };
+  readonly suggestion?: {
+    readonly regex: string;
+    readonly keys: readonly string[];
+    readonly timeKey?: string;
+    readonly timeFormat?: string;
+  };
 }
 
 export interface UsageInfo {

@@ -25,10 +25,18 @@ export interface PreviewLog {
   readonly timeError?: string;
 }
 
+export interface Suggestion {
+  readonly regex: string;
+  readonly keys: readonly string[];
+  /** When one group holds a time in a format the agent reads, that key and its format. */
+  readonly timeKey?: string;
+  readonly timeFormat?: string;
+}
+
 export interface PreviewResult {
   readonly logs: readonly PreviewLog[];
   /** For regex mode: a regex built from the first entry of the sample, and names for its groups. */
-  readonly suggestion?: { readonly regex: string; readonly keys: readonly string[] };
+  readonly suggestion?: Suggestion;
 }
 
 const MAX_SAMPLE_BYTES = 64 * 1024;
@@ -105,7 +113,7 @@ function withPreviewDefaults(input: unknown): unknown {
  * non-blank characters one `(\S+)`, blanks stay literal. Group names are guessed from the values (ip, time, request,
  * status, size) and numbered otherwise. Undefined when the sample is empty or the result would not match it.
  */
-export function suggestRegex(sample: string | undefined): { regex: string; keys: string[] } | undefined {
+export function suggestRegex(sample: string | undefined): Suggestion | undefined {
   const line = sample?.split('\n')[0]?.replace(/\r$/, '');
   if (line === undefined || line.trim() === '') return undefined;
   let regex = '';
@@ -153,8 +161,20 @@ export function suggestRegex(sample: string | undefined): { regex: string; keys:
   } catch {
     return undefined;
   }
+  for (const [i, v] of values.entries()) {
+    const text = v.startsWith(QUOTED) ? v.slice(QUOTED.length) : v;
+    const format = TIME_FORMATS.find(([re]) => re.test(text))?.[1];
+    if (format !== undefined) return { regex, keys, timeKey: keys[i]!, timeFormat: format };
+  }
   return { regex, keys };
 }
+
+/** Time shapes common in log lines and their strftime formats (as the agent's timeFormat reads them). */
+const TIME_FORMATS: readonly (readonly [RegExp, string])[] = [
+  [/^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}$/, '%d/%b/%Y:%H:%M:%S %z'],
+  [/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:?\d{2})$/, '%Y-%m-%dT%H:%M:%S%z'],
+  [/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, '%Y-%m-%d %H:%M:%S'],
+];
 
 function closingQuote(line: string, from: number): number {
   for (let i = from; i < line.length; i++) {

@@ -91,9 +91,15 @@ describe('regex suggestion', () => {
     const m = new RegExp(`^(?:${s.regex})$`).exec(line)!;
     assert.equal(m[6], '/api/x?y=1');
     assert.equal(m[11], 'curl/8.1');
-    // The suggestion is a config the agent accepts, and parses the line into those names.
-    const r = previewParse(config({ logType: 'common_reg_log', regex: s.regex, key: s.keys }), line);
+    assert.equal(s.timeKey, 'time');
+    assert.equal(s.timeFormat, '%d/%b/%Y:%H:%M:%S %z');
+    // The suggestion is a config the agent accepts, and parses the line into those names and its time.
+    const r = previewParse(
+      config({ logType: 'common_reg_log', regex: s.regex, key: s.keys, timeKey: s.timeKey, timeFormat: s.timeFormat }),
+      line,
+    );
     assert.equal(fields(r.logs[0]!)['request_uri'], '/api/x?y=1');
+    assert.equal(r.logs[0]!.time, Date.UTC(2026, 10, 22, 10) / 1000);
   });
 
   test('an application line; blanks and escaped quotes', () => {
@@ -107,6 +113,18 @@ describe('regex suggestion', () => {
       'size',
       'key_8',
     ]);
+    for (const [line, format, t] of [
+      ['2026-01-02T03:04:05+08:00 up', '%Y-%m-%dT%H:%M:%S%z', Date.UTC(2026, 0, 1, 19, 4, 5) / 1000],
+      ['x "2026-01-02 03:04:05" y', '%Y-%m-%d %H:%M:%S', Date.UTC(2026, 0, 2, 3, 4, 5) / 1000],
+    ] as const) {
+      const sg = suggestRegex(line)!;
+      assert.equal(sg.timeFormat, format, line);
+      const r = previewParse(
+        config({ logType: 'common_reg_log', regex: sg.regex, key: sg.keys, timeKey: sg.timeKey, timeFormat: format }),
+        line,
+      );
+      assert.equal(r.logs[0]!.time, t, line);
+    }
     const q = 'a "say \\"hi\\"" b';
     assert.ok(new RegExp(`^(?:${suggestRegex(q)!.regex})$`).test(q));
     assert.equal(suggestRegex(''), undefined);

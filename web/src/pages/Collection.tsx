@@ -717,10 +717,22 @@ function ConfigEditor({
           {preview?.suggestion && preview.suggestion.regex !== f.regex && (
             <div className="suggestion">
               Suggested from the sample: <code>{preview.suggestion.regex}</code>
+              {preview.suggestion.timeKey && (
+                <span className="muted">
+                  (time from <code>{preview.suggestion.timeKey}</code>, <code>{preview.suggestion.timeFormat}</code>)
+                </span>
+              )}
               <button
                 type="button"
                 className="small"
-                onClick={() => set({ regex: preview.suggestion!.regex, keys: preview.suggestion!.keys.join(', ') })}
+                onClick={() => {
+                  const sg = preview.suggestion!;
+                  set({
+                    regex: sg.regex,
+                    keys: sg.keys.join(', '),
+                    ...(sg.timeKey && sg.timeFormat ? { timeKey: sg.timeKey, timeFormat: sg.timeFormat } : {}),
+                  });
+                }}
               >
                 Use it
               </button>

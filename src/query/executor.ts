@@ -81,7 +81,15 @@ export function search(
   const streams: { p: number; pull: () => number; next: number; check: (row: StoredRow) => boolean }[] = [];
   let processed = 0;
   let complete = true;
-  for (let p = 0; p < parts.length; p++) {
+  // Parts in result order of their time span (newest end first for `reverse`), so a page can stop at the first
+  // parts that fill it when later ones lie wholly past its last row (logs arriving in time order give disjoint
+  // segments; a bulk load of a whole day gives overlapping ones, where every part is still read).
+  const order = parts.map((_, i) => i);
+  order.sort((a, b) =>
+    o.reverse ? parts[b]!.maxTime - parts[a]!.maxTime || a - b : parts[a]!.minTime - parts[b]!.minTime || a - b,
+  );
+  for (let k = 0; k < order.length; k++) {
+    const p = order[k]!;
     const part = parts[p]!;
     if (part.n === 0 || part.maxTime < o.from || part.minTime >= o.to) continue;
     if (checkStop(o)) {
@@ -89,6 +97,14 @@ export function search(
       break;
     }
     if (want === 0) continue;
+    if (streams.length === 0 && cands.length >= want) {
+      // The page so far: its want-th row bounds what a later part could still contribute.
+      cands.sort(byTimeAsc);
+      if (o.reverse) cands.reverse();
+      cands.length = want;
+      const last = cands[want - 1]!.time;
+      if (o.reverse ? part.maxTime < last : part.minTime > last) break;
+    }
     const { ids, check, inRange } = matching(planner, node, part, o.from, o.to);
     processed += inRange;
     if (part.timeSorted && check) {

@@ -173,12 +173,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-function send(res: ServerResponse, requestId: string, reply: Reply, console = false): void {
+function send(res: ServerResponse, requestId: string, reply: Reply, forConsole = false): void {
   const headers: Record<string, string | number> = {
     'x-log-requestid': requestId,
     server: 'sluice',
     // The console's answers are for its own origin only, and never cached unless they say so (static files do).
-    ...(console ? { 'cache-control': 'no-store' } : { 'access-control-allow-origin': '*' }),
+    ...(forConsole ? { 'cache-control': 'no-store' } : { 'access-control-allow-origin': '*' }),
     ...reply.headers,
   };
   let body: Buffer | undefined;

@@ -59,6 +59,7 @@ async function handle(options: HttpServerOptions, req: IncomingMessage, res: Ser
         method,
         path,
         headers: req.headers,
+        clientIp: req.socket.remoteAddress ?? '',
         readBody: (max) => readBody(req, max),
       });
       if ('reply' in outcome) {

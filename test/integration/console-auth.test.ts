@@ -283,3 +283,21 @@ describe('console static files', () => {
     assert.equal((await fetch(`${server.url}/console/../package.json`)).status, 404);
   });
 });
+
+// Last: it leaves this address locked out of logging in for the rest of the run.
+describe('console login throttle', () => {
+  test('after 10 failed logins from one address, even the right secret is refused for a while', async () => {
+    const attempt = (secret: string) =>
+      fetch(`${server.url}/console/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ accessKeyId: TEST_ACCESS_KEY_ID, accessKeySecret: secret }),
+      });
+    // A success clears the count, so earlier tests' failures do not carry over.
+    assert.equal((await attempt(TEST_ACCESS_KEY_SECRET)).status, 200);
+    for (let i = 0; i < 10; i++) await refused(await attempt(`wrong-${i}`), /wrong access key id or secret/);
+    const locked = await attempt(TEST_ACCESS_KEY_SECRET);
+    assert.equal(locked.headers.get('set-cookie'), null);
+    await refused(locked, /too many failed logins from this address; try again in \d+ s/);
+  });
+});

@@ -29,6 +29,10 @@ import {
 
 export const PROJECT_HEADER = 'x-sluice-project';
 const LOGIN_BODY_MAX = 16 * 1024;
+/** Failed logins allowed from one address per window before further attempts are refused unchecked. */
+const LOGIN_FAILURES_MAX = 10;
+const LOGIN_WINDOW_MS = 5 * 60_000;
+const LOGIN_TRACKED_MAX = 10_000;
 
 /** dist/console, beside the compiled server (dist/src/server/console/ → dist/console/). */
 export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../../../console/', import.meta.url));
@@ -37,6 +41,7 @@ export interface ConsoleRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
+  readonly clientIp: string;
   readBody(maxBytes: number): Promise<Buffer>;
 }
 
@@ -70,6 +75,9 @@ export function isConsolePath(path: string): boolean {
 }
 
 export class ConsoleFront {
+  /** Failed logins per client address: guessing a password or secret online is slowed to 10 tries per 5 minutes. */
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
   private constructor(
     private readonly keys: SessionKeys,
     private readonly files: ReadonlyMap<string, Buffer>,
@@ -129,6 +137,13 @@ export class ConsoleFront {
 
   private async login(req: ConsoleRequest): Promise<Reply> {
     this.checkOrigin(req.headers);
+    const now = Date.now();
+    const seen = this.failures.get(req.clientIp);
+    if (seen && now - seen.since > LOGIN_WINDOW_MS) this.failures.delete(req.clientIp);
+    else if (seen && seen.count >= LOGIN_FAILURES_MAX) {
+      const wait = Math.ceil((seen.since + LOGIN_WINDOW_MS - now) / 1000);
+      throw new SlsError('Unauthorized', `too many failed logins from this address; try again in ${wait} s`);
+    }
     const raw = await req.readBody(LOGIN_BODY_MAX);
     let body: unknown;
     try {
@@ -137,12 +152,29 @@ export class ConsoleFront {
       throw new SlsError('PostBodyInvalid', 'login body must be JSON');
     }
     const result = checkLogin(body, this.secretOf, this.users);
-    if ('error' in result) throw new SlsError('Unauthorized', result.error);
+    if ('error' in result) {
+      this.countFailure(req.clientIp, now);
+      throw new SlsError('Unauthorized', result.error);
+    }
+    this.failures.delete(req.clientIp);
     const { cookie, session } = this.keys.issue(result.user, result.kind);
     return {
       json: this.sessionJson(session),
       headers: { 'set-cookie': cookieHeader(cookie, Math.floor(this.keys.ttlMs / 1000)), 'cache-control': 'no-store' },
     };
+  }
+
+  private countFailure(ip: string, now: number): void {
+    const seen = this.failures.get(ip);
+    if (seen) {
+      seen.count++;
+      return;
+    }
+    if (this.failures.size >= LOGIN_TRACKED_MAX) {
+      for (const [k, v] of this.failures) if (now - v.since > LOGIN_WINDOW_MS) this.failures.delete(k);
+      if (this.failures.size >= LOGIN_TRACKED_MAX) this.failures.delete(this.failures.keys().next().value!);
+    }
+    this.failures.set(ip, { count: 1, since: now });
   }
 
   private sessionJson(session: Session): unknown {

@@ -132,7 +132,9 @@ export function fastAggregate(
     a[0] === null ? 1 : b[0] === null ? -1 : a[0] - b[0];
   rows.sort(byKey);
   if (shape.order === 'count') rows.sort((a, b) => (a[1] - b[1]) * (shape.desc ? -1 : 1) || byKey(a, b));
-  else if (shape.order === 'key' && shape.desc) rows.sort((a, b) => -byKey(a, b));
+  // NULL sorts last in both directions (DuckDB's and Presto's default).
+  else if (shape.order === 'key' && shape.desc)
+    rows.sort((a, b) => (a[0] === null ? 1 : b[0] === null ? -1 : b[0] - a[0]));
   const page = rows.slice(shape.offset, shape.offset + shape.limit);
   const cells = page.map(([k, c]) => [k === null ? 'null' : String(k), String(c)]);
   return {

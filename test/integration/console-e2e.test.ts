@@ -62,7 +62,7 @@ before(async () => {
     ],
   });
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.setDefaultTimeout(20_000);
+  page.setDefaultTimeout(30_000);
   page.on('response', (r) => {
     if (r.url().includes('type=histogram')) lastHistogram = r.url();
   });
@@ -87,7 +87,7 @@ async function shot(name: string): Promise<void> {
 }
 
 /** Polls `check` until it returns true (bounded). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
@@ -130,8 +130,9 @@ async function endToEnd(): Promise<void> {
   await page.waitForSelector('text=No project yet');
 
   // ---- a project ----
-  page.once('dialog', (d) => void d.accept(PROJECT));
   await page.click('text=+ Project');
+  await page.fill('input[aria-label="new project name"]', PROJECT);
+  await page.click('form.new-project button[type="submit"]');
   await until('the new project to be selected', async () => {
     return (await page.locator('select[aria-label="project"]').inputValue()) === PROJECT;
   });

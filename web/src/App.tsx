@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import * as api from './api.ts';
 import { CollectionPage } from './pages/Collection.tsx';
 import { LoginPage } from './pages/Login.tsx';
@@ -25,6 +25,7 @@ export function App() {
   const [projects, setProjects] = useState<api.ProjectInfo[]>([]);
   const [project, setProject] = useState<string>(() => localStorage.getItem('sluice.project') ?? '');
   const [error, setError] = useState('');
+  const [newProject, setNewProject] = useState<string | null>(null);
 
   const loggedOut = useCallback(() => {
     api.setSession(undefined);
@@ -82,15 +83,17 @@ export function App() {
     setPage(id);
   };
 
-  const createProject = async () => {
-    const name = window.prompt('New project name (3–63 of a-z, 0-9, -)');
+  const createProject = async (e: FormEvent) => {
+    e.preventDefault();
+    const name = (newProject ?? '').trim();
     if (!name) return;
     try {
       await api.call('/', { method: 'POST', body: { projectName: name, description: '' } });
+      setNewProject(null);
       await loadProjects();
       setProject(name);
-    } catch (e) {
-      setError(api.errorText(e));
+    } catch (err) {
+      setError(api.errorText(err));
     }
   };
 
@@ -123,9 +126,26 @@ export function App() {
             ))}
           </select>
         </label>
-        <button type="button" className="ghost" onClick={createProject}>
-          + Project
-        </button>
+        {newProject === null ? (
+          <button type="button" className="ghost" onClick={() => setNewProject('')}>
+            + Project
+          </button>
+        ) : (
+          <form className="new-project" onSubmit={createProject}>
+            <input
+              value={newProject}
+              onChange={(e) => setNewProject(e.target.value)}
+              placeholder="new project (a-z, 0-9, -)"
+              aria-label="new project name"
+            />
+            <button type="submit" className="primary small">
+              Create
+            </button>
+            <button type="button" className="ghost small" onClick={() => setNewProject(null)}>
+              ✕
+            </button>
+          </form>
+        )}
         <span className="user" title={session.kind === 'accessKey' ? 'access key' : 'user'}>
           {session.user}
         </span>

@@ -164,8 +164,8 @@ function LogstoreDetail({ project, name, onDeleted }: { project: string; name: s
     setNote('');
     try {
       await f();
-      setNote(what);
       await load();
+      setNote(what);
     } catch (e) {
       setError(api.errorText(e));
     }

@@ -422,6 +422,7 @@ export class Agent {
     let lastReconcile = 0;
     let lastSample = Date.now();
     let lastStatus = 0;
+    let lastActivity = '';
     let outcome: 'stopped' | 'restart' = 'stopped';
     while (!this.stopping) {
       const now = Date.now();
@@ -456,12 +457,21 @@ export class Agent {
       this.metrics.readPaused = [...this.deliveries.values()].some((d) => !d.accepting) ? 1 : 0;
       this.store.flush(batches.length > 0); // intents durable before any batch leaves
       for (const b of batches) this.deliveries.get(b.logstore)!.submit(b);
-      if (now - lastStatus >= 1000) {
+      // Adaptive ticks: an idle agent writes its status every 10 s instead of every second, and sleeps until the next
+      // reconciliation when no file has anything to read (watch events and acknowledgements still wake it).
+      const m = this.metrics;
+      let tracked = 0;
+      for (const c of this.collectors) tracked += c.trackedCount;
+      const activity = `${m.readBytes}/${m.sentBatches}/${m.lostBytes}/${this.store.pending.size}/${this.collectors.length}/${tracked}`;
+      if (now - lastStatus >= (activity !== lastActivity ? 1000 : 10_000)) {
         lastStatus = now;
+        lastActivity = activity;
         this.writeStatus();
       }
       if (read > 0 && this.monitor.throttle >= 1) await new Promise((r) => setImmediate(r));
-      else await this.sleep(read > 0 ? Math.round(100 * (1 / this.monitor.throttle - 1)) : 200);
+      else if (read > 0) await this.sleep(Math.round(100 * (1 / this.monitor.throttle - 1)));
+      else if (this.collectors.some((c) => c.hasWork)) await this.sleep(200);
+      else await this.sleep(Math.max(50, 1000 - (Date.now() - lastReconcile)));
     }
     this.stopping = true;
     this.heartbeatWake?.();

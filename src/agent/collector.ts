@@ -270,9 +270,10 @@ export class Collector {
         this.byPath.set(f.path, t);
       }
       if (f.size !== t.size) t.lastChangeAt = now;
-      else if (f.mtimeMs !== undefined && t.mtimeMs !== 0 && f.mtimeMs !== t.mtimeMs && f.size === t.readOffset)
-        t.recheck = true;
-      if (f.mtimeMs !== undefined) t.mtimeMs = f.mtimeMs;
+      if (f.mtimeMs !== undefined) {
+        if (t.mtimeMs !== 0 && f.mtimeMs !== t.mtimeMs && f.size === t.readOffset) t.recheck = true;
+        t.mtimeMs = f.mtimeMs;
+      }
       t.size = f.size;
       t.peakSize = Math.max(t.peakSize, f.size);
       seen.add(t);
@@ -503,11 +504,20 @@ export class Collector {
     this.host.metrics.filesOpen = openFds;
   }
 
+  private static wantsRead(t: Tracked): boolean {
+    return t.size !== t.readOffset || t.replay.length > 0 || t.recheck || (t.rotated && !t.copyOf);
+  }
+
+  /** Whether a read pass has anything to do before the next reconciliation (else the agent may sleep till then). */
+  get hasWork(): boolean {
+    for (const t of this.files.values()) if (Collector.wantsRead(t)) return true;
+    return false;
+  }
+
   /** Files with unread bytes, rotated ones first so a renamed file is read to its end before its successor. */
   private readable(): Tracked[] {
     const out: Tracked[] = [];
-    for (const t of this.files.values())
-      if (t.size !== t.readOffset || t.replay.length > 0 || t.recheck || (t.rotated && !t.copyOf)) out.push(t);
+    for (const t of this.files.values()) if (Collector.wantsRead(t)) out.push(t);
     out.sort((a, b) => Number(b.rotated || b.copyOf) - Number(a.rotated || a.copyOf));
     return out;
   }
@@ -543,7 +553,9 @@ export class Collector {
 
   private readFile(t: Tracked, now: number, budget: number, accepting: () => boolean, out: Batch[]): number {
     if (!this.ensureOpen(t, now)) return 0;
-    const size = fstatSync(t.fd).size;
+    const st = fstatSync(t.fd);
+    const size = st.size;
+    t.mtimeMs = st.mtimeMs; // what this read saw is no reason for a recheck at the next reconciliation
     if (size !== t.size) t.lastChangeAt = now;
     t.size = size;
     t.peakSize = Math.max(t.peakSize, size);

@@ -3,7 +3,7 @@ import { type SearchPart, timeRangeIds } from '../../storage/segment/part.js';
 import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import { identName, lexSql, type SqlToken } from './sql-lexer.js';
 import { DEFAULT_LIMIT } from './sql-rewrite.js';
-import { textTopK, topKResult } from './value-counts.js';
+import { compareStrings, textGroups, textTopK, topKResult } from './value-counts.js';
 
 /** The rows of one part that a search selected (see sql-engine.ts). */
 export interface Selected {
@@ -48,18 +48,45 @@ export function fastAggregate(
   const shape = parseShape(statement, longFields, textFields);
   if (!shape) return undefined;
   if (shape.key.kind === 'text') {
-    // Text keys: only the top-k shape (ORDER BY count DESC LIMIT k), see value-counts.ts.
-    if (shape.order !== 'count' || !shape.desc || shape.offset + shape.limit > 10_000) return undefined;
+    // Text keys (value-counts.ts): the top-k shape by the threshold algorithm over per-segment value counts; any
+    // shape over a low-cardinality column by per-row value codes.
     const lower = shape.key.lower;
-    const groups = textTopK(
+    if (shape.order === 'count' && shape.desc && shape.offset + shape.limit <= 10_000) {
+      const top = textTopK(
+        selected,
+        (seg) => columnOf(seg, lower),
+        (s) => cellsOf(s, lower),
+        wholeSegment,
+        shape.offset,
+        shape.limit,
+      );
+      if (top) return topKResult(top, shape.keyName, shape.countName, shape.countFirst);
+    }
+    const all = textGroups(
       selected,
       (seg) => columnOf(seg, lower),
       (s) => cellsOf(s, lower),
-      (s) => (s.part instanceof SegmentReader && !s.ids && s.lo === 0 && s.hi === s.part.n ? s.part : undefined),
-      shape.offset,
-      shape.limit,
     );
-    return groups && topKResult(groups, shape.keyName, shape.countName, shape.countFirst);
+    if (!all) return undefined;
+    const groups = [...all].map(([key, count]) => ({ key, count }));
+    const byKey = (a: { key: string | null }, b: { key: string | null }): number =>
+      a.key === b.key ? 0 : a.key === null ? 1 : b.key === null ? -1 : compareStrings(a.key, b.key);
+    if (shape.order === 'key') {
+      // NULL last in both directions.
+      groups.sort((a, b) =>
+        shape.desc && a.key !== null && b.key !== null ? compareStrings(b.key, a.key) : byKey(a, b),
+      );
+    } else {
+      // By count (no ORDER BY: any order is DuckDB's; this one is stable), ties by key.
+      const dir = shape.order === 'count' && !shape.desc ? 1 : -1;
+      groups.sort((a, b) => (a.count - b.count) * dir || byKey(a, b));
+    }
+    return topKResult(
+      groups.slice(shape.offset, shape.offset + shape.limit),
+      shape.keyName,
+      shape.countName,
+      shape.countFirst,
+    );
   }
   const groups = new Map<number, number>();
   let nulls = 0;
@@ -145,9 +172,9 @@ export function fastAggregate(
 }
 
 /**
- * The column `statement` ranks by count when it is the text top-k shape (`select k, count(*) … group by k order by
- * count desc limit n` on a text key), lower case; undefined otherwise. Lets the engine prepare the segments' value
- * counts (in the worker) before `fastAggregate` runs.
+ * The column `statement` counts by when it is a count by a text key (`select k, count(*) … group by k [order by …]
+ * [limit …]`), lower case; undefined otherwise. Lets the engine prepare the segments' value counts (in the worker)
+ * before `fastAggregate` runs.
  */
 export function textTopKColumn(
   statement: string,
@@ -155,8 +182,7 @@ export function textTopKColumn(
   textFields: ReadonlyMap<string, string>,
 ): string | undefined {
   const shape = parseShape(statement, longFields, textFields);
-  if (shape?.key.kind !== 'text' || shape.order !== 'count' || !shape.desc) return undefined;
-  return shape.offset + shape.limit > 10_000 ? undefined : shape.key.lower;
+  return shape?.key.kind === 'text' ? shape.key.lower : undefined;
 }
 
 /** The whole segment a selection covers (every row), if it is one. */

@@ -22,11 +22,9 @@ port.on('message', (msg: { id: number; req?: SidecarRequest; counts?: { segmentP
         const seg = SegmentReader.open(msg.counts.segmentPath);
         try {
           const counts = computeValueCounts(seg, msg.counts.column);
-          port.postMessage({ id: msg.id, counts }, [
-            counts.counts.buffer,
-            counts.singleHashes.buffer,
-            counts.singleRows.buffer,
-          ] as ArrayBuffer[]);
+          const transfer = [counts.counts.buffer, counts.singleHashes.buffer, counts.singleRows.buffer];
+          if (counts.codes) transfer.push(counts.codes.buffer);
+          port.postMessage({ id: msg.id, counts }, transfer as ArrayBuffer[]);
         } finally {
           seg.close();
         }

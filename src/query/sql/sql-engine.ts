@@ -15,7 +15,7 @@ import { type SearchPart, type StoredRow, timeRangeIds } from '../../storage/seg
 import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { QueryNode } from '../parser/ast.js';
 import { Planner } from '../planner.js';
-import { columnOf, fastAggregate, type Selected, textTopKColumn, wholeSegment } from './fast-aggregate.js';
+import { columnOf, fastAggregate, type Selected, textTopKColumn } from './fast-aggregate.js';
 import { MACROS } from './functions.js';
 import { cellString, prestoType } from './result-format.js';
 import { SidecarCache } from './sidecar-cache.js';
@@ -132,7 +132,7 @@ export class SqlEngine {
       this.hotColumns.add(topKey);
       await Promise.all(
         selection.parts.map((s) => {
-          const seg = wholeSegment(s);
+          const seg = s.part instanceof SegmentReader ? s.part : undefined;
           const name = seg && columnOf(seg, topKey);
           return seg && name ? this.sidecars.valueCounts(seg, name) : undefined;
         }),

@@ -1,5 +1,5 @@
 import { BLOCK_ROWS } from '../../storage/segment/segment-format.js';
-import type { SegmentReader } from '../../storage/segment/segment-reader.js';
+import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { FastResult, Selected } from './fast-aggregate.js';
 
 /**
@@ -30,9 +30,18 @@ export interface SegmentValueCounts {
   readonly singleRows: Uint32Array;
   /** Rows where the column is absent (NULL in SQL). */
   readonly nulls: number;
+  /**
+   * For a column of at most MAX_CODES distinct values: every row's value as a code (0 = absent, c = dict[c - 1]), so
+   * a GROUP BY over any selection of rows counts codes instead of reading cells.
+   */
+  readonly dict?: readonly string[];
+  readonly codes?: Uint16Array;
   /** Approximate bytes held. */
   readonly bytes: number;
 }
+
+/** Distinct values up to which a segment's column also keeps a code per row. */
+export const MAX_CODES = 4096;
 
 /** Rows counted from cells per statement (search hits, partial segments, the head) before DuckDB is preferred. */
 export const MAX_LOOSE_ROWS = 400_000;
@@ -60,7 +69,7 @@ export function putValueCounts(seg: SegmentReader, column: string, data: ValueCo
   }
   const index = new Map<string, number>();
   for (let i = 0; i < data.values.length; i++) index.set(data.values[i]!, data.counts[i]!);
-  let bytes = 64 + data.singleHashes.length * 12;
+  let bytes = 64 + data.singleHashes.length * 12 + (data.codes?.byteLength ?? 0);
   for (const v of data.values) bytes += 48 + v.length * 2;
   const vc: SegmentValueCounts = { ...data, index, bytes };
   byColumn.set(column, vc);
@@ -78,6 +87,9 @@ export function computeValueCounts(seg: SegmentReader, column: string): ValueCou
   const counts = new Map<string, number>();
   const firstRow = new Map<string, number>();
   let nulls = 0;
+  const codeOf = new Map<string, number>();
+  const dict: string[] = [];
+  let codes: Uint16Array | undefined = new Uint16Array(seg.n);
   const blocks = Math.ceil(seg.n / BLOCK_ROWS);
   for (let b = 0; b < blocks; b++) {
     const buf = seg.columnBlockBytes(column, b);
@@ -109,6 +121,18 @@ export function computeValueCounts(seg: SegmentReader, column: string): ValueCou
         counts.set(v, 1);
         firstRow.set(v, b * BLOCK_ROWS + row);
       } else counts.set(v, c + 1);
+      if (codes) {
+        let code = codeOf.get(v);
+        if (code === undefined) {
+          if (dict.length >= MAX_CODES) codes = undefined;
+          else {
+            dict.push(v);
+            code = dict.length;
+            codeOf.set(v, code);
+          }
+        }
+        if (codes && code !== undefined) codes[b * BLOCK_ROWS + row] = code;
+      }
     }
     nulls += rowsInBlock - row;
   }
@@ -126,6 +150,7 @@ export function computeValueCounts(seg: SegmentReader, column: string): ValueCou
     singleHashes: Float64Array.from(singles, (s) => s[0]),
     singleRows: Uint32Array.from(singles, (s) => s[1]),
     nulls,
+    ...(codes ? { dict, codes } : {}),
   };
 }
 
@@ -268,6 +293,46 @@ export function textTopK(
   }
   const out = heap.sort((a, b) => b.count - a.count || compareKeys(a.key, b.key));
   return out.slice(offset, offset + limit);
+}
+
+/**
+ * Every group of a text key with its count, over any selection, from the per-row codes of low-cardinality columns
+ * (MAX_CODES): a search's hits count their codes, a whole segment or time range counts a code range. Parts that are
+ * not segments (the head) count their cells. Undefined when a segment's column has too many distinct values.
+ */
+export function textGroups(
+  selected: readonly Selected[],
+  column: (seg: SegmentReader) => string | undefined | null,
+  cellsOf: (s: Selected) => Iterable<string | undefined> | undefined,
+): Map<string | null, number> | undefined {
+  const out = new Map<string | null, number>();
+  const add = (k: string | null, c: number): void => {
+    if (c > 0) out.set(k, (out.get(k) ?? 0) + c);
+  };
+  for (const s of selected) {
+    const seg = s.part instanceof SegmentReader ? s.part : undefined;
+    if (!seg) {
+      const cells = cellsOf(s);
+      if (!cells) return undefined;
+      for (const v of cells) add(v ?? null, 1);
+      continue;
+    }
+    const name = column(seg);
+    if (name === null) return undefined;
+    if (name === undefined) {
+      add(null, s.count);
+      continue;
+    }
+    const vc = cache.get(seg)?.get(name);
+    if (!vc?.codes || !vc.dict) return undefined;
+    const per = new Uint32Array(vc.dict.length + 1);
+    const codes = vc.codes;
+    if (s.ids) for (let i = 0; i < s.ids.length; i++) per[codes[s.ids[i]!]!]!++;
+    else for (let i = s.lo; i < s.hi; i++) per[codes[i]!]!++;
+    add(null, per[0]!);
+    for (let c = 1; c < per.length; c++) add(vc.dict[c - 1]!, per[c]!);
+  }
+  return out;
 }
 
 /** Builds the result table of a text top-k. */

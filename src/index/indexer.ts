@@ -35,9 +35,9 @@ export interface IndexerOptions extends LogstoreIndexOptions {
 export const DEFAULT_INDEXER_OPTIONS: IndexerOptions = Object.freeze({
   ...DEFAULT_INDEX_OPTIONS,
   pollMs: 100,
-  batchRecords: 64,
+  batchRecords: 16,
   worker: true,
-  flushBytes: 24 * 1024 * 1024,
+  flushBytes: 16 * 1024 * 1024,
   flushMs: 250,
 });
 

@@ -102,7 +102,10 @@ describe('SqlEngine over a segment and the head', () => {
     try {
       for (const [search, sql, from, to] of [
         ['*', 'select "__tag__:k" as k, count(*) as c, sum(status) as s, max(msg) as m group by k order by k'],
-        ['status:500', 'select count(*) as c, min(rt) as lo, max(rt) as hi, max(status) as ms from log having count(*) > 0'],
+        [
+          'status:500',
+          'select count(*) as c, min(rt) as lo, max(rt) as hi, max(status) as ms from log having count(*) > 0',
+        ],
         ['"hello world"', 'select count(*) as c, max(rt) as m where true'],
         ['*', 'select count(*) as c, min(__time__) as lo, max(__time__) as hi where 1 = 1', T0 + 90, T0 + 110],
       ] as [string, string, number?, number?][]) {

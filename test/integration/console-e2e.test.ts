@@ -213,6 +213,12 @@ async function endToEnd(): Promise<void> {
   // The agent's status shows the file once it has read it.
   await page.locator('[data-testid="group-detail"] [data-testid="machine-row"]').first().click();
   await page.waitForSelector(`[data-testid="agent-detail"] >> text="${file}"`, { timeout: 30_000 });
+  // …and, a heartbeat later, that it has read and committed all of it.
+  await until('the agent to report the file read and committed', async () =>
+    /(\d+(\.\d)?) KiB \/ \1 KiB/.test(
+      (await page.locator('[data-testid="agent-detail"] .file-row').first().textContent()) ?? '',
+    ),
+  );
   await shot('04-collection-agent');
 
   // ---- search: the lines are found, the histogram counts them ----

@@ -169,6 +169,11 @@ async function endToEnd(): Promise<void> {
   await page.fill('input[aria-label="machine list"]', AGENT_ID);
   await page.click('text=Create group');
   await page.waitForSelector('h2:has-text("Group web")');
+  // Edit the group: a second id besides the agent's.
+  await page.click('[data-testid="group-detail"] button:has-text("Edit")');
+  await page.fill('input[aria-label="edit machine list"]', `${AGENT_ID}, e2e-web-2`);
+  await page.click('[data-testid="group-detail"] button:has-text("Save")');
+  await page.waitForSelector(`[data-testid="group-detail"] h2:has-text("${AGENT_ID}, e2e-web-2")`);
   await page.click('text=+ New config');
   await page.fill('input[aria-label="config name"]', 'nginx-access');
   await page.selectOption('select[aria-label="target logstore"]', LOGSTORE);

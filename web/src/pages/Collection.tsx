@@ -241,9 +241,15 @@ export function CollectionPage({ project }: { project: string }) {
                 void load();
               }}
               onClose={() => setEditing(null)}
+              onDeleted={() => {
+                setEditing(null);
+                void load();
+              }}
             />
           )}
-          {group && <GroupDetail project={project} name={group} configs={configs} key={group} />}
+          {group && (
+            <GroupDetail project={project} name={group} configs={configs} key={group} onDeleted={() => void load()} />
+          )}
           <AllAgents project={project} />
         </section>
       </div>
@@ -314,8 +320,19 @@ function NewGroup({
   );
 }
 
-function GroupDetail({ project, name, configs }: { project: string; name: string; configs: string[] }) {
+function GroupDetail({
+  project,
+  name,
+  configs,
+  onDeleted,
+}: {
+  project: string;
+  name: string;
+  configs: string[];
+  onDeleted: () => void;
+}) {
   const path = `/machinegroups/${encodeURIComponent(name)}`;
+  const [machineList, setMachineList] = useState<string | null>(null);
   const [group, setGroup] = useState<api.MachineGroupInfo | null>(null);
   const [machines, setMachines] = useState<api.MachineInfo[]>([]);
   const [applied, setApplied] = useState<string[]>([]);
@@ -360,7 +377,62 @@ function GroupDetail({ project, name, configs }: { project: string; name: string
         <span className="muted small-text">
           by {group?.machineIdentifyType === 'ip' ? 'IP' : 'user-defined id'}: {group?.machineList.join(', ') || '—'}
         </span>
+        <span className="right">
+          <button
+            type="button"
+            className="ghost small"
+            onClick={() => setMachineList(machineList === null ? (group?.machineList.join(', ') ?? '') : null)}
+          >
+            Edit
+          </button>
+          <button
+            type="button"
+            className="ghost small danger"
+            onClick={() => {
+              if (window.confirm(`Delete machine group ${name}? Its agents stop the configs it gave them.`)) {
+                void api.call(path, { method: 'DELETE', project }).then(onDeleted, (e) => setError(api.errorText(e)));
+              }
+            }}
+          >
+            Delete
+          </button>
+        </span>
       </h2>
+      {machineList !== null && group && (
+        <form
+          className="row-form"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            try {
+              await api.call(path, {
+                method: 'PUT',
+                project,
+                body: {
+                  ...group,
+                  machineList: machineList
+                    .split(/[\s,]+/)
+                    .map((m) => m.trim())
+                    .filter((m) => m !== ''),
+                },
+              });
+              setMachineList(null);
+              await load();
+            } catch (err) {
+              setError(api.errorText(err));
+            }
+          }}
+        >
+          <label className="grow">
+            {group.machineIdentifyType === 'ip' ? 'IP addresses' : 'User-defined ids'} (comma or space separated)
+            <input
+              value={machineList}
+              onChange={(e) => setMachineList(e.target.value)}
+              aria-label="edit machine list"
+            />
+          </label>
+          <button type="submit">Save</button>
+        </form>
+      )}
       {error && <div className="error-text">{error}</div>}
       <div className="row-form">
         <span>Applied configs:</span>
@@ -552,6 +624,7 @@ function ConfigEditor({
   groups,
   onSaved,
   onClose,
+  onDeleted,
 }: {
   project: string;
   initial: Form;
@@ -560,6 +633,7 @@ function ConfigEditor({
   groups: string[];
   onSaved: (saved: Form) => void;
   onClose: () => void;
+  onDeleted: () => void;
 }) {
   const [f, setF] = useState<Form>(initial);
   const [preview, setPreview] = useState<api.PreviewResult | null>(null);
@@ -627,9 +701,28 @@ function ConfigEditor({
     <div className="card config-editor" data-testid="config-editor">
       <h2>
         {existing ? `Config ${f.configName}` : 'New collection config'}
-        <button type="button" className="ghost small right" onClick={onClose}>
-          Close
-        </button>
+        <span className="right">
+          {existing && (
+            <button
+              type="button"
+              className="ghost small danger"
+              onClick={() => {
+                if (
+                  window.confirm(`Delete config ${f.configName}? Agents stop collecting it (checkpoints are kept).`)
+                ) {
+                  void api
+                    .call(`/configs/${encodeURIComponent(f.configName)}`, { method: 'DELETE', project })
+                    .then(onDeleted, (e) => setError(api.errorText(e)));
+                }
+              }}
+            >
+              Delete
+            </button>
+          )}
+          <button type="button" className="ghost small" onClick={onClose}>
+            Close
+          </button>
+        </span>
       </h2>
       <div className="form-grid">
         <label>

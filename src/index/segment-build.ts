@@ -132,6 +132,8 @@ export class SegmentBuild implements IndexSink {
   private capturing = false;
   private readonly captured = new Int32Array(VC_IDS);
   private capLen = 0;
+  /** FNV-1a of the last value setCell stored. */
+  private valueHash = 0;
   private readonly lineDict: { delim: Uint8Array; lower: boolean } | undefined;
   private row = 0;
 
@@ -324,7 +326,12 @@ export class SegmentBuild implements IndexSink {
     }
     if (info.col < 0) info.col = this.colId(info.name);
     let ascii = this.setCell(info.col, this.row, buf, vs, ve);
-    if (ascii < 0) ascii = isAscii(buf, vs, ve) ? 1 : 0;
+    if (ascii < 0) {
+      ascii = isAscii(buf, vs, ve) ? 1 : 0;
+      let h = FNV_BASIS;
+      for (let i = vs; i < ve; i++) h = Math.imul(h ^ buf[i]!, 16777619);
+      this.valueHash = h;
+    }
     if (ascii === 0 || info.json) {
       indexLog(this.index, [{ key: info.name, value: buf.toString('utf8', vs, ve) }], '', '', [], this);
       return;
@@ -332,8 +339,7 @@ export class SegmentBuild implements IndexSink {
     const vc = info.cache;
     const len = ve - vs;
     if (vc?.on && len <= VC_BYTES) {
-      let h = FNV_BASIS;
-      for (let i = vs; i < ve; i++) h = Math.imul(h ^ buf[i]!, 16777619);
+      const h = this.valueHash;
       const slot = (h ^ (h >>> 13)) & (VC_SLOTS - 1);
       vc.lookups++;
       if (vc.hash[slot] === h && vc.len[slot] === len) {
@@ -357,8 +363,11 @@ export class SegmentBuild implements IndexSink {
         vc.hash[slot] = h;
         vc.len[slot] = len;
         vc.count[slot] = this.capLen;
-        vc.bytes.set(buf.subarray(vs, ve), slot * VC_BYTES);
-        vc.ids.set(this.captured.subarray(0, this.capLen), slot * VC_IDS);
+        const bytes = vc.bytes;
+        for (let i = vs, o = slot * VC_BYTES; i < ve; i++) bytes[o++] = buf[i]!;
+        const ids = vc.ids;
+        const cap = this.captured;
+        for (let k = 0, o = slot * VC_IDS; k < this.capLen; k++) ids[o++] = cap[k]!;
       } else vc.len[slot] = -1;
       return;
     }
@@ -495,8 +504,8 @@ export class SegmentBuild implements IndexSink {
 
   /**
    * Stores the cell of column `c` for `row` unless the row has one (the first value of a duplicated key wins).
-   * Returns 1 when the bytes are ASCII, 0 when not (then the cell holds the UTF-8 of their decoded string), -1 when
-   * the row already had a value (nothing stored, nothing checked).
+   * Returns 1 when the bytes are ASCII (and leaves their FNV-1a hash in `valueHash`), 0 when not (then the cell holds
+   * the UTF-8 of their decoded string), -1 when the row already had a value (nothing stored, nothing checked).
    */
   private setCell(c: number, row: number, buf: Uint8Array, s: number, e: number): number {
     const starts = this.colStart[c]!;
@@ -509,11 +518,14 @@ export class SegmentBuild implements IndexSink {
     const out = w.reserve(len);
     let o = w.length;
     let or = 0;
+    let h = FNV_BASIS;
     for (let i = s; i < e; i++) {
       const b = buf[i]!;
       or |= b;
+      h = Math.imul(h ^ b, 16777619);
       out[o++] = b;
     }
+    this.valueHash = h;
     w.length = o;
     this.colEnd[c]![row] = o;
     if (or < 0x80) return 1;
@@ -765,7 +777,7 @@ export class SegmentBuild implements IndexSink {
         const meta = this.meta;
         for (const t of sortTokens(toks, arena, meta, this.tokAscii)) {
           const ts = meta[4 * t + 2]!;
-          dw.addBytes(arena, ts, ts + meta[4 * t + 3]!, post.subarray(pStart[t]!, pStart[t + 1]!));
+          dw.addBytes(arena, ts, ts + meta[4 * t + 3]!, post, pStart[t]!, pStart[t + 1]!);
         }
         dw.end();
       }
@@ -774,7 +786,7 @@ export class SegmentBuild implements IndexSink {
         const nw = w.numbers(this.numNames[i]!);
         for (const v of Float64Array.from(map.keys()).sort()) {
           const t = map.get(v)!;
-          nw.add(v, post.subarray(pStart[t]!, pStart[t + 1]!));
+          nw.add(v, post, pStart[t]!, pStart[t + 1]!);
         }
         nw.end();
       }

@@ -5,16 +5,16 @@ import { type DocSet, fromIds } from './doc-set.js';
  * A posting list on disk: kind 0 = delta varints (sparse), kind 1 = a bitset of n bits (dense, more than 1 in 32
  * rows: cheaper than ~1 byte per id and directly usable by DocSet without decoding).
  */
-export function writePosting(w: ByteWriter, ids: ArrayLike<number>, n: number): void {
-  if (ids.length * 32 > n) {
+export function writePosting(w: ByteWriter, ids: ArrayLike<number>, n: number, from = 0, to = ids.length): void {
+  const count = to - from;
+  if (count * 32 > n) {
     w.u8(1);
     const words = new Uint32Array((n + 31) >>> 5);
-    for (let i = 0; i < ids.length; i++) words[ids[i]! >>> 5]! |= 1 << (ids[i]! & 31);
+    for (let i = from; i < to; i++) words[ids[i]! >>> 5]! |= 1 << (ids[i]! & 31);
     w.bytes(new Uint8Array(words.buffer));
     return;
   }
   // Delta varints written straight into the buffer (ids < 2^32: at most 5 bytes each).
-  const count = ids.length;
   const buf = w.reserve(1 + 5 * (count + 1));
   let o = w.length;
   buf[o++] = 0;
@@ -25,7 +25,7 @@ export function writePosting(w: ByteWriter, ids: ArrayLike<number>, n: number): 
   }
   buf[o++] = v;
   let prev = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < to; i++) {
     const id = ids[i]!;
     let d = id - prev;
     prev = id;

@@ -211,15 +211,15 @@ export class DictAppender {
     this.posting(ids);
   }
 
-  /** A token given as its UTF-8 bytes `buf[start, end)`. */
-  addBytes(buf: Uint8Array, start: number, end: number, ids: ArrayLike<number>): void {
+  /** A token given as its UTF-8 bytes `buf[start, end)`, with the row ids `ids[from, to)`. */
+  addBytes(buf: Uint8Array, start: number, end: number, ids: ArrayLike<number>, from = 0, to = ids.length): void {
     if (this.count % DICT_BLOCK === 0) {
       if (this.count > 0) this.flush();
       this.blockFirst = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
     }
     this.kw.varint(end - start);
     this.kw.bytesOf(buf, start, end);
-    this.posting(ids);
+    this.posting(ids, from, to);
   }
 
   /** A token whose posting is already encoded (`writePosting` bytes for this segment's n). */
@@ -237,9 +237,9 @@ export class DictAppender {
     this.count++;
   }
 
-  private posting(ids: ArrayLike<number>): void {
+  private posting(ids: ArrayLike<number>, from = 0, to = ids.length): void {
     const at = this.pw.length;
-    writePosting(this.pw, ids, this.n);
+    writePosting(this.pw, ids, this.n, from, to);
     this.kw.varint(at);
     this.kw.varint(this.pw.length - at);
     this.count++;
@@ -272,10 +272,10 @@ export class NumberAppender {
     private readonly done: (f: NumberFooter) => void,
   ) {}
 
-  add(value: number, ids: ArrayLike<number>): void {
+  add(value: number, ids: ArrayLike<number>, from = 0, to = ids.length): void {
     this.values.push(value);
     this.offs.push(this.pw.length);
-    writePosting(this.pw, ids, this.n);
+    writePosting(this.pw, ids, this.n, from, to);
   }
 
   end(): void {

@@ -49,6 +49,7 @@ export async function serve(argv: readonly string[]): Promise<number> {
   console.log(
     `Point an SLS SDK at endpoint ${server.url.replace('http://', '')}; projects are addressed as <project>.localhost:${server.port}`,
   );
+  console.log(`Web console:       ${server.url}/console (log in with the access key above)`);
 
   await new Promise<void>((done) => {
     const stop = (signal: string): void => {

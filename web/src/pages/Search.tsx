@@ -136,7 +136,11 @@ export function SearchPage({ project }: { project: string }) {
         const text = api.errorText(e);
         const position =
           e instanceof api.ApiError && e.code === 'InvalidQueryString' ? errorPosition(e.message, q) : undefined;
-        setError({ text, position, query: q });
+        const hint =
+          e instanceof api.ApiError && e.code === 'IndexConfigNotExist'
+            ? ' — create an index for this logstore on the Logstores page first.'
+            : '';
+        setError({ text: text + hint, position, query: q });
         setTail(false);
       } finally {
         if (!quiet) setBusy(false);

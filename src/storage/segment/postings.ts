@@ -8,10 +8,9 @@ import { type DocSet, fromIds } from './doc-set.js';
 export function writePosting(w: ByteWriter, ids: ArrayLike<number>, n: number, from = 0, to = ids.length): void {
   const count = to - from;
   if (count * 32 > n) {
-    w.u8(1);
     const words = new Uint32Array((n + 31) >>> 5);
     for (let i = from; i < to; i++) words[ids[i]! >>> 5]! |= 1 << (ids[i]! & 31);
-    w.bytes(new Uint8Array(words.buffer));
+    writeBitset(w, words);
     return;
   }
   // Delta varints written straight into the buffer (ids < 2^32: at most 5 bytes each).
@@ -36,6 +35,12 @@ export function writePosting(w: ByteWriter, ids: ArrayLike<number>, n: number, f
     buf[o++] = d;
   }
   w.length = o;
+}
+
+/** A bitset posting (kind 1) from its words (`(n + 31) >>> 5` of them, rows past n clear). */
+export function writeBitset(w: ByteWriter, words: Uint32Array): void {
+  w.u8(1);
+  w.bytes(new Uint8Array(words.buffer, words.byteOffset, words.length * 4));
 }
 
 export function readPosting(r: ByteReader, n: number): DocSet {

@@ -238,7 +238,8 @@ export function mergeSegments(
           lists++;
         }
         // Advance after collecting: `min`'s token bytes stay valid until its stream moves on.
-        out.addBytes(tokBuf, ts, te, lists > 1 ? scratch.sorted(n) : scratch.ids());
+        if (scratch.len * 32 > n) out.addBitset(tokBuf, ts, te, scratch.bits(n));
+        else out.addBytes(tokBuf, ts, te, lists > 1 ? scratch.sorted() : scratch.ids());
         for (const t of streams) if (t.pendingAdvance) t.advance();
       }
       out.end();
@@ -262,7 +263,8 @@ export function mergeSegments(
           lists++;
           t.advance();
         }
-        out.add(min, lists > 1 ? scratch.sorted(n) : scratch.ids());
+        if (scratch.len * 32 > n) out.addBitset(min, scratch.bits(n));
+        else out.add(min, lists > 1 ? scratch.sorted() : scratch.ids());
       }
       out.end();
     }
@@ -384,35 +386,23 @@ class Scratch {
     return this.buf.subarray(0, this.len);
   }
 
-  private words = new Uint32Array(0);
+  /** The ids sorted (several inputs' runs, each sorted, ids distinct; a sparse list, so short). */
+  sorted(): Uint32Array {
+    return this.buf.subarray(0, this.len).sort();
+  }
 
   /**
-   * The ids sorted (several inputs' runs, each sorted, ids distinct). Dense lists go through a bitset of the `n`
-   * output rows (linear, no comparison sort: a frequent token's list is most of the rows).
+   * The ids as a bitset of `n` rows: a dense list (more than 1 in 32 rows, what writePosting stores as a bitset)
+   * goes straight to its words, with no sort of several inputs' runs and no second pass.
    */
-  sorted(n: number): Uint32Array {
-    const len = this.len;
+  bits(n: number): Uint32Array {
+    const words = new Uint32Array((n + 31) >>> 5);
     const buf = this.buf;
-    if (len * 32 <= n) return buf.subarray(0, len).sort();
-    const nWords = (n + 31) >>> 5;
-    if (this.words.length < nWords) this.words = new Uint32Array(nWords);
-    const words = this.words;
-    for (let i = 0; i < len; i++) {
+    for (let i = 0; i < this.len; i++) {
       const id = buf[i]!;
       words[id >>> 5]! |= 1 << (id & 31);
     }
-    let o = 0;
-    for (let wi = 0; wi < nWords; wi++) {
-      let word = words[wi]!;
-      if (word === 0) continue;
-      words[wi] = 0;
-      while (word !== 0) {
-        const low = word & -word;
-        buf[o++] = (wi << 5) + 31 - Math.clz32(low);
-        word = (word ^ low) >>> 0;
-      }
-    }
-    return buf.subarray(0, o);
+    return words;
   }
 }
 

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { ByteWriter, zstdCompress } from './bytes.js';
-import { writePosting } from './postings.js';
+import { writeBitset, writePosting } from './postings.js';
 import {
   BLOCK_ROWS,
   type ByteRange,
@@ -222,6 +222,21 @@ export class DictAppender {
     this.posting(ids, from, to);
   }
 
+  /** A token given as bytes with its posting as a bitset of the segment's rows (a dense list, see writePosting). */
+  addBitset(buf: Uint8Array, start: number, end: number, words: Uint32Array): void {
+    if (this.count % DICT_BLOCK === 0) {
+      if (this.count > 0) this.flush();
+      this.blockFirst = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+    }
+    this.kw.varint(end - start);
+    this.kw.bytesOf(buf, start, end);
+    const at = this.pw.length;
+    writeBitset(this.pw, words);
+    this.kw.varint(at);
+    this.kw.varint(this.pw.length - at);
+    this.count++;
+  }
+
   /** A token whose posting is already encoded (`writePosting` bytes for this segment's n). */
   addEncoded(buf: Uint8Array, start: number, end: number, posting: Uint8Array, pStart: number, pEnd: number): void {
     if (this.count % DICT_BLOCK === 0) {
@@ -276,6 +291,12 @@ export class NumberAppender {
     this.values.push(value);
     this.offs.push(this.pw.length);
     writePosting(this.pw, ids, this.n, from, to);
+  }
+
+  addBitset(value: number, words: Uint32Array): void {
+    this.values.push(value);
+    this.offs.push(this.pw.length);
+    writeBitset(this.pw, words);
   }
 
   end(): void {

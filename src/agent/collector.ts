@@ -124,7 +124,7 @@ export class Collector {
   private readonly files = new Map<string, Tracked>();
   private readonly byInode = new Map<string, Tracked>();
   private readonly byPath = new Map<string, Tracked>();
-  private readonly writer = new LogGroupWriter(1024 * 1024);
+  private readonly writer: LogGroupWriter;
   private readonly buf: Buffer;
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_MAX);
   private firstScan = true;
@@ -148,7 +148,13 @@ export class Collector {
     this.scanner = new DirScanner(config, o.maxWatches, () => host.wake());
     this.builder = new LogBuilder(config, host.metrics);
     this.beginRegex = config.logBeginRegex ? compileUserRegex(`^(?:${config.logBeginRegex})`, false) : undefined;
-    this.buf = Buffer.allocUnsafe(o.readChunkBytes + o.maxEntryBytes);
+    // One arena: the LogGroup being built, then the read buffer. A line-mode group is at most what was read plus
+    // ~27 bytes of framing per log and the tags, so it stays in its part (else the writer moves out).
+    const readBytes = o.readChunkBytes + o.maxEntryBytes;
+    const groupBytes = readBytes + o.maxLogsPerBatch * 32 + 64 * 1024;
+    const arena = Buffer.allocUnsafeSlow(groupBytes + readBytes);
+    this.writer = LogGroupWriter.inArena(arena, groupBytes);
+    this.buf = arena.subarray(groupBytes);
     // Files the checkpoint knows for this config come back first, with their unacknowledged intents to resend.
     const replay = new Map<string, Intent[]>();
     for (const i of host.store.pending.values()) {

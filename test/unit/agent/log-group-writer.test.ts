@@ -59,3 +59,27 @@ test('raw lines of every varint width (0, 127/128, 16383/16384, 2 MiB+) decode w
     lengths.map((n, i) => [i % 3 === 0 ? 1_700_000_000 : 2 ** 32 - 1 - i, 1, 'content', n]),
   );
 });
+
+test('a writer in an arena shared with the read buffer writes the same bytes, and moves out when a group outgrows it', () => {
+  const lines = Array.from({ length: 300 }, (_, i) => `line ${i} ${'q'.repeat(i)}`).join('\n');
+  for (const limit of [64 * 1024, 2 * 1024]) {
+    const arena = Buffer.alloc(limit + 128 * 1024);
+    const input = arena.subarray(limit);
+    const n = input.write(lines);
+    const shared = LogGroupWriter.inArena(arena, limit);
+    const plain = new LogGroupWriter(16);
+    let start = 0;
+    while (start < n) {
+      const nl = input.indexOf(0x0a, start);
+      const end = nl < 0 || nl >= n ? n : nl;
+      shared.addRaw(1_700_000_000, input, start, end);
+      plain.addRaw(1_700_000_000, input, start, end);
+      start = end + 1;
+    }
+    const a = Buffer.from(shared.finish('t', 's', [['__path__', '/p']]));
+    const b = Buffer.from(plain.finish('t', 's', [['__path__', '/p']]));
+    assert.ok(a.equals(b), `limit ${limit}`);
+    assert.equal(input.toString('utf8', 0, n), lines, 'the read buffer is never written');
+    assert.equal(decodeLogGroup(a).logs.length, 300);
+  }
+});

@@ -5,7 +5,7 @@
  * while the server is down still collects.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SlsClient, SlsClientError } from '../../client/sls-client.js';
 import { writeFileDurable } from '../checkpoint/durable-file.js';
@@ -68,6 +68,9 @@ export class RemoteConfigSource {
 
   constructor(private readonly o: RemoteConfigOptions) {
     this.cachePath = join(o.dataDir, 'remote-configs.json');
+    // The data folder may not exist yet (`--data ./agent-data` on a first start): the id is written before the agent
+    // itself creates the folder.
+    mkdirSync(o.dataDir, { recursive: true });
     this.instanceId = loadInstanceId(join(o.dataDir, 'instance-id'));
     this.client = new SlsClient({
       endpoint: o.endpoint,

@@ -46,6 +46,7 @@ const DAY_SEC = 86_400;
 const SLICE_MS = 20;
 const RETENTION_EVERY_MS = 60_000;
 const MERGE_BACKOFF_MS = 60_000;
+const MERGE_DEFER_FACTOR = 4;
 
 /**
  * Tails every shard log of every logstore that has an index config and keeps its LogstoreIndex current: new records
@@ -174,7 +175,12 @@ export class Indexer {
         if (entry.index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs))
           void entry.index.flush();
       } else if (entry.index.shouldSeal(Date.now())) entry.index.seal();
-      if (!this.merges.has(key) && Date.now() >= (this.mergeBackoff.get(key) ?? 0)) {
+      // Builds come first: while some are queued or running, a merge (which competes with them for the same cores)
+      // waits unless segments pile up past MERGE_DEFER_FACTOR times the bound, so a bulk load becomes searchable
+      // sooner and is compacted right after.
+      const deferMerge =
+        this.builder.pending > 0 && entry.index.segmentCount() <= MERGE_DEFER_FACTOR * this.options.maxSegments;
+      if (!this.merges.has(key) && !deferMerge && Date.now() >= (this.mergeBackoff.get(key) ?? 0)) {
         // Merges run beside the indexing loop (on the worker), one per logstore at a time; a failed merge waits
         // MERGE_BACKOFF_MS before the next attempt instead of retrying on every pass.
         const merge = entry.index

@@ -6,6 +6,8 @@ import type { SegmentReader } from '../../storage/segment/segment-reader.js';
 import type { SidecarRequest } from './sidecar-build.js';
 import { hasValueCounts, putValueCounts, type ValueCountsData } from './value-counts.js';
 
+type WorkerKind = 'build' | 'count';
+
 /** The segment a sidecar was being built from no longer exists (merged or dropped). */
 export class SegmentGoneError extends Error {
   constructor(path: string, cause: unknown) {
@@ -25,9 +27,16 @@ const SIDECAR_VERSION = 3;
  * segment is immutable, so its copy never goes stale; a merge or TTL drop makes it unreferenced and it is deleted.
  */
 export class SidecarCache {
-  private worker: Worker | undefined;
+  /**
+   * Two worker threads: Parquet copies, and value counts (value-counts.ts) on their own, so a ranking statement does
+   * not queue behind the copies of a whole logstore (and the two use both cores when both are needed).
+   */
+  private readonly workers = new Map<WorkerKind, Worker>();
   private nextId = 0;
-  private readonly waiting = new Map<number, { ok: (counts?: ValueCountsData) => void; fail: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { kind: WorkerKind; ok: (counts?: ValueCountsData) => void; fail: (e: Error) => void }
+  >();
   private readonly counting = new Map<string, Promise<void>>();
   private readonly building = new Map<string, Promise<string>>();
   /** Files of segments that left the live set, with when they were first seen unreferenced. */
@@ -71,10 +80,10 @@ export class SidecarCache {
     const key = `${seg.path}\0${column}`;
     let p = this.counting.get(key);
     if (!p) {
-      const w = this.ensureWorker();
+      const w = this.ensureWorker('count');
       const id = ++this.nextId;
       p = new Promise<ValueCountsData | undefined>((ok, fail) => {
-        this.waiting.set(id, { ok, fail });
+        this.waiting.set(id, { kind: 'count', ok, fail });
         w.postMessage({ id, counts: { segmentPath: seg.path, column } });
       })
         .catch((err: unknown) => {
@@ -136,25 +145,26 @@ export class SidecarCache {
   }
 
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) await w.terminate();
+    const ws = [...this.workers.values()];
+    this.workers.clear();
+    for (const w of ws) await w.terminate();
     for (const [, waiter] of this.waiting) waiter.fail(new Error('the SQL engine is closing'));
     this.waiting.clear();
   }
 
   private build(req: SidecarRequest): Promise<void> {
     mkdirSync(dirname(req.outPath), { recursive: true });
-    const w = this.ensureWorker();
+    const w = this.ensureWorker('build');
     const id = ++this.nextId;
     return new Promise<void>((ok, fail) => {
-      this.waiting.set(id, { ok: () => ok(), fail });
+      this.waiting.set(id, { kind: 'build', ok: () => ok(), fail });
       w.postMessage({ id, req });
     });
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
+  private ensureWorker(kind: WorkerKind): Worker {
+    const have = this.workers.get(kind);
+    if (have) return have;
     const w = new Worker(new URL('./sidecar-worker.js', import.meta.url));
     w.unref();
     w.on('message', (msg: { id: number; error?: string; counts?: ValueCountsData }) => {
@@ -165,11 +175,14 @@ export class SidecarCache {
       else waiter.ok(msg.counts);
     });
     w.on('error', (err) => {
-      for (const [, waiter] of this.waiting) waiter.fail(err);
-      this.waiting.clear();
-      this.worker = undefined;
+      for (const [id, waiter] of this.waiting) {
+        if (waiter.kind !== kind) continue;
+        this.waiting.delete(id);
+        waiter.fail(err);
+      }
+      if (this.workers.get(kind) === w) this.workers.delete(kind);
     });
-    this.worker = w;
+    this.workers.set(kind, w);
     return w;
   }
 }

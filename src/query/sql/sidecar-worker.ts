@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SegmentReader } from '../../storage/segment/segment-reader.js';
 import { buildSidecar, type SidecarRequest } from './sidecar-build.js';
 import { computeValueCounts } from './value-counts.js';
@@ -10,9 +10,11 @@ import { computeValueCounts } from './value-counts.js';
  */
 const port = parentPort;
 if (!port) throw new Error('sidecar-worker must run as a worker thread');
-// One thread and a bounded memory: building copies is background work beside queries and ingestion.
-const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '1GB' });
-const conn = await instance.connect();
+// One thread and a bounded memory: building copies is background work beside queries and ingestion. Opened on
+// the first copy (a worker that only counts values never opens it).
+let connecting: Promise<DuckDBConnection> | undefined;
+const connection = (): Promise<DuckDBConnection> =>
+  (connecting ??= DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '1GB' }).then((i) => i.connect()));
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (msg: { id: number; req?: SidecarRequest; counts?: { segmentPath: string; column: string } }) => {
   chain = chain.then(async () => {
@@ -30,7 +32,7 @@ port.on('message', (msg: { id: number; req?: SidecarRequest; counts?: { segmentP
         }
         return;
       }
-      await buildSidecar(conn, msg.req!);
+      await buildSidecar(await connection(), msg.req!);
       port.postMessage({ id: msg.id });
     } catch (err) {
       port.postMessage({ id: msg.id, error: String((err as Error)?.message ?? err) });

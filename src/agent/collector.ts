@@ -619,6 +619,16 @@ export class Collector {
       return 0;
     }
     this.host.metrics.readBytes += n;
+    if (id === undefined && n > 0 && this.buf[0] === 0) {
+      // A hole: after a copytruncate, a writer without O_APPEND goes on at its old offset and the file reads as NULs
+      // up to there. No log starts with NUL: the run is skipped (counted, not sent), as Fluent Bit does.
+      let k = 0;
+      while (k < n && this.buf[k] === 0) k++;
+      this.host.metrics.skippedNulBytes += k;
+      this.host.store.skip({ fileId: t.rec.fileId, start, end: start + k });
+      t.readOffset = Math.max(t.readOffset, start + k);
+      return k;
+    }
     const time = Math.floor(now / 1000);
     let logs = 0;
     // A batch holds at most maxLogsPerBatch logs: the entry that would pass it starts the next batch. (A replayed

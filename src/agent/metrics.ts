@@ -20,6 +20,8 @@ export class AgentMetrics {
   lostBytes = 0;
   rotations = 0;
   truncations = 0;
+  /** NUL bytes skipped at the start of an entry (the hole a non-O_APPEND writer leaves after a copytruncate). */
+  skippedNulBytes = 0;
   filesTracked = 0;
   filesOpen = 0;
   lagBytes = 0;

@@ -16,6 +16,7 @@ import {
   closeSync,
   copyFileSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   truncateSync,
@@ -228,5 +229,33 @@ test('truncated and rewritten to the same length between two looks: the new cont
       agent.child.kill('SIGCONT');
     }
     await assertExactlyOnce(s.client, 'agent-rotation', 'same-size', expected, 'rewritten content', 30_000, agent);
+  });
+});
+
+test('copytruncate under a writer without O_APPEND: the NUL hole it leaves is skipped, every line once', async () => {
+  const { agent, logs, dataDir } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'holes' });
+  const path = join(logs, 'sparse.log');
+  const fd = openSync(path, 'w'); // writes go on at the descriptor's own offset, not at the end
+  const write = (tag: string, n: number): string[] => {
+    const lines = Array.from({ length: n }, (_, i) => `${tag} ${i} ${'h'.repeat(i % 29)}`);
+    writeSync(fd, `${lines.join('\n')}\n`);
+    return lines;
+  };
+  const expected = write('before', 100);
+  await withAgent(agent, async () => {
+    await assertExactlyOnce(s.client, 'agent-rotation', 'holes', expected, 'before', 30_000, agent);
+    copyFileSync(path, `${path}.1`);
+    truncateSync(path, 0);
+    expected.push(...write('after', 50)); // the file now reads as NULs up to the old offset, then these lines
+    closeSync(fd);
+    await assertExactlyOnce(s.client, 'agent-rotation', 'holes', expected, 'after the hole', 30_000, agent);
+    // status.json is rewritten within a second or two of any activity.
+    let counters: Record<string, number> = {};
+    for (let i = 0; i < 40 && !(counters['skippedNulBytes']! > 0); i++) {
+      await sleep(250);
+      counters = (JSON.parse(readFileSync(join(dataDir, 'status.json'), 'utf8')) as { counters: typeof counters })
+        .counters;
+    }
+    assert.ok((counters['skippedNulBytes'] ?? 0) > 0, JSON.stringify(counters));
   });
 });

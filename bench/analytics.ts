@@ -9,6 +9,10 @@
  *
  * How to run: `npm run bench:analytics` (5,000,000 logs) or `npm run bench:analytics -- --logs 1000000`.
  * Needs: this repo built; ~1.5 GB of free disk in the temp folder (removed afterwards).
+ * Options (bench/nginx-day.ts): `--keep DIR` loads once into DIR and later runs restart a server over it (delete DIR
+ * to reload); `--settle S` waits at most S seconds (default 300, 0 = not at all) for background merges to stop
+ * changing the segment count before the queries; `--runs R`. Each query prints its median, its first run and the
+ * server's CPU per run.
  */
 
 import { DAY, loadNginxDay, parseDayOptions, printMachine, proc, timeQueries } from './nginx-day.js';

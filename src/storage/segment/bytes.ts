@@ -27,8 +27,9 @@ export class ByteWriter {
 
   private ensure(extra: number): void {
     if (this.length + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + extra) size *= 2;
+    // 1.5x: builders keep their writers between builds, so the slack of doubling would stay resident.
+    let size = Math.ceil(this.buf.length * 1.5);
+    while (size < this.length + extra) size = Math.ceil(size * 1.5);
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;

@@ -77,7 +77,9 @@ export function SearchPage({ project }: { project: string }) {
       .get<{ logstores: string[] }>('/logstores', { project, query: { size: 500 } })
       .then((r) => {
         setLogstores(r.logstores);
-        setLogstore((cur) => cur || (localStorage.getItem(`sluice.logstore.${project}`) ?? r.logstores[0] ?? ''));
+        // The last logstore used here, unless it has been deleted since.
+        const saved = localStorage.getItem(`sluice.logstore.${project}`);
+        setLogstore((cur) => cur || (saved && r.logstores.includes(saved) ? saved : (r.logstores[0] ?? '')));
       })
       .catch((e) => setError({ text: api.errorText(e), query: '' }));
   }, [project]);
@@ -139,9 +141,17 @@ export function SearchPage({ project }: { project: string }) {
         const hint =
           e instanceof api.ApiError && e.code === 'IndexConfigNotExist'
             ? ' — create an index for this logstore on the Logstores page first.'
-            : '';
+            : e instanceof api.ApiError && /is not config as key value config/.test(e.message)
+              ? ' — add the key to the index on the Logstores page (then reindex to cover older logs).'
+              : '';
         setError({ text: text + hint, position, query: q });
         setTail(false);
+        // What was on screen belongs to another query (or logstore): showing it under the error reads as its result.
+        setRows([]);
+        setSqlRows(null);
+        setBuckets([]);
+        setTotal(0);
+        setRan(null);
       } finally {
         if (!quiet) setBusy(false);
       }
@@ -149,14 +159,13 @@ export function SearchPage({ project }: { project: string }) {
     [logstore, project],
   );
 
-  // First search when a logstore is known.
-  const started = useRef(false);
+  // A search whenever the logstore is chosen or changed (the first one too), with the query and range as they are
+  // then: results of the previous logstore must not stay under the new one's name.
+  const current = useRef({ query, range });
+  current.current = { query, range };
   useEffect(() => {
-    if (logstore && !started.current) {
-      started.current = true;
-      void run(query, range, 0);
-    }
-  }, [logstore, run, query, range]);
+    if (logstore) void run(current.current.query, current.current.range, 0);
+  }, [logstore, run]);
 
   // Live tail: the relative range re-run every few seconds, first page.
   useEffect(() => {
@@ -290,9 +299,9 @@ export function SearchPage({ project }: { project: string }) {
         </div>
       )}
 
-      <Histogram buckets={buckets} from={shown.from} to={shown.to} onZoom={zoom} />
+      {!error && <Histogram buckets={buckets} from={shown.from} to={shown.to} onZoom={zoom} />}
 
-      {sqlRows ? (
+      {error ? null : sqlRows ? (
         <SqlResult rows={sqlRows} key={`${ran?.query}-${ran?.to}`} />
       ) : (
         <>

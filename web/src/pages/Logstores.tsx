@@ -256,7 +256,12 @@ function LogstoreDetail({ project, name, onDeleted }: { project: string; name: s
                       <button
                         type="button"
                         className="small"
-                        title="merge with the readwrite shard to its right"
+                        title={
+                          hasRightNeighbour(shards, s)
+                            ? 'merge with the readwrite shard to its right'
+                            : 'no readwrite shard to its right to merge with'
+                        }
+                        disabled={!hasRightNeighbour(shards, s)}
                         onClick={() =>
                           act(`shard ${s.shardID} merged`, () =>
                             api.call(`${path}/shards/${s.shardID}`, {
@@ -292,6 +297,11 @@ function LogstoreDetail({ project, name, onDeleted }: { project: string; name: s
       <IndexEditor project={project} logstore={name} />
     </>
   );
+}
+
+/** Whether a readwrite shard starts where `s` ends (what Merge needs). */
+function hasRightNeighbour(shards: readonly api.ShardInfo[], s: api.ShardInfo): boolean {
+  return shards.some((o) => o.status === 'readwrite' && o.inclusiveBeginKey === s.exclusiveEndKey);
 }
 
 /** Where a shard's range lies in the whole MD5 space. */
@@ -389,7 +399,7 @@ function IndexEditor({ project, logstore }: { project: string; logstore: string 
     try {
       await api.call(path, { method: exists ? 'PUT' : 'POST', project, body });
       setExists(true);
-      setNote('Index saved. It applies to logs written from now on (reindex older ones with `sluice reindex`).');
+      setNote('Index saved. It applies to logs written from now on; Reindex rebuilds it for older ones.');
     } catch (e) {
       setError(api.errorText(e));
     }
@@ -506,6 +516,80 @@ function IndexEditor({ project, logstore }: { project: string; logstore: string 
       </div>
       {error && <div className="error-text">{error}</div>}
       {note && <div className="ok-text">{note}</div>}
+      {exists && <Reindex project={project} logstore={logstore} />}
+    </div>
+  );
+}
+
+interface RebuildStatus {
+  from: number | null;
+  status: 'Running' | 'Done';
+  indexedRecords: number;
+  totalRecords: number;
+  progress: number;
+}
+
+const REINDEX_FROM = [
+  { label: 'all logs', sec: 0 },
+  { label: 'the last hour', sec: 3600 },
+  { label: 'the last 24 hours', sec: 86400 },
+  { label: 'the last 7 days', sec: 7 * 86400 },
+] as const;
+
+/**
+ * Rebuilds the index with its saved config over logs received since a time (`POST …/index/rebuild`, docs/api.md),
+ * then follows its progress: what `sluice reindex --wait` does, for a console user who just changed the index.
+ */
+function Reindex({ project, logstore }: { project: string; logstore: string }) {
+  const path = `/logstores/${encodeURIComponent(logstore)}/index/rebuild`;
+  const [since, setSince] = useState(0);
+  const [status, setStatus] = useState<RebuildStatus | null>(null);
+  const [started, setStarted] = useState(false);
+  const [error, setError] = useState('');
+
+  useEffect(() => {
+    if (!started || status?.status === 'Done') return;
+    const timer = setInterval(() => {
+      api
+        .get<RebuildStatus>(path, { project })
+        .then(setStatus)
+        .catch((e) => setError(api.errorText(e)));
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [started, status, path, project]);
+
+  const start = async () => {
+    setError('');
+    try {
+      const from = since === 0 ? 0 : Math.floor(Date.now() / 1000) - since;
+      setStatus((await api.call<RebuildStatus>(path, { method: 'POST', project, body: { from } })).data);
+      setStarted(true);
+    } catch (e) {
+      setError(api.errorText(e));
+    }
+  };
+
+  const running = started && status?.status === 'Running';
+  return (
+    <div className="row-form reindex" data-testid="reindex">
+      <span>Reindex logs received in</span>
+      <select value={since} onChange={(e) => setSince(Number(e.target.value))} aria-label="reindex from">
+        {REINDEX_FROM.map((r) => (
+          <option key={r.sec} value={r.sec}>
+            {r.label}
+          </option>
+        ))}
+      </select>
+      <button type="button" onClick={() => void start()} disabled={running}>
+        {running ? 'Reindexing…' : 'Reindex'}
+      </button>
+      {started && status && (
+        <span className={status.status === 'Done' ? 'ok-text' : 'muted'} data-testid="reindex-status">
+          {status.status === 'Done' ? 'Reindexed' : 'Reindexing'}: {status.indexedRecords.toLocaleString()} of{' '}
+          {status.totalRecords.toLocaleString()} LogGroups ({Math.floor(status.progress * 100)} %)
+        </span>
+      )}
+      {error && <span className="error-text">{error}</span>}
     </div>
   );
 }

@@ -102,8 +102,23 @@ function toConfig(f: Form): api.LogtailConfig {
     inputType: 'file',
     inputDetail: d,
     outputDetail: { logstoreName: f.logstore, compressType: 'lz4' },
-    logSample: f.sample,
+    logSample: sampleHead(f.sample),
   };
+}
+
+/** The server previews the first 64 KiB of a sample; the console sends (and saves) no more, cut at a line end. */
+const SAMPLE_CHARS = 64 * 1024;
+
+function sampleHead(sample: string): string {
+  if (sample.length <= SAMPLE_CHARS) return sample;
+  const cut = sample.lastIndexOf('\n', SAMPLE_CHARS);
+  return sample.slice(0, cut > 0 ? cut : SAMPLE_CHARS);
+}
+
+function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < text.length - 1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function fromConfig(c: api.LogtailConfig): Form {
@@ -657,7 +672,7 @@ function ConfigEditor({
         .call<api.PreviewResult>('/sluice/parse-preview', {
           method: 'POST',
           project,
-          body: { config, sample: f.sample },
+          body: { config, sample: sampleHead(f.sample) },
           signal: ctl.signal,
         })
         .then(
@@ -666,7 +681,10 @@ function ConfigEditor({
             setPreviewError('');
           },
           (e) => {
-            if (!ctl.signal.aborted) setPreviewError(api.errorText(e));
+            if (ctl.signal.aborted) return;
+            // The table was computed for another config or sample: under the error it would read as this one's.
+            setPreview(null);
+            setPreviewError(api.errorText(e));
           },
         );
     }, 250);
@@ -875,6 +893,12 @@ function ConfigEditor({
       <h3>
         Parsed fields {preview && <span className="muted small-text">(by the agent's parsers, on the server)</span>}
       </h3>
+      {f.sample.length > SAMPLE_CHARS && (
+        <div className="muted small-text" data-testid="sample-cut">
+          The sample is long: the preview (and the saved sample) use its first {lineCount(sampleHead(f.sample))} of{' '}
+          {lineCount(f.sample).toLocaleString()} lines.
+        </div>
+      )}
       {previewError && (
         <div className="error-text" data-testid="preview-error">
           {previewError}

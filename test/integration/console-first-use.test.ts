@@ -8,6 +8,7 @@
  * - Reindex from the index editor: a key added after the logs were written finds them once reindexed.
  * - A huge pasted sample is previewed from its head (it used to be sent whole and refused as too large), and a
  *   broken regex shows its error without the table of the previous config.
+ * - A session that ends (expired, revoked) sends the user to the login page saying so, with the key id filled in.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -224,4 +225,14 @@ async function firstUse(): Promise<void> {
   await page.waitForSelector('[data-testid="preview-error"]:has-text("regex")');
   assert.equal(await page.locator('[data-testid="preview"]').count(), 0, 'no stale preview under the error');
   await shot('05-broken-regex');
+
+  // ---- the session ends under the user (cookie gone, as when it expires): the login page says so ----
+  await page.context().clearCookies();
+  await page.click('button[data-page="logstores"]');
+  await page.waitForSelector('[data-testid="session-expired"]');
+  assert.equal(await page.inputValue('input[name="id"]'), TEST_ACCESS_KEY_ID, 'the same key id is filled in');
+  await page.fill('input[name="secret"]', TEST_ACCESS_KEY_SECRET);
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('button[data-page="logstores"]');
+  await shot('06-logged-in-again');
 }

@@ -27,20 +27,30 @@ export function App() {
   const [error, setError] = useState('');
   const [newProject, setNewProject] = useState<string | null>(null);
 
+  const [expired, setExpired] = useState<api.SessionInfo | undefined>(undefined);
   const loggedOut = useCallback(() => {
     api.setSession(undefined);
     setSession(undefined);
+  }, []);
+  // A call refused with 401 while logged in: the session expired (or was revoked). Say so on the login page, with the
+  // same kind of login and name filled in, instead of dropping the user on a blank form.
+  const sessionLost = useCallback(() => {
+    setSession((s) => {
+      if (s) setExpired(s);
+      return undefined;
+    });
+    api.setSession(undefined);
   }, []);
 
   useEffect(() => {
     api
       .currentSession()
       .then((s) => {
-        api.setSession(s, loggedOut);
+        api.setSession(s, sessionLost);
         setSession(s);
       })
       .catch(() => setSession(undefined));
-  }, [loggedOut]);
+  }, [sessionLost]);
 
   useEffect(() => {
     const onPop = () => setPage(pageFromPath());
@@ -70,8 +80,10 @@ export function App() {
   if (session === undefined) {
     return (
       <LoginPage
+        expired={expired}
         onLogin={(s) => {
-          api.setSession(s, loggedOut);
+          api.setSession(s, sessionLost);
+          setExpired(undefined);
           setSession(s);
         }}
       />

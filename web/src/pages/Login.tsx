@@ -1,9 +1,16 @@
 import { type FormEvent, useState } from 'react';
 import * as api from '../api.ts';
 
-export function LoginPage({ onLogin }: { onLogin: (s: api.SessionInfo) => void }) {
-  const [mode, setMode] = useState<'accessKey' | 'user'>('accessKey');
-  const [id, setId] = useState('');
+export function LoginPage({
+  onLogin,
+  expired,
+}: {
+  onLogin: (s: api.SessionInfo) => void;
+  /** The session that a refused call showed to be over, if that is why we are here. */
+  expired?: api.SessionInfo | undefined;
+}) {
+  const [mode, setMode] = useState<'accessKey' | 'user'>(expired?.kind ?? 'accessKey');
+  const [id, setId] = useState(expired?.user ?? '');
   const [secret, setSecret] = useState('');
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -49,6 +56,11 @@ export function LoginPage({ onLogin }: { onLogin: (s: api.SessionInfo) => void }
           />
         </label>
         {error && <div className="error-text">{error}</div>}
+        {!error && expired && (
+          <div className="error-text" data-testid="session-expired">
+            Your session has ended (it expired or was revoked): log in again.
+          </div>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Logging in…' : 'Log in'}
         </button>

@@ -112,6 +112,9 @@ interface Sibling extends FoundFile {
 /** Originals are indexed by up to this many head bytes; a new file's head is compared with sha1 after a hit. */
 const HEAD_KEY_BYTES = 8;
 
+/** What follows a file's name or stem in the name of one of its rotations: a separator and a number or date. */
+const ROTATION_SUFFIX = /^[-._]\d/;
+
 /** Names of compressed rotations: never read as logs (nor mistaken for an unseen generation). */
 const COMPRESSED = /\.(gz|bz2|xz|zst|lz4|zip|z)$/i;
 
@@ -781,11 +784,15 @@ export class Collector {
     for (const c of siblings) {
       if (c === oldCopy || c.size === 0 || this.byInode.has(`${c.dev}:${c.ino}`)) continue;
       if (this.shadows.has(`${c.dev}:${c.ino}`)) continue; // matches the pattern: discovery's to decide
+      // A rotation name of this file: its name or stem, a separator, then a number or date (`app.log.1`,
+      // `app.log-20261122`, `app-2.log`) — not another file that shares the stem (`app.error.log.1`).
       const n = basename(c.path);
-      if (!(n.startsWith(name) || (n.startsWith(stem) && '-._'.includes(n[stem.length] ?? ''))) || COMPRESSED.test(n))
-        continue;
+      const numbered = (prefix: string) => n.startsWith(prefix) && ROTATION_SUFFIX.test(n.slice(prefix.length));
+      if (!(numbered(name) || numbered(stem)) || COMPRESSED.test(n)) continue;
       // File times are a coarse clock (a tick behind at most): allow 20 ms.
       if (c.mtimeMs < t.verifiedAt - 20) continue;
+      // The copy of another tracked file (rotated by the same logrotate run) is that file's to recover.
+      if (this.copyOfTracked(c) !== undefined) continue;
       try {
         const fd = openSync(c.path, 'r');
         try {

@@ -259,3 +259,24 @@ test('copytruncate under a writer without O_APPEND: the NUL hole it leaves is sk
     assert.ok((counters['skippedNulBytes'] ?? 0) > 0, JSON.stringify(counters));
   });
 });
+
+test('one logrotate run copytruncates app.log and app.error.log: each copy belongs to its own file, every line once', async () => {
+  const { agent, logs } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'siblings' });
+  const files = ['app.log', 'app.error.log', 'app.access.log'].map((n) => join(logs, n));
+  const expected = files.flatMap((f, i) => append(f, `f${i}-g1`, 120));
+  await withAgent(agent, async () => {
+    await assertExactlyOnce(s.client, 'agent-rotation', 'siblings', expected, 'before', 30_000, agent);
+    agent.child.kill('SIGSTOP');
+    try {
+      for (const [i, f] of files.entries()) {
+        expected.push(...append(f, `f${i}-g1`, 40, 500)); // unread at the rotation
+        copyFileSync(f, `${f}.1`);
+        truncateSync(f, 0);
+        expected.push(...append(f, `f${i}-g2`, 30));
+      }
+    } finally {
+      agent.child.kill('SIGCONT');
+    }
+    await assertExactlyOnce(s.client, 'agent-rotation', 'siblings', expected, 'after the rotation', 30_000, agent);
+  });
+});

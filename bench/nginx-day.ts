@@ -297,16 +297,20 @@ async function attach(
 }
 
 /**
- * Runs each query `runs` times and prints its median, its first (cold) run and its result size; with `pid`, also the
- * server's CPU per run (after the first; /proc, steadier than wall time on a shared machine).
+ * A query to time: `run` is repeated `runs` times (the same statement: later runs may be served from the server's
+ * caches of rows and postings); `distinct`, when given, is a second series of `runs` runs where run i uses a value no
+ * earlier run used (nothing of it is cached, only what any query shares: blocks, JIT).
  */
-export async function timeQueries(
-  queries: readonly [string, () => Promise<number>][],
-  runs: number,
-  pid?: number,
-): Promise<void> {
+export type TimedQuery = readonly [name: string, run: () => Promise<number>, distinct?: (i: number) => Promise<number>];
+
+/**
+ * Runs each query `runs` times and prints its median, its first (cold) run and its result size; with `pid`, also the
+ * server's CPU per run (after the first; /proc, steadier than wall time on a shared machine). A query with a
+ * `distinct` series prints a second line: its median, first run, range of result sizes and CPU per run (every run).
+ */
+export async function timeQueries(queries: readonly TimedQuery[], runs: number, pid?: number): Promise<void> {
   console.log('');
-  for (const [name, run] of queries) {
+  for (const [name, run, distinct] of queries) {
     const times: number[] = [];
     let result = 0;
     let cpu0 = 0;
@@ -320,6 +324,21 @@ export async function timeQueries(
     console.log(
       `${name.padEnd(40)} median ${median(times).toFixed(1).padStart(7)} ms  (first ${times[0]!.toFixed(1)} ms, result ${result})` +
         (cpu === undefined ? '' : `  server CPU ${cpu.toFixed(1)} ms/run`),
+    );
+    if (!distinct) continue;
+    const dtimes: number[] = [];
+    const results: number[] = [];
+    const dcpu0 = pid !== undefined ? proc(pid).cpuSec : 0;
+    for (let i = 0; i < runs; i++) {
+      const q0 = performance.now();
+      results.push(await distinct(i));
+      dtimes.push(performance.now() - q0);
+    }
+    const dcpu = pid !== undefined ? ((proc(pid).cpuSec - dcpu0) * 1000) / runs : undefined;
+    console.log(
+      `${'  ... distinct values'.padEnd(40)} median ${median(dtimes).toFixed(1).padStart(7)} ms  (first ${dtimes[0]!.toFixed(1)} ms, ` +
+        `results ${Math.min(...results)}–${Math.max(...results)})` +
+        (dcpu === undefined ? '' : `  server CPU ${dcpu.toFixed(1)} ms/run`),
     );
   }
 }

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import zstdBinding from 'zstd-napi/binding.js';
 import { ByteReader, zstdDecompress } from './bytes.js';
 import { andMany, type DocSet, EMPTY, orMany, UnionBuilder } from './doc-set.js';
 import type { SearchPart, StoredRow } from './part.js';
@@ -198,35 +199,90 @@ export class SegmentReader implements SearchPart {
     return union.finish();
   }
 
+  /**
+   * The rows of `ids`, in their order. Rows are read block by block: for each 1,024-row block holding some of them,
+   * each column's block is decoded once and the cells of all those rows taken from it. A block that serves one row
+   * of a page (a sparse query's rows are spread over the day) is decoded into a reused scratch buffer and not kept
+   * (allocating ~250 KB per row of decoded blocks, and the GC of it, was about half the cost of a distinct page);
+   * blocks serving several rows of a page go through the shared block cache, where later pages find them.
+   */
   rows(ids: readonly number[]): StoredRow[] {
-    const out: StoredRow[] = [];
-    const cols = this.footer.columns;
-    for (const id of ids) {
-      const key = `${this.path}#${id}`;
+    const out: StoredRow[] = new Array(ids.length);
+    const todo: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const key = `${this.path}#${ids[i]}`;
       const hit = rowCache.get(key);
       if (hit) {
         rowCache.delete(key);
         rowCache.set(key, hit);
-        out.push(hit);
-        continue;
-      }
-      const b = Math.floor(id / BLOCK_ROWS);
-      const at = id - b * BLOCK_ROWS;
-      const fields: [string, string][] = [];
+        out[i] = hit;
+      } else todo.push(i);
+    }
+    if (todo.length === 0) return out;
+    todo.sort((a, b) => ids[a]! - ids[b]!);
+    const fields: [string, string][][] = todo.map(() => []);
+    const cols = this.footer.columns;
+    const page = ids.length <= ROW_CACHE_PAGE;
+    const ats: number[] = [];
+    let s = 0;
+    while (s < todo.length) {
+      const b = Math.floor(ids[todo[s]!]! / BLOCK_ROWS);
+      let e = s + 1;
+      while (e < todo.length && Math.floor(ids[todo[e]!]! / BLOCK_ROWS) === b) e++;
+      ats.length = 0;
+      for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - b * BLOCK_ROWS);
       for (let c = 0; c < cols.length; c++) {
         const range = cols[c]!.blocks[b];
         if (!range) continue;
-        const v = this.columnBlock(range.off, range.len).cell(at);
-        if (v !== undefined) fields.push([cols[c]!.name, v]);
+        const name = cols[c]!.name;
+        const cached = cachedBlock(`${this.path}#${range.off}`) ?? smallBlock(this, range.off, range.len);
+        if (cached || (page && e - s > 1)) {
+          const block = cached ?? this.columnBlock(range.off, range.len);
+          for (let k = s; k < e; k++) {
+            const v = block.cell(ats[k - s]!);
+            if (v !== undefined) fields[k]!.push([name, v]);
+          }
+          continue;
+        }
+        const len = this.decodeScratch(range.off, range.len);
+        cellsAt(scratchOut!, len, ats, (k, v) => {
+          if (v !== undefined) fields[s + k]!.push([name, v]);
+        });
       }
-      const row = { time: this.times[id]!, fields };
-      if (ids.length <= ROW_CACHE_PAGE) {
-        rowCache.set(key, row);
+      s = e;
+    }
+    for (let k = 0; k < todo.length; k++) {
+      const i = todo[k]!;
+      const id = ids[i]!;
+      const row = { time: this.times[id]!, fields: fields[k]! };
+      if (page) {
+        rowCache.set(`${this.path}#${id}`, row);
         if (rowCache.size > ROW_CACHE_ROWS) rowCache.delete(rowCache.keys().next().value as string);
       }
-      out.push(row);
+      out[i] = row;
     }
     return out;
+  }
+
+  /** Decodes the zstd block at `off` into the shared scratch buffer; returns its length. */
+  private decodeScratch(off: number, len: number): number {
+    if (scratchIn.length < len) scratchIn = Buffer.allocUnsafe(Math.max(len, scratchIn.length * 2));
+    let done = 0;
+    while (done < len) {
+      const got = readSync(this.fd, scratchIn, done, len - done, off + done);
+      if (got === 0) throw new Error(`segment ${this.path} is truncated at ${off + done}`);
+      done += got;
+    }
+    const src = scratchIn.subarray(0, len);
+    const size = zstdBinding.getFrameContentSize(src);
+    if (size === null) {
+      scratchOut = zstdDecompress(src);
+      return scratchOut.length;
+    }
+    if (!scratchOut || scratchOut.length < size) scratchOut = Buffer.allocUnsafe(Math.max(size, SCRATCH_OUT));
+    const n = scratchDctx.decompress(scratchOut, src);
+    if (n !== size) throw new Error(`segment ${this.path}: block at ${off} decoded to ${n} bytes, not ${size}`);
+    return n;
   }
 
   /** One cell of column `name` (undefined when absent), through the block cache. */
@@ -277,13 +333,8 @@ export class SegmentReader implements SearchPart {
   /** A decompressed column block, through the shared block cache. */
   private columnBlock(off: number, len: number): CachedBlock {
     const key = `${this.path}#${off}`;
-    const hit = blockCache.get(key);
-    if (hit) {
-      // Re-insert to mark it most recently used.
-      blockCache.delete(key);
-      blockCache.set(key, hit);
-      return hit;
-    }
+    const hit = cachedBlock(key);
+    if (hit) return hit;
     const block = new CachedBlock(zstdDecompress(this.read(off, len)));
     blockCache.set(key, block);
     blockCacheBytes += block.bytes;
@@ -417,6 +468,11 @@ export class SegmentReader implements SearchPart {
     return cachedSet(key) ?? cacheSet(key, readPosting(new ByteReader(this.read(p.off, p.len)), this.n));
   }
 
+  /** `len` bytes of the file at `off` (a small block's compressed bytes). */
+  rawBytes(off: number, len: number): Buffer {
+    return this.read(off, len);
+  }
+
   private read(off: number, len: number): Buffer {
     const buf = Buffer.allocUnsafe(len);
     let done = 0;
@@ -485,6 +541,91 @@ const rowCache = new Map<string, StoredRow>();
 const BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 const blockCache = new Map<string, CachedBlock>();
 let blockCacheBytes = 0;
+
+/** A cached decompressed block, marked most recently used. */
+function cachedBlock(key: string): CachedBlock | undefined {
+  const hit = blockCache.get(key);
+  if (hit) {
+    blockCache.delete(key);
+    blockCache.set(key, hit);
+  }
+  return hit;
+}
+
+/**
+ * Blocks whose compressed form is a few bytes (a column with one value in the whole block: `__topic__`, `-` users,
+ * tags) decode to the same bytes in every block and segment: kept by their compressed bytes, decoded once.
+ */
+const SMALL_BLOCK = 64;
+const smallBlocks = new Map<string, CachedBlock>();
+function smallBlock(seg: SegmentReader, off: number, len: number): CachedBlock | undefined {
+  if (len > SMALL_BLOCK) return undefined;
+  const key = seg.rawBytes(off, len).toString('latin1');
+  let block = smallBlocks.get(key);
+  if (!block) {
+    block = new CachedBlock(zstdDecompress(Buffer.from(key, 'latin1')));
+    if (smallBlocks.size >= 1024) smallBlocks.delete(smallBlocks.keys().next().value as string);
+    smallBlocks.set(key, block);
+  }
+  return block;
+}
+
+/** Reused buffers of pages' one-row block decodes (see SegmentReader.rows). */
+const SCRATCH_OUT = 512 * 1024;
+let scratchIn = Buffer.allocUnsafe(64 * 1024);
+let scratchOut: Buffer | undefined;
+const scratchDctx = new zstdBinding.DCtx();
+
+/**
+ * Calls `visit(k, value)` for each `ats[k]` (ascending, repeats allowed) with that row's cell of a decoded column
+ * block `buf[0, len)` (undefined when absent), walking the cells once.
+ */
+function cellsAt(
+  buf: Buffer,
+  len: number,
+  ats: readonly number[],
+  visit: (k: number, v: string | undefined) => void,
+): void {
+  let pos = 0;
+  let row = 0;
+  for (let k = 0; k < ats.length; k++) {
+    const at = ats[k]!;
+    while (row < at && pos < len) {
+      let l = buf[pos++]!;
+      if (l >= 0x80) {
+        let x = l & 0x7f;
+        let m = 128;
+        for (;;) {
+          const c = buf[pos++]!;
+          x += (c & 0x7f) * m;
+          if (c < 0x80) break;
+          m *= 128;
+        }
+        l = x;
+      }
+      if (l > 0) pos += l - 1;
+      row++;
+    }
+    if (pos >= len) {
+      visit(k, undefined);
+      continue;
+    }
+    let p = pos;
+    let l = buf[p++]!;
+    if (l >= 0x80) {
+      let x = l & 0x7f;
+      let m = 128;
+      for (;;) {
+        const c = buf[p++]!;
+        x += (c & 0x7f) * m;
+        if (c < 0x80) break;
+        m *= 128;
+      }
+      l = x;
+    }
+    visit(k, l === 0 ? undefined : buf.toString('utf8', p, p + l - 1));
+  }
+}
 
 /**
  * A decompressed column block. The cell offsets are indexed on the second access: a page of rows usually reads

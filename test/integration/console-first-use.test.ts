@@ -9,6 +9,7 @@
  * - A huge pasted sample is previewed from its head (it used to be sent whole and refused as too large), and a
  *   broken regex shows its error without the table of the previous config.
  * - A session that ends (expired, revoked) sends the user to the login page saying so, with the key id filled in.
+ * - A project (with its logstores) can be deleted from the console, after a confirmation that says what goes.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -235,4 +236,34 @@ async function firstUse(): Promise<void> {
   await page.click('button[type="submit"]');
   await page.waitForSelector('button[data-page="logstores"]');
   await shot('06-logged-in-again');
+
+  // ---- delete a project with logstores from the console (there was no way to) ----
+  assertEmptyOk(
+    await client.send({ method: 'POST', path: '/', body: json({ projectName: 'scratch', description: '' }) }),
+  );
+  assertEmptyOk(
+    await client.send({
+      method: 'POST',
+      project: 'scratch',
+      path: '/logstores',
+      body: json({ logstoreName: 'tmp', ttl: 1, shardCount: 1 }),
+    }),
+  );
+  await page.reload();
+  await page.selectOption('select[aria-label="project"]', 'scratch');
+  await page.click('button[data-page="quotas"]');
+  await page.waitForSelector('.usage-row:has-text("tmp")');
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.accept();
+  });
+  await page.click('[data-testid="delete-project"] button');
+  await until('the project to be gone from the picker', async () => {
+    const names = await page.locator('select[aria-label="project"] option').allTextContents();
+    return !names.includes('scratch') && names.includes(PROJECT);
+  });
+  assert.match(asked, /Delete project scratch and its logstore with all their data/);
+  const gone = await client.send({ method: 'GET', project: 'scratch', path: '/logstores' });
+  assert.equal(gone.status, 404);
 }

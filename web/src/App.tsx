@@ -102,6 +102,7 @@ export function App() {
     try {
       await api.call('/', { method: 'POST', body: { projectName: name, description: '' } });
       setNewProject(null);
+      setError('');
       await loadProjects();
       setProject(name);
     } catch (err) {
@@ -190,7 +191,7 @@ export function App() {
         ) : page === 'collection' ? (
           <CollectionPage project={project} key={`c-${project}`} />
         ) : (
-          <QuotasPage project={project} key={`q-${project}`} />
+          <QuotasPage project={project} key={`q-${project}`} onDeleted={() => void loadProjects()} />
         )}
       </main>
     </div>

@@ -8,7 +8,7 @@ const QUOTA_FIELDS = [
   { key: 'shardWriteBytesPerSec', label: 'Write bytes / s (per shard)' },
 ] as const;
 
-export function QuotasPage({ project }: { project: string }) {
+export function QuotasPage({ project, onDeleted }: { project: string; onDeleted: () => void }) {
   const [usage, setUsage] = useState<api.UsageInfo | null>(null);
   const [draft, setDraft] = useState<Record<string, string>>({});
   const [error, setError] = useState('');
@@ -38,6 +38,21 @@ export function QuotasPage({ project }: { project: string }) {
       await load();
     } catch (e) {
       setError(api.errorText(e));
+    }
+  };
+
+  // DeleteProject removes its logstores and their data too (as SLS does): the confirmation says how many.
+  const [deleteError, setDeleteError] = useState('');
+  const deleteProject = async () => {
+    const n = usage?.logstores.length ?? 0;
+    const what = n === 0 ? '' : ` and its ${n === 1 ? 'logstore' : `${n} logstores`} with all their data`;
+    if (!window.confirm(`Delete project ${project}${what}? This cannot be undone.`)) return;
+    setDeleteError('');
+    try {
+      await api.call('/', { method: 'DELETE', project });
+      onDeleted();
+    } catch (e) {
+      setDeleteError(api.errorText(e));
     }
   };
 
@@ -121,6 +136,14 @@ export function QuotasPage({ project }: { project: string }) {
             </div>
           )}
         />
+      </div>
+      <div className="card" data-testid="delete-project">
+        <h2>Delete project</h2>
+        <p className="muted">Deletes {project}, its logstores and their data, machine groups and collection configs.</p>
+        <button type="button" className="danger" onClick={() => void deleteProject()}>
+          Delete project {project}
+        </button>
+        {deleteError && <div className="error-text">{deleteError}</div>}
       </div>
     </div>
   );

@@ -584,6 +584,15 @@ function AgentDetail({ project, id, onClose }: { project: string; id: string; on
         </tbody>
       </table>
       <h4>Files</h4>
+      {(m?.detail?.files?.length ?? 0) > 0 && (
+        <div className="file-head">
+          <span>Path</span>
+          <span>Config</span>
+          <span>Committed / size</span>
+          <span>Lag</span>
+          <span />
+        </div>
+      )}
       <VirtualList
         items={m?.detail?.files ?? []}
         estimate={26}

@@ -27,7 +27,7 @@ while the server is unreachable.
   --endpoint       server URL
   --project        project to write to
   --data           agent state folder (checkpoints, spool, status)
-  --config         a Logtail collection config (JSON, sls-api.md §5.10); may repeat. Without it the agent takes
+  --config         a Logtail collection config (JSON, docs/agent.md "Configs"); may repeat. Without it the agent takes
                    its configs from the server's machine groups (docs/agent.md "Remote configs"):
   --user-defined-id     an id that puts this machine in \`userdefined\` machine groups; may repeat
   --user-defined-id-file  more ids, one per line, re-read at every heartbeat (default ${LOGTAIL_USER_DEFINED_ID_FILE})

@@ -264,9 +264,37 @@ export function histogram(
 const bucketCache = new WeakMap<SegmentReader, Map<string, { first: number; counts: Uint32Array }>>();
 
 /**
+ * Per segment: the first row id of each second of its span (`at[t - minTime]`, plus the end), when the span is at
+ * most SECOND_TABLE_ROWS seconds or twice the rows. Any bucket width and phase is then two lookups per bucket: a new
+ * phase or width (another `from`, another interval) no longer walks every row of every segment again.
+ */
+const secondTables = new WeakMap<SegmentReader, Uint32Array | null>();
+const SECOND_TABLE_ROWS = 4 * 86_400; // seconds
+
+function secondTable(seg: SegmentReader): Uint32Array | undefined {
+  let t = secondTables.get(seg);
+  if (t === undefined) {
+    const span = seg.maxTime - seg.minTime + 1;
+    if (span > Math.max(SECOND_TABLE_ROWS, 2 * seg.n)) t = null;
+    else {
+      t = new Uint32Array(span + 1);
+      let k = 0;
+      for (let i = 0; i < seg.n; i++) {
+        const s = seg.time(i) - seg.minTime;
+        while (k <= s) t[k++] = i;
+      }
+      while (k <= span) t[k++] = seg.n;
+    }
+    secondTables.set(seg, t);
+  }
+  return t ?? undefined;
+}
+
+/**
  * Counts of a segment's rows per bucket of `width` seconds aligned like `from`; `first` is the start of the bucket
  * holding the segment's first row. A day of logs spread over every segment made the per-bucket binary searches cost
- * buckets × segments × 2 log n per histogram; this is one pass per segment, once.
+ * buckets × segments × 2 log n per histogram; this is one pass per segment (or two lookups per bucket in its
+ * per-second table), once per width and phase.
  */
 function segmentBuckets(seg: SegmentReader, width: number, from: number): { first: number; counts: Uint32Array } {
   const phase = ((from % width) + width) % width;
@@ -280,7 +308,15 @@ function segmentBuckets(seg: SegmentReader, width: number, from: number): { firs
   if (!b) {
     const first = Math.floor((seg.minTime - phase) / width) * width + phase;
     const counts = new Uint32Array(Math.floor((seg.maxTime - first) / width) + 1);
-    for (let i = 0; i < seg.n; i++) counts[Math.floor((seg.time(i) - first) / width)]!++;
+    const table = secondTable(seg);
+    if (table) {
+      const last = table.length - 1;
+      for (let i = 0; i < counts.length; i++) {
+        const lo = Math.max(0, first + i * width - seg.minTime);
+        const hi = Math.min(last, first + (i + 1) * width - seg.minTime);
+        counts[i] = table[hi]! - table[lo]!;
+      }
+    } else for (let i = 0; i < seg.n; i++) counts[Math.floor((seg.time(i) - first) / width)]!++;
     if (byKey.size >= 4) byKey.delete(byKey.keys().next().value as string);
     b = { first, counts };
     byKey.set(key, b);

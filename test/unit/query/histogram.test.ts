@@ -69,3 +69,40 @@ test('histograms equal the matching rows bucketed, on every path', () => {
   }
   idx.close();
 });
+
+test('`*` over a segment spanning more seconds than its per-second table allows counts row by row', () => {
+  const sub = mkdtempSync(join(dir, 'wide-'));
+  const config = compileIndex({ config: { line: { token: [' '] } }, lastModifyTime: 0, version: 1 }, 30);
+  const idx = LogstoreIndex.open(sub, config, {
+    sealRows: 1e9,
+    sealAgeMs: 1e12,
+    maxSegments: 100,
+    maxSegmentRows: 1e9,
+  });
+  const T = 1_000_000;
+  // 300 rows over 30 days (span far above 4 days and 2 x rows) and 300 rows within one hour.
+  const logs = [];
+  for (let i = 0; i < 300; i++)
+    logs.push({ time: T + ((i * 7919) % (30 * 86_400)), contents: [{ key: 'k', value: 'a' }] });
+  idx.add('0-0', 0, encodeLogGroup({ logs, topic: '', source: '', tags: [] }));
+  idx.seal();
+  const near = [];
+  for (let i = 0; i < 300; i++) near.push({ time: T + ((i * 31) % 3600), contents: [{ key: 'k', value: 'b' }] });
+  idx.add('0-0', 1, encodeLogGroup({ logs: near, topic: '', source: '', tags: [] }));
+  idx.seal();
+  const times = [...logs, ...near].map((l) => l.time);
+  for (const [from, interval] of [
+    [T - 5, 3600],
+    [T - 86_400, 86_400],
+    [T + 17, 600],
+  ] as const) {
+    const to = T + 31 * 86_400;
+    const h = histogram(idx.config, idx.parts(), parseQuery('*'), { from, to, interval });
+    assert.deepEqual(
+      h.buckets.map((b) => b.count),
+      h.buckets.map((b) => times.filter((t) => t >= b.from && t < b.to).length),
+      `${from} ${interval}`,
+    );
+  }
+  idx.close();
+});

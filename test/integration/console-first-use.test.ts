@@ -5,7 +5,8 @@
  *   under the new name (here the other logstore has no index, so its error shows and no rows or histogram do).
  * - A query the server refuses clears the previous results (a stale chart under the error read as its result).
  * - Merge → is disabled on a shard with no readwrite shard to its right.
- * - Reindex from the index editor: a key added after the logs were written finds them once reindexed.
+ * - Reindex from the index editor: a key added after the logs were written finds them once reindexed; reloaded, a
+ *   key saved with the full-text delimiters shows an empty field again (it showed a copy of them).
  * - A huge pasted sample is previewed from its head (it used to be sent whole and refused as too large), and a
  *   broken regex shows its error without the table of the previous config.
  * - A session that ends (expired, revoked) sends the user to the login page saying so, with the key id filled in.
@@ -194,6 +195,12 @@ async function firstUse(): Promise<void> {
   await page.click('[data-testid="reindex"] button');
   await page.waitForSelector('[data-testid="reindex-status"]:has-text("Reindexed")');
   await shot('03-reindexed');
+  // Reloaded, the new key still follows the full-text delimiters (an empty field), `level` keeps its own.
+  await page.reload();
+  await page.waitForSelector('input[aria-label="key 2 name"]');
+  assert.equal(await page.inputValue('input[aria-label="key 2 name"]'), 'user');
+  assert.equal(await page.inputValue('input[aria-label="key 2 delimiters"]'), '');
+  assert.equal(await page.inputValue('input[aria-label="key 1 delimiters"]'), ' ');
 
   await page.click('button[data-page="search"]');
   await until('the reindexed key to find the older logs', async () => {

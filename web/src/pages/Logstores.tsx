@@ -347,6 +347,9 @@ function IndexEditor({ project, logstore }: { project: string; logstore: string 
           );
           setCaseSensitive(c.line.caseSensitive ?? false);
         }
+        // A key saved with the full-text delimiters (what an empty field saves) shows the empty field again, not a
+        // copy that would no longer follow the full-text ones.
+        const lineTokens = [...(c.line?.token ?? DEFAULT_TOKENS)].sort().join('');
         setKeys(
           Object.entries(c.keys ?? {}).map(([name, k]) => ({
             name,
@@ -354,7 +357,7 @@ function IndexEditor({ project, logstore }: { project: string; logstore: string 
             alias: k.alias ?? '',
             caseSensitive: k.caseSensitive ?? false,
             docValue: k.doc_value ?? false,
-            token: (k.token ?? []).join(''),
+            token: [...(k.token ?? [])].sort().join('') === lineTokens ? '' : (k.token ?? []).join(''),
           })),
         );
       })
@@ -473,6 +476,7 @@ function IndexEditor({ project, logstore }: { project: string; logstore: string 
                   className="mono"
                   value={k.token}
                   placeholder="(full-text's)"
+                  aria-label={`key ${i + 1} delimiters`}
                   disabled={k.type === 'long' || k.type === 'double'}
                   onChange={(e) => update(i, { token: e.target.value })}
                 />

@@ -204,7 +204,8 @@ export class SegmentReader implements SearchPart {
    * each column's block is decoded once and the cells of all those rows taken from it. A block that serves one row
    * of a page (a sparse query's rows are spread over the day) is decoded into a reused scratch buffer and not kept
    * (allocating ~250 KB per row of decoded blocks, and the GC of it, was about half the cost of a distinct page);
-   * blocks serving several rows of a page go through the shared block cache, where later pages find them.
+   * blocks serving several rows of a page, or missed a second time lately (phrase checks read candidates one row at a
+   * time, often from the same blocks), go through the shared block cache, where later reads find them.
    */
   rows(ids: readonly number[]): StoredRow[] {
     const out: StoredRow[] = new Array(ids.length);
@@ -235,8 +236,9 @@ export class SegmentReader implements SearchPart {
         const range = cols[c]!.blocks[b];
         if (!range) continue;
         const name = cols[c]!.name;
-        const cached = cachedBlock(`${this.path}#${range.off}`) ?? smallBlock(this, range.off, range.len);
-        if (cached || (page && e - s > 1)) {
+        const key = `${this.path}#${range.off}`;
+        const cached = cachedBlock(key) ?? smallBlock(this, range.off, range.len);
+        if (cached || (page && (e - s > 1 || missedBefore(key)))) {
           const block = cached ?? this.columnBlock(range.off, range.len);
           for (let k = s; k < e; k++) {
             const v = block.cell(ats[k - s]!);
@@ -568,6 +570,19 @@ function smallBlock(seg: SegmentReader, off: number, len: number): CachedBlock |
     smallBlocks.set(key, block);
   }
   return block;
+}
+
+/**
+ * Blocks decoded once into the scratch buffer lately (keys only): a second miss admits a block to the block cache,
+ * so one-off rows of sparse pages do not evict what repeated reads use.
+ */
+const MISSED_KEYS = 8192;
+const missed = new Set<string>();
+function missedBefore(key: string): boolean {
+  if (missed.delete(key)) return true;
+  missed.add(key);
+  if (missed.size > MISSED_KEYS) missed.delete(missed.values().next().value as string);
+  return false;
 }
 
 /** Reused buffers of pages' one-row block decodes (see SegmentReader.rows). */

@@ -138,8 +138,13 @@ export class Collector {
    * stayed unchanged for `rotateGraceMs` while the original kept its head (then it is a new file, read in full).
    */
   private readonly shadows = new Map<string, Shadow>();
-  /** Originals with a fingerprint, by the first bytes of their head (see headKeyOf). */
+  /** Originals with a fingerprint, by the first bytes of their head (see copyOfTracked). */
   private readonly headIndex = new Map<string, Set<Tracked>>();
+  /**
+   * Originals restored from the checkpoint and not yet in `headIndex` (their head bytes are known only once read
+   * again): by `fpLen:fpHash`, so a copy made while the agent was down is still recognised.
+   */
+  private readonly restoredHeads = new Map<string, Tracked>();
 
   constructor(
     readonly config: CollectionConfig,
@@ -187,6 +192,7 @@ export class Collector {
         replay: intents,
       };
       this.track(t);
+      if (rec.fpLen > 0) this.restoredHeads.set(`${rec.fpLen}:${rec.fpHash}`, t);
     }
     // A config that follows no file yet starts at the files' ends (unless tailExisted), whatever other configs do: a
     // config added to a running agent, or changed to another pattern, does not collect what its files held before.
@@ -201,6 +207,7 @@ export class Collector {
 
   private untrack(t: Tracked): void {
     this.unindexHead(t);
+    this.forgetRestoredHead(t);
     this.closeFd(t);
     this.files.delete(t.rec.fileId);
     if (this.byInode.get(`${t.rec.dev}:${t.rec.ino}`) === t) this.byInode.delete(`${t.rec.dev}:${t.rec.ino}`);
@@ -320,7 +327,7 @@ export class Collector {
 
   /** The tracked original whose head (as far as fingerprinted) a new file starts with, if any. */
   private copyOfTracked(f: FoundFile): Tracked | undefined {
-    if (this.headIndex.size === 0 || f.size === 0) return undefined;
+    if ((this.headIndex.size === 0 && this.restoredHeads.size === 0) || f.size === 0) return undefined;
     let fd: number;
     try {
       fd = openSync(f.path, 'r');
@@ -350,6 +357,14 @@ export class Collector {
           hashes.set(t.rec.fpLen, h);
         }
         if (h === t.rec.fpHash) return t;
+      }
+      if (this.restoredHeads.size > 0) {
+        const lens = new Set<number>();
+        for (const t of this.restoredHeads.values()) if (t.rec.fpLen <= f.size && lens.size < 32) lens.add(t.rec.fpLen);
+        for (const len of lens) {
+          const t = this.restoredHeads.get(`${len}:${hashes.get(len) ?? headHash(fd, len, this.scratch)}`);
+          if (t !== undefined) return t;
+        }
       }
       return undefined;
     } catch {
@@ -395,8 +410,14 @@ export class Collector {
     }
   }
 
+  private forgetRestoredHead(t: Tracked): void {
+    const k = `${t.rec.fpLen}:${t.rec.fpHash}`;
+    if (this.restoredHeads.get(k) === t) this.restoredHeads.delete(k);
+  }
+
   private indexHead(t: Tracked, head: string): void {
     if (t.copyOf) return;
+    this.forgetRestoredHead(t);
     this.unindexHead(t);
     t.headKey = head;
     let set = this.headIndex.get(head);
@@ -691,6 +712,7 @@ export class Collector {
   private checkIdentity(t: Tracked, now: number): boolean {
     const rec = t.rec;
     t.recheck = false;
+    this.forgetRestoredHead(t); // from here on it is indexed by its head bytes (or replaced by a new generation)
     let truncated = t.size < t.readOffset;
     if (!truncated && rec.fpLen > 0) truncated = headHash(t.fd, rec.fpLen, this.scratch) !== rec.fpHash;
     if (!truncated) {

@@ -26,10 +26,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { prng } from '../../bench/nginx-generator.js';
 import {
+  type AgentProcess,
   agentOnLogstore,
   agentSuite,
   assertExactlyOnce,
   collectedByPath,
+  logtailConfig,
+  startAgent,
   withAgent,
 } from '../helpers/agent-harness.js';
 
@@ -279,4 +282,26 @@ test('one logrotate run copytruncates app.log and app.error.log: each copy belon
     }
     await assertExactlyOnce(s.client, 'agent-rotation', 'siblings', expected, 'after the rotation', 30_000, agent);
   });
+});
+
+test('copytruncate while the agent is stopped, copy under a matching name: not read twice after the restart', async () => {
+  const { agent, logs, dataDir } = await agentOnLogstore(s, { project: 'agent-rotation', logstore: 'restart-copy' });
+  const path = join(logs, 'svc.log');
+  const expected = append(path, 'svc-g1', 150);
+  await withAgent(agent, async () => {
+    await assertExactlyOnce(s.client, 'agent-rotation', 'restart-copy', expected, 'before', 30_000, agent);
+  });
+  expected.push(...append(path, 'svc-g1', 20, 500)); // unread when the agent stopped
+  copyFileSync(path, join(logs, 'svc-1.log'));
+  truncateSync(path, 0);
+  expected.push(...append(path, 'svc-g2', 30));
+  const second: AgentProcess = await startAgent({
+    url: s.server.url,
+    project: 'agent-rotation',
+    dataDir,
+    configs: [logtailConfig(logs, 'restart-copy')],
+  });
+  await withAgent(second, () =>
+    assertExactlyOnce(s.client, 'agent-rotation', 'restart-copy', expected, 'after the restart', 30_000, second),
+  );
 });

@@ -60,6 +60,8 @@ test('rows(): every read path returns the cells of a plain column decode', () =>
     check([4999, 3500, 2100, 1030, 5], 'one row per block');
     // Several rows of one block, unordered and repeated: the block cache.
     check([2050, 2047, 2048, 2900, 2050, 2049, 3071], 'rows sharing blocks');
+    // Single rows of one block, one call each (phrase checks): scratch, then admitted to the block cache, then cached.
+    for (const id of [1100, 1101, 1102, 1200]) check([id], `single row ${id}`);
     // The same rows again: the row cache.
     check([2050, 4999, 5], 'cached rows');
     // More rows than a page (bulk reads bypass the caches), ascending, every block's first and last row.

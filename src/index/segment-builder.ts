@@ -3,8 +3,12 @@ import type { BuildReply, BuildRequest } from './segment-builder-worker.js';
 
 const BUILDER_HEAP_MB = 128;
 
+/** A builder idle this long is stopped: its build buffers (tens of MB) go back to the system until the next build. */
+const IDLE_STOP_MS = 3000;
+
 interface Slot {
   worker: Worker | undefined;
+  idle: NodeJS.Timeout | undefined;
   readonly waiting: Map<number, { resolve: (r: BuildReply) => void; reject: (e: Error) => void }>;
 }
 
@@ -18,13 +22,19 @@ export class SegmentBuilder {
   private next = 0;
 
   constructor(workers = 2) {
-    this.slots = Array.from({ length: Math.max(1, workers) }, () => ({ worker: undefined, waiting: new Map() }));
+    this.slots = Array.from({ length: Math.max(1, workers) }, () => ({
+      worker: undefined,
+      idle: undefined,
+      waiting: new Map(),
+    }));
   }
 
   build(req: Omit<BuildRequest, 'seq'>): Promise<BuildReply> {
     // The least busy worker.
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.waiting.size < slot.waiting.size) slot = s;
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.idle = undefined;
     const worker = this.ensure(slot);
     const seq = this.next++;
     return new Promise((resolve, reject) => {
@@ -44,8 +54,15 @@ export class SegmentBuilder {
     return this.slots.length;
   }
 
+  /** Worker threads running now (idle ones stop after IDLE_STOP_MS). */
+  get running(): number {
+    return this.slots.filter((s) => s.worker !== undefined).length;
+  }
+
   async close(): Promise<void> {
     for (const slot of this.slots) {
+      if (slot.idle) clearTimeout(slot.idle);
+      slot.idle = undefined;
       const worker = slot.worker;
       slot.worker = undefined;
       if (worker) await worker.terminate();
@@ -69,6 +86,15 @@ export class SegmentBuilder {
       slot.waiting.delete(reply.seq);
       if (reply.ok) w.resolve(reply);
       else w.reject(new Error(`segment build failed: ${reply.error}`));
+      if (slot.waiting.size === 0 && slot.worker === worker) {
+        slot.idle = setTimeout(() => {
+          slot.idle = undefined;
+          if (slot.waiting.size > 0 || slot.worker !== worker) return;
+          slot.worker = undefined;
+          void worker.terminate();
+        }, IDLE_STOP_MS);
+        slot.idle.unref();
+      }
     });
     worker.on('error', (err) => {
       for (const w of slot.waiting.values()) w.reject(err);

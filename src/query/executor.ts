@@ -216,6 +216,21 @@ export function histogram(
       complete = false;
       break;
     }
+    const table = all && part instanceof SegmentReader ? secondTable(part) : undefined;
+    if (table && part instanceof SegmentReader) {
+      // `*` over a segment with a per-second table: two lookups per bucket, whatever the range covers of it.
+      const last = table.length - 1;
+      const b0 = Math.max(0, Math.floor((part.minTime - o.from) / o.interval));
+      const b1 = Math.min(nb - 1, Math.floor((part.maxTime - o.from) / o.interval));
+      for (let b = b0; b <= b1; b++) {
+        const start = o.from + b * o.interval;
+        const end = Math.min(o.to, start + o.interval);
+        const lo = Math.min(last, Math.max(0, start - part.minTime));
+        const hi = Math.min(last, Math.max(0, end - part.minTime));
+        counts[b]! += table[hi]! - table[lo]!;
+      }
+      continue;
+    }
     if (all && part instanceof SegmentReader && part.minTime >= o.from && part.maxTime < o.to) {
       // `*` over a whole immutable segment: its bucket counts for this width and phase are computed once.
       const { first, counts: c } = segmentBuckets(part, o.interval, o.from);
@@ -293,8 +308,8 @@ function secondTable(seg: SegmentReader): Uint32Array | undefined {
 /**
  * Counts of a segment's rows per bucket of `width` seconds aligned like `from`; `first` is the start of the bucket
  * holding the segment's first row. A day of logs spread over every segment made the per-bucket binary searches cost
- * buckets × segments × 2 log n per histogram; this is one pass per segment (or two lookups per bucket in its
- * per-second table), once per width and phase.
+ * buckets × segments × 2 log n per histogram; this is one pass per segment, once per width and phase (for segments
+ * spanning too many seconds for a per-second table).
  */
 function segmentBuckets(seg: SegmentReader, width: number, from: number): { first: number; counts: Uint32Array } {
   const phase = ((from % width) + width) % width;
@@ -308,15 +323,7 @@ function segmentBuckets(seg: SegmentReader, width: number, from: number): { firs
   if (!b) {
     const first = Math.floor((seg.minTime - phase) / width) * width + phase;
     const counts = new Uint32Array(Math.floor((seg.maxTime - first) / width) + 1);
-    const table = secondTable(seg);
-    if (table) {
-      const last = table.length - 1;
-      for (let i = 0; i < counts.length; i++) {
-        const lo = Math.max(0, first + i * width - seg.minTime);
-        const hi = Math.min(last, first + (i + 1) * width - seg.minTime);
-        counts[i] = table[hi]! - table[lo]!;
-      }
-    } else for (let i = 0; i < seg.n; i++) counts[Math.floor((seg.time(i) - first) / width)]!++;
+    for (let i = 0; i < seg.n; i++) counts[Math.floor((seg.time(i) - first) / width)]!++;
     if (byKey.size >= 4) byKey.delete(byKey.keys().next().value as string);
     b = { first, counts };
     byKey.set(key, b);

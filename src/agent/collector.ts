@@ -145,6 +145,8 @@ export class Collector {
    * again): by `fpLen:fpHash`, so a copy made while the agent was down is still recognised.
    */
   private readonly restoredHeads = new Map<string, Tracked>();
+  /** The fingerprint lengths in `restoredHeads`, with how many use each (a new file is hashed once per length). */
+  private readonly restoredLens = new Map<number, number>();
 
   constructor(
     readonly config: CollectionConfig,
@@ -192,7 +194,10 @@ export class Collector {
         replay: intents,
       };
       this.track(t);
-      if (rec.fpLen > 0) this.restoredHeads.set(`${rec.fpLen}:${rec.fpHash}`, t);
+      if (rec.fpLen > 0 && !this.restoredHeads.has(`${rec.fpLen}:${rec.fpHash}`)) {
+        this.restoredHeads.set(`${rec.fpLen}:${rec.fpHash}`, t);
+        this.restoredLens.set(rec.fpLen, (this.restoredLens.get(rec.fpLen) ?? 0) + 1);
+      }
     }
     // A config that follows no file yet starts at the files' ends (unless tailExisted), whatever other configs do: a
     // config added to a running agent, or changed to another pattern, does not collect what its files held before.
@@ -359,9 +364,10 @@ export class Collector {
         if (h === t.rec.fpHash) return t;
       }
       if (this.restoredHeads.size > 0) {
-        const lens = new Set<number>();
-        for (const t of this.restoredHeads.values()) if (t.rec.fpLen <= f.size && lens.size < 32) lens.add(t.rec.fpLen);
-        for (const len of lens) {
+        let tried = 0;
+        for (const len of this.restoredLens.keys()) {
+          if (len > f.size) continue;
+          if (++tried > 32) break;
           const t = this.restoredHeads.get(`${len}:${hashes.get(len) ?? headHash(fd, len, this.scratch)}`);
           if (t !== undefined) return t;
         }
@@ -412,7 +418,11 @@ export class Collector {
 
   private forgetRestoredHead(t: Tracked): void {
     const k = `${t.rec.fpLen}:${t.rec.fpHash}`;
-    if (this.restoredHeads.get(k) === t) this.restoredHeads.delete(k);
+    if (this.restoredHeads.get(k) !== t) return;
+    this.restoredHeads.delete(k);
+    const n = (this.restoredLens.get(t.rec.fpLen) ?? 1) - 1;
+    if (n > 0) this.restoredLens.set(t.rec.fpLen, n);
+    else this.restoredLens.delete(t.rec.fpLen);
   }
 
   private indexHead(t: Tracked, head: string): void {

@@ -722,7 +722,8 @@ export class Collector {
   private checkIdentity(t: Tracked, now: number): boolean {
     const rec = t.rec;
     t.recheck = false;
-    this.forgetRestoredHead(t); // from here on it is indexed by its head bytes (or replaced by a new generation)
+    // From here on it is indexed by its head bytes (or replaced by a new generation).
+    if (t.headKey === undefined) this.forgetRestoredHead(t);
     let truncated = t.size < t.readOffset;
     if (!truncated && rec.fpLen > 0) truncated = headHash(t.fd, rec.fpLen, this.scratch) !== rec.fpHash;
     if (!truncated) {

@@ -237,7 +237,7 @@ export class SegmentReader implements SearchPart {
         if (!range) continue;
         const name = cols[c]!.name;
         const key = `${this.path}#${range.off}`;
-        const cached = cachedBlock(key) ?? smallBlock(this, range.off, range.len);
+        const cached = cachedBlock(key) ?? smallBlock(this, key, range.off, range.len);
         if (cached || (page && (e - s > 1 || missedBefore(key)))) {
           const block = cached ?? this.columnBlock(range.off, range.len);
           for (let k = s; k < e; k++) {
@@ -560,15 +560,21 @@ function cachedBlock(key: string): CachedBlock | undefined {
  */
 const SMALL_BLOCK = 64;
 const smallBlocks = new Map<string, CachedBlock>();
-function smallBlock(seg: SegmentReader, off: number, len: number): CachedBlock | undefined {
+/** Where small blocks were found (segment path and offset), so a page does not read their bytes again. */
+const smallRefs = new Map<string, CachedBlock>();
+function smallBlock(seg: SegmentReader, ref: string, off: number, len: number): CachedBlock | undefined {
   if (len > SMALL_BLOCK) return undefined;
+  let block = smallRefs.get(ref);
+  if (block) return block;
   const key = seg.rawBytes(off, len).toString('latin1');
-  let block = smallBlocks.get(key);
+  block = smallBlocks.get(key);
   if (!block) {
     block = new CachedBlock(zstdDecompress(Buffer.from(key, 'latin1')));
     if (smallBlocks.size >= 1024) smallBlocks.delete(smallBlocks.keys().next().value as string);
     smallBlocks.set(key, block);
   }
+  if (smallRefs.size >= 16_384) smallRefs.delete(smallRefs.keys().next().value as string);
+  smallRefs.set(ref, block);
   return block;
 }
 

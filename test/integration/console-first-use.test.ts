@@ -210,6 +210,8 @@ async function firstUse(): Promise<void> {
 
   // ---- Collection: a huge sample, then a broken regex ----
   await page.click('button[data-page="collection"]');
+  // No agent yet: the project-wide list says so about the project (it said "of this group").
+  await page.waitForSelector(`text=No agent of project ${PROJECT} has heartbeated yet`);
   await page.click('text=+ New config');
   const line = '10.0.0.1 - - [22/Nov/2026:16:40:01 +0000] "GET /p HTTP/1.1" 200 612 "-" "curl/8.0"';
   await page.click('button[data-mode="nginx"]');

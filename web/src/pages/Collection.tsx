@@ -490,8 +490,16 @@ function GroupDetail({
   );
 }
 
-function MachineTable({ machines, onPick }: { machines: readonly api.MachineInfo[]; onPick: (id: string) => void }) {
-  if (machines.length === 0) return <div className="empty small">No agent of this group has heartbeated yet.</div>;
+function MachineTable({
+  machines,
+  onPick,
+  empty = 'No agent of this group has heartbeated yet.',
+}: {
+  machines: readonly api.MachineInfo[];
+  onPick: (id: string) => void;
+  empty?: string;
+}) {
+  if (machines.length === 0) return <div className="empty small">{empty}</div>;
   return (
     <div className="machine-table">
       <div className="mt-row mt-head">
@@ -634,7 +642,11 @@ function AllAgents({ project }: { project: string }) {
       <h2>
         All agents <span className="muted small-text">({machines.length})</span>
       </h2>
-      <MachineTable machines={machines} onPick={setAgent} />
+      <MachineTable
+        machines={machines}
+        onPick={setAgent}
+        empty={`No agent of project ${project} has heartbeated yet: start one with sluice agent --project ${project} (docs/agent.md).`}
+      />
       {agent && <AgentDetail project={project} id={agent} onClose={() => setAgent('')} />}
     </div>
   );

@@ -402,15 +402,28 @@ function unionSorted(a: Uint32Array, b: Uint32Array): Uint32Array {
   let i = 0;
   let j = 0;
   let o = 0;
-  while (i < a.length || j < b.length) {
-    let x: number;
-    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) x = a[i++]!;
-    else if (i >= a.length || b[j]! < a[i]!) x = b[j++]!;
-    else {
-      x = a[i++]!;
+  // Both lists open: one comparison chain per step; then the tail of whichever is left is copied.
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x < y) {
+      out[o++] = x;
+      i++;
+    } else if (y < x) {
+      out[o++] = y;
+      j++;
+    } else {
+      out[o++] = x;
+      i++;
       j++;
     }
-    out[o++] = x;
+  }
+  if (i < a.length) {
+    out.set(a.subarray(i), o);
+    o += a.length - i;
+  } else if (j < b.length) {
+    out.set(b.subarray(j), o);
+    o += b.length - j;
   }
   return out.subarray(0, o);
 }

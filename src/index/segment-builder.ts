@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { BuildReply, BuildRequest } from './segment-builder-worker.js';
 
 const BUILDER_HEAP_MB = 128;
+/** Builds allocate few short-lived JS objects (their rows live in typed arrays): a small nursery keeps RSS down. */
+const YOUNG_MB = 4;
 
 /** A builder idle this long is stopped: its build buffers (tens of MB) go back to the system until the next build. */
 const IDLE_STOP_MS = 3000;
@@ -77,7 +79,7 @@ export class SegmentBuilder {
     // keeps its rows in typed arrays outside the JS heap (~0.9 KB per nginx log); the heap holds little more than
     // the request and the sorted token strings of one dictionary.
     const worker = new Worker(new URL('./segment-builder-worker.js', import.meta.url), {
-      resourceLimits: { maxOldGenerationSizeMb: BUILDER_HEAP_MB, maxYoungGenerationSizeMb: 16 },
+      resourceLimits: { maxOldGenerationSizeMb: BUILDER_HEAP_MB, maxYoungGenerationSizeMb: YOUNG_MB },
     });
     worker.unref();
     worker.on('message', (reply: BuildReply) => {

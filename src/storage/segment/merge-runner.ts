@@ -25,7 +25,7 @@ export class MergeRunner {
       // Bounded so the merge collects garbage early; a merge streams its inputs (one column block and one token
       // block per input at a time) and holds ~17 bytes per output row.
       this.worker = new Worker(new URL('./merge-worker.js', import.meta.url), {
-        resourceLimits: { maxOldGenerationSizeMb: MERGE_HEAP_MB, maxYoungGenerationSizeMb: 16 },
+        resourceLimits: { maxOldGenerationSizeMb: MERGE_HEAP_MB, maxYoungGenerationSizeMb: 4 },
       });
       this.worker.unref();
     }

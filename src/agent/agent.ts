@@ -47,7 +47,7 @@ export const DEFAULT_AGENT_LIMITS = Object.freeze({
   spoolCapBytes: 1024 * 1024 * 1024,
   maxConcurrency: 4,
   maxMemoryBytes: 2 * 1024 * 1024,
-  passBudgetBytes: 2 * 1024 * 1024,
+  passBudgetBytes: 4 * 1024 * 1024,
 });
 
 /** Exit code asking the supervisor for a restart (hard memory limit). */
@@ -121,7 +121,7 @@ export class Agent {
       rotateGraceMs: 5_000,
       flushTimeoutMs: 3_000,
       lingerMs: 500,
-      minReadBytes: 2 * 1024 * 1024,
+      minReadBytes: 4 * 1024 * 1024,
       maxLogsPerBatch: 4096,
       ...o.collector,
     };

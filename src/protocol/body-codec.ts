@@ -5,11 +5,14 @@
  * (checked against the limit first), and zlib is capped with `maxOutputLength`, so neither a lying header nor a
  * deflate bomb can make the server allocate more than `maxRawBytes`.
  *
- * zstd is not supported: Node 20's zlib has no zstd, and the npm bindings either download their binary at install
- * time (`zstd-napi`, `@mongodb-js/zstd` 7 via prebuild-install — impossible offline) or are unmaintained. Clients
- * default to lz4, so a zstd body gets a clear `InvalidCompressType`.
+ * zstd (SLS accepts lz4, deflate and zstd) goes through `zstd-napi`, built from source at install (the segment
+ * store already needs it). Its output buffer is sized before decoding — from `x-log-bodyrawsize`, else the frames'
+ * declared content size, else the limit — and one-shot decoding into it fails rather than grows, so a zstd bomb is
+ * refused without the memory.
  */
 import { deflateSync, inflateSync, constants as zlibConstants } from 'node:zlib';
+import { Compressor } from 'zstd-napi';
+import zstdBinding from 'zstd-napi/binding.js';
 import type { PayloadCodec } from '../storage/shard-log/shard-log.js';
 import { SlsError } from './errors.js';
 import { lz4BlockCompress, lz4BlockDecompress } from './lz4-block.js';
@@ -58,12 +61,9 @@ export function parseCompressType(header: string | undefined): PayloadCodec {
     case 'deflate':
       return 'deflate';
     case 'zstd':
-      throw new SlsError(
-        'InvalidCompressType',
-        'x-log-compresstype zstd is not supported by this server; use lz4 or deflate',
-      );
+      return 'zstd';
     default:
-      throw new SlsError('InvalidCompressType', `unsupported x-log-compresstype "${header}"; use lz4 or deflate`);
+      throw new SlsError('InvalidCompressType', `unsupported x-log-compresstype "${header}"; use lz4, deflate or zstd`);
   }
 }
 
@@ -118,8 +118,72 @@ export function decodeRequestBody(
       return { raw, codec };
     }
     case 'zstd':
-      throw new SlsError('InvalidCompressType', 'zstd is not supported');
+      return { raw: zstdDecompressLimited(body, parseRawSize(rawSizeHeader, limits), limits), codec };
   }
+}
+
+const zstdDctx = new zstdBinding.DCtx();
+
+/** The frames' total declared content size, or null when a frame does not declare it (or the body is not zstd). */
+function zstdDeclaredSize(body: Uint8Array): number | null {
+  let total = 0;
+  let frame = body;
+  try {
+    while (frame.length > 0) {
+      const size = zstdBinding.getFrameContentSize(frame);
+      if (size === null) return null;
+      total += size;
+      frame = frame.subarray(zstdBinding.findFrameCompressedSize(frame));
+    }
+  } catch {
+    return null;
+  }
+  return total;
+}
+
+/**
+ * Decodes zstd frames into a buffer sized up front. A positive `x-log-bodyrawsize` must be exact (as for lz4); 0 or
+ * absent means unknown, and the declared frame size, else the limit, bounds the output.
+ */
+export function zstdDecompressLimited(body: Uint8Array, rawSize: number | undefined, limits: BodyLimits): Buffer {
+  const declared = zstdDeclaredSize(body);
+  if (declared !== null && declared > limits.maxRawBytes) {
+    throw new SlsError(
+      'PostBodyTooLarge',
+      `zstd body declares ${declared} bytes, over the limit of ${limits.maxRawBytes}`,
+    );
+  }
+  const known = rawSize !== undefined && rawSize > 0 ? rawSize : undefined;
+  if (known !== undefined && declared !== null && declared !== known) {
+    throw new SlsError(
+      'PostBodyUncompressError',
+      `zstd body declares ${declared} bytes, but x-log-bodyrawsize says ${known}`,
+    );
+  }
+  const capacity = known ?? declared ?? limits.maxRawBytes;
+  // One spare byte: output that fills the whole buffer of an unknown size may have been cut.
+  const out = Buffer.allocUnsafe(known === undefined && declared === null ? capacity + 1 : Math.max(capacity, 1));
+  let n: number;
+  try {
+    n = zstdDctx.decompress(out, body);
+  } catch (err) {
+    if (/too small/i.test((err as Error).message) && known === undefined && declared === null) {
+      throw new SlsError('PostBodyTooLarge', `zstd body decompresses past the limit of ${limits.maxRawBytes} bytes`, {
+        cause: err,
+      });
+    }
+    throw new SlsError('PostBodyUncompressError', 'body is not valid zstd data of the declared size', { cause: err });
+  }
+  if (n > capacity) {
+    throw new SlsError('PostBodyTooLarge', `zstd body decompresses past the limit of ${limits.maxRawBytes} bytes`);
+  }
+  if (known !== undefined && n !== known) {
+    throw new SlsError(
+      'PostBodyUncompressError',
+      `zstd body decompresses to ${n} bytes, but x-log-bodyrawsize says ${known}`,
+    );
+  }
+  return out.subarray(0, n);
 }
 
 export interface EncodedBody {
@@ -128,9 +192,13 @@ export interface EncodedBody {
   readonly compressType?: 'lz4' | 'deflate' | 'zstd';
 }
 
+const zstdResponses = new Compressor();
+// Level 1: responses are made per request; higher levels cost more CPU than they save on the loopback or a LAN.
+zstdResponses.setParameters({ compressionLevel: 1 });
+
 /**
  * Compresses a response body (PullLogs, GetLogsV2) with the client's first supported `Accept-Encoding` entry
- * (`lz4`, `deflate`); `""`, absent, or only unsupported encodings mean plain.
+ * (`lz4`, `deflate`, `zstd`); `""`, absent, or only unsupported encodings mean plain.
  */
 export function encodeResponseBody(raw: Buffer, acceptEncoding: string | undefined): EncodedBody {
   if (acceptEncoding === undefined) return { body: raw };
@@ -141,6 +209,7 @@ export function encodeResponseBody(raw: Buffer, acceptEncoding: string | undefin
     if (name === 'deflate') {
       return { body: deflateSync(raw, { level: zlibConstants.Z_BEST_SPEED }), compressType: 'deflate' };
     }
+    if (name === 'zstd') return { body: zstdResponses.compress(raw), compressType: 'zstd' };
   }
   return { body: raw };
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { inflateSync } from 'node:zlib';
+import { decompress } from 'zstd-napi';
 import { SlsClient, type SlsResponse } from '../../src/client/sls-client.js';
 import { decodeLogGroupList, type LogGroup } from '../../src/protocol/log-group.js';
 import { lz4BlockDecompress } from '../../src/protocol/lz4-block.js';
@@ -70,6 +71,7 @@ export function pullBody(res: SlsResponse): LogGroup[] {
   let bytes: Buffer;
   if (type === 'lz4') bytes = lz4BlockDecompress(res.body, raw);
   else if (type === 'deflate') bytes = inflateSync(res.body);
+  else if (type === 'zstd') bytes = decompress(res.body);
   else {
     assert.equal(type, undefined, 'unexpected x-log-compresstype');
     bytes = res.body;

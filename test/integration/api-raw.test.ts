@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
+import { Compressor } from 'zstd-napi';
 import type { SlsClient } from '../../src/client/sls-client.js';
 import { encodeLogGroup, type LogGroup } from '../../src/protocol/log-group.js';
 import { lz4BlockCompress } from '../../src/protocol/lz4-block.js';
@@ -151,6 +152,43 @@ describe('raw SLS API', () => {
     ]);
   });
 
+  test('PutLogs zstd (SLS accepts it): stored once, read back exactly by PullLogs in every encoding', async () => {
+    await createLogstore(client, project, 'zstd', 1);
+    const zGroup = group('zstd', { topic: 'zt', tags: [{ key: 'codec', value: 'zstd' }] });
+    const zRaw = encodeLogGroup(zGroup);
+    const compressed = new Compressor();
+    compressed.setParameters({ compressionLevel: 3 });
+    const zBody = compressed.compress(zRaw);
+    assertEmptyOk(
+      await client.send({
+        method: 'POST',
+        project,
+        path: '/logstores/zstd/shards/lb',
+        headers: { ...PB, 'x-log-compresstype': 'zstd', 'x-log-bodyrawsize': String(zRaw.length) },
+        body: zBody,
+      }),
+      'zstd put',
+    );
+    const begin = await getCursor(client, project, 'zstd', 0, 'begin');
+    for (const enc of ['zstd', 'lz4', '']) {
+      const res = await pull(client, project, 'zstd', 0, begin, 10, { acceptEncoding: enc });
+      assert.equal(res.status, 200);
+      assert.equal(headerOf(res, 'x-log-compresstype'), enc === '' ? undefined : enc, `compresstype for "${enc}"`);
+      assert.deepEqual(pullBody(res).map(plainGroup), [plainGroup(zGroup)], `pull with "${enc}"`);
+    }
+    // A size header that disagrees with the frame is refused, and nothing is written.
+    const lying = await client.send({
+      method: 'POST',
+      project,
+      path: '/logstores/zstd/shards/lb',
+      headers: { ...PB, 'x-log-compresstype': 'zstd', 'x-log-bodyrawsize': String(zRaw.length + 1) },
+      body: zBody,
+    });
+    assert.equal(lying.status, 400);
+    assert.equal(JSON.parse(lying.body.toString('utf8')).errorCode, 'PostBodyUncompressError');
+    assert.equal((await pullShard(client, project, 'zstd', 0)).length, 1);
+  });
+
   test('PutLogs JSON form on POST /logstores/{ls}', async () => {
     const body = {
       __topic__: 'json-topic',
@@ -265,11 +303,12 @@ describe('raw SLS API', () => {
     assert.equal(total, 4, 'lz4, deflate, plain and json groups');
     const all = await pullShard(client, project, 'one', 0);
 
-    for (const enc of ['lz4', 'deflate', '', 'gzip, lz4', 'zstd']) {
+    for (const enc of ['lz4', 'deflate', '', 'gzip, lz4', 'zstd', 'br']) {
       const res = await pull(client, project, 'one', 0, begin, 3, { acceptEncoding: enc });
       assert.equal(res.status, 200);
       assert.equal(headerOf(res, 'content-type'), 'application/x-protobuf');
-      const expectType = enc === 'lz4' || enc === 'gzip, lz4' ? 'lz4' : enc === 'deflate' ? 'deflate' : undefined;
+      const expectType =
+        enc === 'lz4' || enc === 'gzip, lz4' ? 'lz4' : enc === 'deflate' || enc === 'zstd' ? enc : undefined;
       assert.equal(headerOf(res, 'x-log-compresstype'), expectType, `compresstype for "${enc}"`);
       assert.equal(headerOf(res, 'x-log-count'), '3');
       assert.equal(headerOf(res, 'x-log-cursor'), seqCursor(b + 3n));

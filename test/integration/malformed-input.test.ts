@@ -291,7 +291,7 @@ describe('malformed input', () => {
     });
     sls(await putRaw(longTopic, PB), 400, 'ParameterInvalid', 'topic over 128 bytes');
 
-    for (const type of ['snappy', 'zstd', 'gzip', 'LZ4x']) {
+    for (const type of ['snappy', 'gzip', 'LZ4x', 'br']) {
       sls(
         await putRaw(raw, { ...PB, 'x-log-compresstype': type, 'x-log-bodyrawsize': String(raw.length) }),
         400,
@@ -299,6 +299,12 @@ describe('malformed input', () => {
         `compress type ${type}`,
       );
     }
+    sls(
+      await putRaw(raw, { ...PB, 'x-log-compresstype': 'zstd', 'x-log-bodyrawsize': String(raw.length) }),
+      400,
+      'PostBodyUncompressError',
+      'a protobuf body labelled zstd',
+    );
     sls(await putRaw(raw, {}, { noContentType: true }), 400, 'MissingContentType', 'no content type');
     sls(await putRaw(raw, { 'content-type': 'text/plain' }), 415, 'InvalidContentType', 'text/plain');
     sls(await putRaw(raw, { 'content-type': 'application/json' }), 400, 'PostBodyInvalid', 'protobuf sent as JSON');

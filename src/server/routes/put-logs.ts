@@ -4,6 +4,7 @@ import { parseHashKey } from '../../protocol/hash-range.js';
 import { decodeJsonLogGroup } from '../../protocol/json-log-group.js';
 import { decodeSlsLogPackageList, encodeLogGroup } from '../../protocol/log-group.js';
 import { DEFAULT_LOG_GROUP_LIMITS, type LogGroupLimits, validateLogGroup } from '../../protocol/log-group-validate.js';
+import { lz4BlockCompress } from '../../protocol/lz4-block.js';
 import { type AppendEntry, idempotencyIdProblem, type PayloadCodec } from '../../storage/shard-log/shard-log.js';
 import type { RequestContext, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
@@ -128,10 +129,13 @@ function checkGroup(raw: Uint8Array, limits: LogGroupLimits): void {
   if (stats.logCount === 0) throw new SlsError('PostBodyInvalid', 'the LogGroup holds no log');
 }
 
-/** LZ4 and plain bodies are kept as sent; other codecs are stored decompressed so reads never need them. */
+/**
+ * LZ4 and plain bodies are kept as sent; deflate and zstd bodies are stored as LZ4 of the decoded LogGroup, so
+ * readers (PullLogs, the index builders) only ever meet LZ4 or plain records, at LZ4's size on disk.
+ */
 function storedEntry(sent: Uint8Array, codec: PayloadCodec, raw: Uint8Array): AppendEntry {
   if (codec === 'lz4' || codec === 'none') return { payload: sent, codec, rawSize: raw.length };
-  return { payload: raw, codec: 'none', rawSize: raw.length };
+  return { payload: lz4BlockCompress(raw), codec: 'lz4', rawSize: raw.length };
 }
 
 function optionalHashKey(value: string | undefined): string | undefined {

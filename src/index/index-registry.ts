@@ -13,7 +13,21 @@ export interface StoredIndex extends IndexDocument {
   readonly startSeqs: Readonly<Record<string, number>>;
   /** Set by a rebuild: the receive time (unix seconds) it re-indexes from. */
   readonly rebuildFrom?: number;
+  /** Set by a rebuild with an end: the receive time (unix seconds, exclusive) it re-indexes to. */
+  readonly rebuildTo?: number;
+  /** Per shard log, the records the last rebuild re-indexes: [from, to), `to` null for "to the end". */
+  readonly rebuildSeqs?: Readonly<Record<string, readonly [number, number | null]>>;
+  /**
+   * Per shard log, records at or after the start that are NOT indexed: a range rebuild of logs written before the
+   * index existed indexes that range only, not what lies between it and the index's start.
+   */
+  readonly skipSeqs?: Readonly<Record<string, readonly (readonly [number, number])[]>>;
+  /** Set by a rebuild: the folder (uid) whose segments holding no record of the range are carried over. */
+  readonly carryFrom?: string;
 }
+
+/** A rebuild's range per shard log: [from, to), `to` null when the rebuild runs to the end. */
+export type RebuildSeqs = Record<string, [number, number | null]>;
 
 /** The end cursor of every shard of a logstore (where a new index starts). */
 export type ShardEnds = () => Promise<Record<string, number>>;
@@ -58,19 +72,43 @@ export class IndexRegistry {
   }
 
   /**
-   * Reindex: the index is rebuilt under a new folder from the shard-log records received at or after `from`
-   * (`startSeqs`), with the current config; the indexer drops the old folder and replays. Logs written before the
-   * index existed, or indexed under an older config, become searchable as the rebuild progresses.
+   * Reindex of the records received in [from, to) (`seqs`, per shard log) with the current config, under a new
+   * folder: the indexer carries over the old folder's segments that hold no record of the range and re-indexes the
+   * rest of what the old index held, so logs outside the range stay searchable exactly as before (once each), and
+   * logs outside the range the old index never held (written before it existed) stay unindexed.
    */
   async rebuild(
     project: string,
     logstore: string,
     from: number,
-    startSeqs: Record<string, number>,
+    to: number | undefined,
+    seqs: RebuildSeqs,
   ): Promise<StoredIndex> {
     const next = await this.meta.updateResource<StoredIndex>(INDEX_KIND, key(project, logstore), (cur) => {
       if (!cur) throw new SlsError('IndexConfigNotExist', `logstore ${logstore} has no index config`);
-      return { ...cur, uid: this.newUid(), startSeqs, rebuildFrom: from, lastModifyTime: this.nowSec() };
+      const startSeqs: Record<string, number> = {};
+      const skipSeqs: Record<string, [number, number][]> = {};
+      for (const [shard, [f, t]] of Object.entries(seqs)) {
+        const oldStart = cur.startSeqs[shard] ?? 0;
+        startSeqs[shard] = Math.min(oldStart, f);
+        // Not indexed before: the old skips, and the records between the range's end and the old start.
+        const skipped: [number, number][] = (cur.skipSeqs?.[shard] ?? []).map(([a, b]) => [a, b]);
+        if (f < oldStart && t !== null && t < oldStart) skipped.push([t, oldStart]);
+        const kept = subtract(skipped, f, t ?? Number.POSITIVE_INFINITY);
+        if (kept.length > 0) skipSeqs[shard] = kept;
+      }
+      const { rebuildTo: _to, ...rest } = cur;
+      return {
+        ...rest,
+        uid: this.newUid(),
+        startSeqs,
+        skipSeqs,
+        rebuildSeqs: seqs,
+        rebuildFrom: from,
+        ...(to === undefined ? {} : { rebuildTo: to }),
+        carryFrom: cur.uid,
+        lastModifyTime: this.nowSec(),
+      };
     });
     return next!;
   }
@@ -89,6 +127,19 @@ export class IndexRegistry {
   private nowSec(): number {
     return Math.floor(this.clock() / 1000);
   }
+}
+
+/** `ranges` without [from, to). */
+export function subtract(ranges: readonly (readonly [number, number])[], from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [a, b] of ranges) {
+    if (b <= from || a >= to) out.push([a, b]);
+    else {
+      if (a < from) out.push([a, from]);
+      if (b > to) out.push([to, b]);
+    }
+  }
+  return out;
 }
 
 function key(project: string, logstore: string): string {

@@ -1,5 +1,5 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { MetaStore, ShardMeta } from '../meta/meta-store.js';
 import { SlsError } from '../protocol/errors.js';
 import { MergeRunner } from '../storage/segment/merge-runner.js';
@@ -148,9 +148,12 @@ export class Indexer {
     for (const shard of this.source.shards(project, logstore)) {
       const shardKey = `${shard.id}-${shard.baseSeq}`;
       const range = await this.source.range(project, logstore, shard.id);
-      const start = Math.max(range.begin, doc.startSeqs[shardKey] ?? range.begin);
-      total += Math.max(0, range.end - start);
-      indexed += entry.index.indexedIn(shardKey, start, range.end);
+      // After a rebuild, its range only; otherwise everything from the index's start.
+      const rebuild = doc.rebuildSeqs?.[shardKey];
+      const start = Math.max(range.begin, rebuild ? rebuild[0] : (doc.startSeqs[shardKey] ?? range.begin));
+      const end = Math.max(start, Math.min(range.end, rebuild?.[1] ?? range.end));
+      total += end - start;
+      indexed += entry.index.indexedIn(shardKey, start, end);
     }
     return { indexedRecords: indexed, totalRecords: total };
   }
@@ -220,12 +223,27 @@ export class Indexer {
       }
       return cur;
     }
+    const dir = join(this.root, ...splitKey(key), doc.uid);
     if (cur) {
+      // A range rebuild keeps the old folder's segments that hold no record of its range (hard links: a merge
+      // finishing in the old folder cannot take them away); everything else the old index held is re-indexed.
+      if (doc.carryFrom === cur.doc.uid && doc.rebuildSeqs && !existsSync(dir)) {
+        mkdirSync(dir, { recursive: true });
+        for (const file of cur.index.segmentFilesOutside(doc.rebuildSeqs)) {
+          try {
+            linkSync(file, join(dir, basename(file)));
+          } catch (err) {
+            // Gone since (merged away): its rows are re-indexed from the shard log instead.
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          }
+        }
+      }
       cur.index.destroy();
       this.stores.delete(key);
     }
-    const dir = join(this.root, ...splitKey(key), doc.uid);
     const index = LogstoreIndex.open(dir, compileIndex(doc, this.ttlOf(key)), this.options);
+    for (const [shardKey, ranges] of Object.entries(doc.skipSeqs ?? {}))
+      for (const [from, to] of ranges) index.exclude(shardKey, from, to);
     if (this.options.worker) index.attachBuilder(this.builder, doc, this.ttlOf(key), this.log);
     const entry = { doc, index };
     this.stores.set(key, entry);

@@ -148,6 +148,29 @@ export class LogstoreIndex {
     return n;
   }
 
+  /** Records [from, to) of `shardKey` are not to be indexed (counted as covered, so catch-up passes them). */
+  exclude(shardKey: string, from: number, to: number): void {
+    this.coverage.add(shardKey, from, to);
+  }
+
+  /**
+   * Files of the segments holding no record inside `ranges` ([from, to) per shard log, `to` null for no end): a
+   * range rebuild carries them over into its new folder unchanged.
+   */
+  segmentFilesOutside(ranges: Readonly<Record<string, readonly [number, number | null]>>): string[] {
+    const out: string[] = [];
+    for (const s of this.segments) {
+      const inside = Object.entries(s.footer.shards).some(([key, entry]) => {
+        const r = ranges[key];
+        if (!r) return false;
+        const to = r[1] ?? Number.POSITIVE_INFINITY;
+        return rangesOf(entry).some(([a, b]) => a < to && b > r[0]);
+      });
+      if (!inside) out.push(s.path);
+    }
+    return out;
+  }
+
   private cover(s: SegmentReader): void {
     for (const [key, ranges] of Object.entries(s.footer.shards)) {
       for (const [from, to] of rangesOf(ranges)) this.coverage.add(key, from, to);

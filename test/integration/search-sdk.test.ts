@@ -442,4 +442,117 @@ describe('search through @alicloud/log and raw v2', () => {
     }
     assert.equal(total, 300);
   });
+  test('reindex of a time range [from, to): only that range is rebuilt, logs outside keep their entries', async () => {
+    const LS2 = 'ranged';
+    await n1.createLogStore(PROJECT, LS2, { ttl: 3650, shardCount: 2 }, o);
+    const send = async (batch: string): Promise<void> => {
+      const logs = Array.from({ length: 5 }, (_, i) => ({
+        time: T0 + 500 + i,
+        contents: [{ key: 'msg', value: `batch ${batch} item${i}` }],
+      }));
+      const res = await raw.send({
+        method: 'POST',
+        project: PROJECT,
+        path: `/logstores/${LS2}/shards/lb`,
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: encodeLogGroup({ logs, tags: [] }),
+      });
+      assert.equal(res.status, 200);
+    };
+    // Receive times: a < t1 <= b < t2 <= c (each boundary is a new second of the server's clock).
+    const nextSecond = async (): Promise<number> => {
+      const sec = Math.floor(Date.now() / 1000) + 1;
+      await new Promise((r) => setTimeout(r, sec * 1000 - Date.now() + 20));
+      return sec;
+    };
+    await send('a');
+    const t1 = await nextSecond();
+    await send('b');
+    const t2 = await nextSecond();
+    await send('c');
+    assert.equal(await n1.createIndex(PROJECT, LS2, INDEX, o), '');
+    const path = `/logstores/${LS2}/index/rebuild`;
+    assertSlsError(
+      await raw.send({
+        method: 'POST',
+        project: PROJECT,
+        path,
+        body: Buffer.from(JSON.stringify({ from: t2, to: t1 })),
+      }),
+      400,
+      'ParameterInvalid',
+    );
+    const batches = async (want: number): Promise<string[]> => {
+      let rows: Rows = [];
+      for (let i = 0; i < 200; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 50));
+        rows = await n1.getLogs(PROJECT, LS2, from, to, { query: 'batch', line: 100 }, o);
+        if (rows.length === want) break;
+      }
+      return rows.map((r) => r['msg']!.split(' ')[1]!).sort();
+    };
+    const waitDone = async (): Promise<{ from: number; to: number | null; totalRecords: number }> => {
+      for (let i = 0; i < 200; i++) {
+        const st = jsonOf<{ status: string; from: number; to: number | null; totalRecords: number }>(
+          await raw.send({ method: 'GET', project: PROJECT, path }),
+        );
+        if (st.status === 'Done') return st;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('rebuild not done');
+    };
+    // 1. Only b (written before the index, inside the range) becomes searchable; a and c stay unindexed.
+    const started = jsonOf<{ totalRecords: number; to: number }>(
+      await raw.send({
+        method: 'POST',
+        project: PROJECT,
+        path,
+        body: Buffer.from(JSON.stringify({ from: t1, to: t2 })),
+      }),
+    );
+    assert.equal(started.totalRecords, 1, 'progress counts the range only');
+    assert.equal(started.to, t2);
+    const done = await waitDone();
+    assert.deepEqual([done.from, done.to, done.totalRecords], [t1, t2, 1]);
+    assert.deepEqual(await batches(5), ['b', 'b', 'b', 'b', 'b']);
+    // 2. d arrives after the index exists; a CLI range rebuild of b again keeps d and counts b once.
+    await send('d');
+    assert.equal((await batches(10)).join(''), 'bbbbbddddd');
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [SLUICE_BIN, 'reindex', '--endpoint', server.url, '--project', PROJECT, '--logstore', LS2].concat([
+        '--from',
+        String(t1),
+        '--to',
+        new Date(t2 * 1000).toISOString(),
+        '--wait',
+      ]),
+      {
+        env: {
+          ...process.env,
+          SLUICE_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+          SLUICE_ACCESS_KEY_SECRET: TEST_ACCESS_KEY_SECRET,
+        },
+        timeout: 30_000,
+      },
+    );
+    assert.match(stdout, /Done: 1\/1 LogGroups \(100\.0%\)\s*$/);
+    assert.equal((await batches(10)).join(''), 'bbbbbddddd');
+    // 3. [0, t2): a joins, b is rebuilt once more, c (outside, never indexed) stays out, d keeps its entries.
+    jsonOf(
+      await raw.send({
+        method: 'POST',
+        project: PROJECT,
+        path,
+        body: Buffer.from(JSON.stringify({ from: 0, to: t2 })),
+      }),
+    );
+    assert.equal((await waitDone()).totalRecords, 2);
+    assert.equal((await batches(15)).join(''), 'aaaaabbbbbddddd');
+    const h = await n1.getHistograms(PROJECT, LS2, from, to, { query: '*' }, o);
+    assert.equal(
+      h.reduce((a, b) => a + b.count, 0),
+      15,
+    );
+  });
 });

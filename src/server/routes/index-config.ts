@@ -1,5 +1,6 @@
-import type { IndexRegistry } from '../../index/index-registry.js';
+import type { IndexRegistry, RebuildSeqs } from '../../index/index-registry.js';
 import type { Indexer } from '../../index/indexer.js';
+import { SlsError } from '../../protocol/errors.js';
 import type { Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
 import { jsonBody, optionalInt } from './json-body.js';
@@ -66,7 +67,8 @@ export function registerIndexRoutes(router: Router, deps: RouteDeps, registry: I
     },
   });
 
-  // Reindex (rebuild) from a receive time, with progress: a Sluice call standing in for SLS's rebuild-index jobs.
+  // Reindex (rebuild) of a receive-time range [from, to), with progress: a Sluice call standing in for SLS's
+  // rebuild-index jobs. Without `to` the range runs to the end (logs still arriving are indexed as usual).
   router.add({
     method: 'POST',
     pattern: `${pattern}/rebuild`,
@@ -78,11 +80,16 @@ export function registerIndexRoutes(router: Router, deps: RouteDeps, registry: I
       registry.get(project, logstore);
       const body = jsonBody(ctx);
       const from = optionalInt(body['from'], 'from', 0, 2 ** 32) ?? 0;
-      const startSeqs: Record<string, number> = {};
+      const to = optionalInt(body['to'], 'to', 0, 2 ** 32);
+      if (to !== undefined && to <= from)
+        throw new SlsError('ParameterInvalid', `to (${to}) must be greater than from (${from})`);
+      const seqs: RebuildSeqs = {};
       for (const s of service.listShards(project, logstore)) {
-        startSeqs[`${s.id}-${s.baseSeq}`] = await service.cursorAt(project, logstore, s.id, from);
+        const f = await service.cursorAt(project, logstore, s.id, from);
+        const t = to === undefined ? null : await service.cursorAt(project, logstore, s.id, to);
+        seqs[`${s.id}-${s.baseSeq}`] = [f, t === null ? null : Math.max(f, t)];
       }
-      await registry.rebuild(project, logstore, from, startSeqs);
+      await registry.rebuild(project, logstore, from, to, seqs);
       return { json: await rebuildStatus(indexer, registry, project, logstore) };
     },
   });
@@ -118,6 +125,7 @@ async function rebuildStatus(indexer: Indexer, registry: IndexRegistry, project:
   const p = await indexer.progress(project, logstore);
   return {
     from: doc.rebuildFrom ?? null,
+    to: doc.rebuildTo ?? null,
     status: p.indexedRecords >= p.totalRecords ? 'Done' : 'Running',
     indexedRecords: p.indexedRecords,
     totalRecords: p.totalRecords,

@@ -541,7 +541,7 @@ const REINDEX_FROM = [
 ] as const;
 
 /**
- * Rebuilds the index with its saved config over logs received since a time (`POST …/index/rebuild`, docs/api.md),
+ * Rebuilds the index with its saved config over logs received from a time to now (`POST …/index/rebuild`, docs/api.md),
  * then follows its progress: what `sluice reindex --wait` does, for a console user who just changed the index.
  */
 function Reindex({ project, logstore }: { project: string; logstore: string }) {
@@ -565,8 +565,11 @@ function Reindex({ project, logstore }: { project: string; logstore: string }) {
   const start = async () => {
     setError('');
     try {
-      const from = since === 0 ? 0 : Math.floor(Date.now() / 1000) - since;
-      setStatus((await api.call<RebuildStatus>(path, { method: 'POST', project, body: { from } })).data);
+      const now = Math.floor(Date.now() / 1000);
+      const from = since === 0 ? 0 : now - since;
+      // `to` is exclusive: the range ends after the current second, so what was just received is included.
+      const body = { from, to: now + 1 };
+      setStatus((await api.call<RebuildStatus>(path, { method: 'POST', project, body })).data);
       setStarted(true);
     } catch (e) {
       setError(api.errorText(e));

@@ -1,5 +1,5 @@
 import type { CompiledIndex } from './index-config.js';
-import type { Tokenizer } from './tokenizer.js';
+import { indexedPart, type Tokenizer } from './tokenizer.js';
 
 /** Where a row's index entries go (the head part). */
 export interface IndexSink {
@@ -28,12 +28,12 @@ export function indexLog(
   for (let i = 0; i < contents.length; i++) {
     const { key, value } = contents[i]!;
     if (line && (line.include ? line.include.has(key) : !line.exclude.has(key))) {
-      sink.text('', value, line.tokenizer);
+      sink.text('', indexedPart(value), line.tokenizer);
     }
     const field = index.fields.get(key);
     if (field) {
       if (field.type === 'text') {
-        sink.text(field.dict, value, field.tokenizer!);
+        sink.text(field.dict, indexedPart(value), field.tokenizer!);
       } else {
         const n = parseNumber(value, field.type);
         if (n !== undefined) sink.number(key, n);
@@ -53,13 +53,13 @@ export function indexLog(
         const typed = json.keys.get(path);
         const name = `${key}.${path}`;
         if (typed) {
-          if (typed.type === 'text') sink.text(typed.dict, leaf, typed.tokenizer!);
+          if (typed.type === 'text') sink.text(typed.dict, indexedPart(leaf), typed.tokenizer!);
           else {
             const n = parseNumber(leaf, typed.type);
             if (n !== undefined) sink.number(name, n);
           }
         } else if (json.indexAll) {
-          sink.text(`f:${name}`, leaf, json.tokenizer);
+          sink.text(`f:${name}`, indexedPart(leaf), json.tokenizer);
         }
       });
     }

@@ -4,7 +4,7 @@ import { BLOCK_ROWS, type ByteRange, type SegmentFooter } from '../storage/segme
 import { SegmentFileWriter, timeOrder } from '../storage/segment/segment-writer.js';
 import type { CompiledField, CompiledIndex } from './index-config.js';
 import { type IndexSink, indexLog, parseNumber } from './row-indexer.js';
-import { Tokenizer } from './tokenizer.js';
+import { MAX_INDEXED_BYTES, Tokenizer } from './tokenizer.js';
 
 const TAG_LOG = (1 << 3) | 2;
 const TAG_TOPIC = (3 << 3) | 2;
@@ -375,7 +375,9 @@ export class SegmentBuild implements IndexSink {
   }
 
   /** The index entries of one ASCII value (row-indexer's rules). */
-  private index1(info: KeyInfo, buf: Buffer, vs: number, ve: number): void {
+  private index1(info: KeyInfo, buf: Buffer, vs: number, ve0: number): void {
+    // Only the first MAX_INDEXED_BYTES of a value are searchable (row-indexer's indexedPart; ASCII here: bytes = chars).
+    const ve = Math.min(ve0, vs + MAX_INDEXED_BYTES);
     const line = this.lineDict;
     if (info.line && line) this.textBytes(this.dictId('', false), buf, vs, ve, line.delim, line.lower);
     const field = info.field;
@@ -384,7 +386,7 @@ export class SegmentBuild implements IndexSink {
       if (info.dict < 0) info.dict = this.dictId(field.dict, false);
       this.textBytes(info.dict, buf, vs, ve, info.delim!, info.lower);
     } else {
-      const v = numberOf(buf, vs, ve, field.type === 'long');
+      const v = numberOf(buf, vs, ve0, field.type === 'long');
       if (v !== undefined) {
         if (info.dict < 0) info.dict = this.dictId(info.name, true);
         this.numberIn(info.dict, v);

@@ -56,3 +56,26 @@ export class Tokenizer {
     return this.caseSensitive ? t : t.toLowerCase();
   }
 }
+
+/**
+ * SLS indexes the first 512 KiB (524,288 bytes of UTF-8) of each value for search; the rest of a longer value is not
+ * searchable, while the stored log keeps it whole. (`max_text_len`, 64..16,384, is SLS's limit for analysis, SQL.)
+ */
+export const MAX_INDEXED_BYTES = 512 * 1024;
+
+/** The part of `text` that is indexed: its longest prefix of at most MAX_INDEXED_BYTES UTF-8 bytes. */
+export function indexedPart(text: string): string {
+  const n = text.length;
+  if (n * 3 <= MAX_INDEXED_BYTES) return text;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    let size = c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    if (pair) size = 4;
+    if (bytes + size > MAX_INDEXED_BYTES) return text.slice(0, i);
+    bytes += size;
+    if (pair) i++;
+  }
+  return text;
+}

@@ -54,7 +54,9 @@ test('rows(): every read path returns the cells of a plain column decode', () =>
     const check = (ids: number[], label: string): void => {
       const got = seg.rows(ids);
       assert.equal(got.length, ids.length, label);
-      ids.forEach((id, k) => assert.deepEqual(got[k], expected(id), `${label}: row ${id}`));
+      ids.forEach((id, k) => {
+        assert.deepEqual(got[k], expected(id), `${label}: row ${id}`);
+      });
     };
     // One row per block, descending (a sparse page, newest first): scratch decodes.
     check([4999, 3500, 2100, 1030, 5], 'one row per block');

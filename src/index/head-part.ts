@@ -68,7 +68,10 @@ export class HeadPart implements SearchPart, IndexSink {
   }
 
   text(dict: string, text: string, tokenizer: Tokenizer): void {
-    this.table(dict).addText(text, tokenizer.delim, !tokenizer.caseSensitive, Tokenizer.MAX_TOKEN, this.cur);
+    const table = this.table(dict);
+    // Chinese segmentation (Han characters as tokens) is the Tokenizer's; the table's fast scan knows delimiters only.
+    if (tokenizer.chn) tokenizer.each(text, (t) => table.addString(t, this.cur));
+    else table.addText(text, tokenizer.delim, !tokenizer.caseSensitive, Tokenizer.MAX_TOKEN, this.cur);
   }
 
   raw(dict: string, token: string): void {

@@ -246,6 +246,10 @@ function compileField(name: string, k: IndexKeyConfig): CompiledField {
   return { name, dict: `f:${name}`, type: 'text', tokenizer: tokenizerOf(k) };
 }
 
-function tokenizerOf(c: { readonly token?: readonly string[]; readonly caseSensitive?: boolean }): Tokenizer {
-  return new Tokenizer(c.token ?? DEFAULT_TOKENS, c.caseSensitive ?? false);
+function tokenizerOf(c: {
+  readonly token?: readonly string[];
+  readonly caseSensitive?: boolean;
+  readonly chn?: boolean;
+}): Tokenizer {
+  return new Tokenizer(c.token ?? DEFAULT_TOKENS, c.caseSensitive ?? false, c.chn === true);
 }

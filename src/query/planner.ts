@@ -218,6 +218,11 @@ export class Planner {
           if (cur !== '') groups[groups.length - 1]!.push(cur);
           cur = '';
           groups.push([]);
+        } else if (plan.tokenizer.isSingleToken(ch)) {
+          // `chn`: a Han character is a whole token of its own, between two groups.
+          if (cur !== '') groups[groups.length - 1]!.push(cur);
+          cur = '';
+          groups.push([ch], []);
         } else cur += ch;
       }
       if (cur !== '') groups[groups.length - 1]!.push(cur);

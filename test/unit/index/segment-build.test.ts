@@ -186,7 +186,23 @@ test('byte build = head + writeSegment: edge cases under three configs', () => {
   both(MIXED, groups, 'mixed');
   both(INCLUDE, groups, 'include');
   both(NGINX, groups, 'nginx-edge');
+  // chn: the head tokenizes with the Tokenizer instead of its fast scan; the byte build must still agree.
+  const chn = {
+    ...MIXED,
+    line: { ...MIXED.line, chn: true },
+    keys: { ...MIXED.keys, msg: { ...MIXED.keys.msg, chn: true } },
+  };
+  both(chn, [...groups, ...chnGroups()], 'chn');
 });
+
+function chnGroups(): Buffer[] {
+  const contents = [
+    { key: 'msg', value: '北京欢迎你 Hello:World 中文ABC' },
+    { key: 'path', value: '/路径/文件?a=𠀀b' },
+    { key: 'note', value: '日本語とかな 한국어' },
+  ];
+  return [encodeLogGroup({ logs: [{ time: 1_700_000_000, contents }], tags: [] })];
+}
 
 test('a malformed LogGroup is rejected before anything is added', () => {
   const compiled = compileIndex({ config: MIXED, version: 1, lastModifyTime: 0 }, 30);

@@ -6,7 +6,7 @@ Commands:
   serve     run the embedded server (API + storage in one process)
   agent     collect log files into a logstore ("agent status" shows its progress)
   shipper   list shippers and their lag ("shipper list")
-  reindex   rebuild a logstore's index from a time, with progress
+  reindex   rebuild a logstore's index for a time range, with progress
   help      show this help
 
 Run "sluice <command> --help" for a command's options.`;

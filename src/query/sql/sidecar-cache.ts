@@ -144,10 +144,39 @@ export class SidecarCache {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Asks each worker to finish the job it is running and close its DuckDB (bounded by `graceMs`), then ends it:
+   * terminating a thread in the middle of native DuckDB or zstd work can abort the whole process.
+   */
+  async close(graceMs = 15_000): Promise<void> {
     const ws = [...this.workers.values()];
     this.workers.clear();
-    for (const w of ws) await w.terminate();
+    await Promise.all(
+      ws.map(async (w) => {
+        const id = ++this.nextId;
+        await new Promise<void>((done) => {
+          const timer = setTimeout(done, graceMs);
+          this.waiting.set(id, {
+            kind: 'build',
+            ok: () => {
+              clearTimeout(timer);
+              done();
+            },
+            fail: () => {
+              clearTimeout(timer);
+              done();
+            },
+          });
+          w.once('exit', () => {
+            clearTimeout(timer);
+            done();
+          });
+          w.postMessage({ id, close: true });
+        });
+        this.waiting.delete(id);
+        await w.terminate();
+      }),
+    );
     for (const [, waiter] of this.waiting) waiter.fail(new Error('the SQL engine is closing'));
     this.waiting.clear();
   }

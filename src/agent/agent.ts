@@ -93,8 +93,6 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatWake: (() => void) | undefined;
   private dirty = true;
-  /** A delivery stopped taking batches at the last pass: an acknowledgement then wakes the loop to read on. */
-  private readHeld = false;
   private readonly lossLog: string;
   metricsUrl: string | undefined;
 
@@ -278,10 +276,7 @@ export class Agent {
     const config = counted ? this.store.files.get(b.ranges[0]?.fileId ?? '')?.config : undefined;
     if (config !== undefined) this.sentLogs.set(config, (this.sentLogs.get(config) ?? 0) + b.logCount);
     this.store.ack(b.id);
-    // Only when reading waits for it (or a config waits for its batches): a pass per acknowledgement (~11 a second
-    // at 10 MB/s) otherwise only re-checks files whose next read is not due. Ack records reach the journal with the
-    // next pass; they are not made durable anyway (a lost ack costs a resend the server deduplicates).
-    if (this.readHeld || this.waiting.size > 0) this.wake();
+    this.wake();
   }
 
   /** Every loss is counted and written to losses.jsonl with file and byte range. */
@@ -462,11 +457,8 @@ export class Agent {
       this.metrics.readPaused = [...this.deliveries.values()].some((d) => !d.accepting) ? 1 : 0;
       this.store.flush(batches.length > 0); // intents durable before any batch leaves
       for (const b of batches) this.deliveries.get(b.logstore)!.submit(b);
-      this.readHeld = false;
-      for (const d of this.deliveries.values()) if (!d.accepting) this.readHeld = true;
       // Adaptive ticks: an idle agent writes its status every 10 s instead of every second, and sleeps until the next
-      // reconciliation when no file has anything to read (watch events still wake it, and acknowledgements when
-      // reading waits for them).
+      // reconciliation when no file has anything to read (watch events and acknowledgements still wake it).
       const m = this.metrics;
       let tracked = 0;
       for (const c of this.collectors) tracked += c.trackedCount;

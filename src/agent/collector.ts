@@ -155,16 +155,7 @@ export class Collector {
     /** Checkpointed files of this config not to follow (kept in the store untouched); see Agent.applyConfigs. */
     skipRecord?: (rec: FileRecord) => boolean,
   ) {
-    this.scanner = new DirScanner(config, o.maxWatches, (dir, event, name) => {
-      // A write to a file that already has unread bytes changes nothing the next pass would not see (its read waits
-      // for a full step or the linger, and the agent polls such files): no extra pass per append (at 10 MB/s of
-      // appends that was ~10 reconcile + read passes a second, ~8 % of the agent's CPU).
-      if (event === 'change' && name !== null) {
-        const t = this.byPath.get(join(dir, name));
-        if (t !== undefined && t.size > t.readOffset && !t.rotated) return;
-      }
-      host.wake();
-    });
+    this.scanner = new DirScanner(config, o.maxWatches, () => host.wake());
     this.builder = new LogBuilder(config, host.metrics);
     this.beginRegex = config.logBeginRegex ? compileUserRegex(`^(?:${config.logBeginRegex})`, false) : undefined;
     // One arena: the LogGroup being built, then the read buffer. A line-mode group is at most what was read plus

@@ -36,8 +36,7 @@ export class DirScanner {
   constructor(
     private readonly c: CollectionConfig,
     private readonly maxWatches: number,
-    /** A watch event in `dir` (`name` is the entry it names, when the kernel says). */
-    private readonly onEvent: (dir: string, event: string, name: string | null) => void,
+    private readonly onEvent: () => void,
   ) {
     this.pattern = globToRegExp(c.filePattern);
     this.excludeFiles = c.excludeFiles.map(globToRegExp);
@@ -106,7 +105,7 @@ export class DirScanner {
   private watch(dir: string): FSWatcher | undefined {
     if (DirScanner.watchesInUse >= this.maxWatches) return undefined;
     try {
-      const w = watch(dir, { persistent: false }, (event, name) => this.onEvent(dir, event, name));
+      const w = watch(dir, { persistent: false }, () => this.onEvent());
       w.on('error', () => undefined);
       DirScanner.watchesInUse++;
       return w;

@@ -100,25 +100,7 @@ export function mergeSource(inputs: readonly SegmentReader[], id: string, config
     );
   }
 
-  // Inputs may hold non-adjacent ranges (parallel builds): keep them as a list, merging only what touches.
-  const shards: Record<string, [number, number][]> = {};
-  for (const s of inputs) {
-    for (const [key, ranges] of Object.entries(s.footer.shards)) {
-      const list = shards[key] ?? [];
-      for (const r of normalize(ranges)) list.push([r[0], r[1]]);
-      shards[key] = list;
-    }
-  }
-  for (const key of Object.keys(shards)) {
-    const sorted = shards[key]!.sort((a, b) => a[0] - b[0]);
-    const merged: [number, number][] = [];
-    for (const r of sorted) {
-      const last = merged[merged.length - 1];
-      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
-      else merged.push(r);
-    }
-    shards[key] = merged;
-  }
+  const shards = mergeShards(inputs);
   return {
     id,
     n,
@@ -577,6 +559,7 @@ function compareTokenBytes(a: TokenStream, b: TokenStream): number {
   return al - bl;
 }
 
+/** Inputs may hold non-adjacent ranges (parallel builds): keep them as a list, merging only what touches. */
 function mergeShards(inputs: readonly SegmentReader[]): Record<string, [number, number][]> {
   const shards: Record<string, [number, number][]> = {};
   for (const s of inputs) {

@@ -6,79 +6,18 @@
  * If resumption double counted, the `*` count would exceed 1000; if it skipped, some `n` would be missing.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { compileIndex } from '../../../src/index/index-config.js';
 import { INDEX_KIND, type StoredIndex } from '../../../src/index/index-registry.js';
-import { Indexer, type ShardSource } from '../../../src/index/indexer.js';
+import { Indexer } from '../../../src/index/indexer.js';
 import { LogstoreIndex } from '../../../src/index/logstore-index.js';
 import { FileMetaStore } from '../../../src/meta/embedded/file-meta-store.js';
-import type { ShardMeta } from '../../../src/meta/meta-store.js';
-import { encodeLogGroup } from '../../../src/protocol/log-group.js';
-import { parseQuery, search } from '../../../src/query/executor.js';
 import { mergeSource } from '../../../src/storage/segment/segment-merge.js';
 import { writeSegment } from '../../../src/storage/segment/segment-writer.js';
-import type { StoredRecord } from '../../../src/storage/shard-log/shard-log.js';
+import { allN, CONFIG, record, source, tempDirs, waitRows } from '../../helpers/indexer-kit.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'sluice-idx-restart-'));
-  dirs.push(d);
-  return d;
-}
-
-const NOW = Math.floor(Date.now() / 1000);
-const CONFIG = { line: { token: [' '] }, keys: { n: { type: 'long' } } };
-
-function record(seq: number, logsPer: number): StoredRecord {
-  const logs = [];
-  for (let i = 0; i < logsPer; i++) {
-    const n = seq * logsPer + i;
-    logs.push({ time: NOW - 1000 + n, contents: [{ key: 'n', value: String(n) }] });
-  }
-  const payload = encodeLogGroup({ logs, tags: [] });
-  return { seq, receiveTimeMs: Date.now(), codec: 'none', rawSize: payload.length, payload };
-}
-
-function source(records: StoredRecord[]): ShardSource {
-  const shard: ShardMeta = {
-    id: 0,
-    status: 'readwrite',
-    beginKey: '0'.repeat(32),
-    endKey: 'f'.repeat(32),
-    createTime: 0,
-    baseSeq: 0,
-    parents: [],
-  };
-  return {
-    shards: () => [shard],
-    range: async () => ({ begin: 0, end: records.length }),
-    read: async (_p, _l, _s, from, max) => records.slice(from, from + max),
-    payload: (r) => r.payload,
-  };
-}
-
-function allN(config: LogstoreIndex['config'], parts: ReturnType<LogstoreIndex['parts']>): number[] {
-  const out: number[] = [];
-  for (let offset = 0; ; offset += 100) {
-    const r = search(config, parts, parseQuery('*'), { from: 0, to: 2 ** 32, offset, line: 100, reverse: false });
-    for (const row of r.rows) out.push(Number(row.fields.find(([k]) => k === 'n')![1]));
-    if (r.rows.length < 100) return out;
-  }
-}
-
-async function waitRows(indexer: Indexer, want: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (indexer.stats('p', 'ls')?.rows === want) return;
-    await indexer.nextPass();
-  }
-  assert.fail(`indexer did not reach ${want} rows: ${JSON.stringify(indexer.stats('p', 'ls'))}`);
-}
+const tempDir = tempDirs('sluice-idx-restart-');
 
 for (const worker of [false, true]) {
   test(`a restart with unsealed logs replays only the tail: nothing lost, nothing twice (worker ${worker})`, async () => {

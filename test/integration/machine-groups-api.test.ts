@@ -5,33 +5,11 @@
  * wrong, or if the documents outlive their project.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
-import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { SlsClient } from '../../src/client/sls-client.js';
-import {
-  removeDir,
-  type ServerProcess,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCESS_KEY_SECRET,
-} from '../helpers/server-process.js';
+import { type N2Client, type N2Error, type N2Response, openN2 } from '../helpers/alicloud-log.js';
+import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { assertEmptyOk, assertSlsError, jsonOf, testClient } from '../helpers/sls-kit.js';
-
-const require = createRequire(import.meta.url);
-
-interface N2Response {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: unknown;
-}
-interface N2Error {
-  readonly code?: unknown;
-  readonly errorCode?: unknown;
-  readonly errorMessage?: unknown;
-}
-type N2Service = Record<string, (params: unknown, cb: (err: N2Error | null, data: N2Response) => void) => void>;
-const ALY = require('aliyun-sdk') as { readonly SLS: new (config: Record<string, unknown>) => N2Service };
 
 const project = 'mg-proj';
 
@@ -64,16 +42,11 @@ function nginxConfig(name: string, logstore = 'access'): Record<string, unknown>
 
 describe('machine groups and Logtail configs', () => {
   let server: ServerProcess;
-  let sls: N2Service;
-  let agent: Agent;
+  let n2: N2Client;
   let raw: SlsClient;
 
   const call = (method: string, params: Record<string, unknown>): Promise<N2Response> =>
-    new Promise((resolve, reject) => {
-      const fn = sls[method];
-      assert.ok(fn, `aliyun-sdk has ${method}`);
-      fn.call(sls, { projectName: project, ...params }, (err, data) => (err ? reject(err) : resolve(data)));
-    });
+    n2.call(method, { projectName: project, ...params });
 
   const rejectsWith = (p: Promise<unknown>, status: number, code: string, message?: RegExp): Promise<void> =>
     assert.rejects(p, (err: unknown) => {
@@ -101,17 +74,7 @@ describe('machine groups and Logtail configs', () => {
   before(async () => {
     // A short stale threshold (limits.agentStaleMs) so the test sees a machine go stale.
     server = await startServerProcess({ config: { limits: { agentStaleMs: 3000 } } });
-    agent = new Agent({ keepAlive: true });
-    const port = server.port;
-    (agent as unknown as { createConnection: unknown }).createConnection = (_o: unknown, cb: () => void) =>
-      createConnection({ host: '127.0.0.1', port }, cb);
-    sls = new ALY.SLS({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      secretAccessKey: TEST_ACCESS_KEY_SECRET,
-      endpoint: 'http://sls.local',
-      apiVersion: '2015-06-01',
-      httpOptions: { agent },
-    });
+    n2 = openN2(server.port);
     raw = testClient(server.url);
     assertEmptyOk(
       await raw.send({ method: 'POST', path: '/', body: Buffer.from(JSON.stringify({ projectName: project })) }),
@@ -120,7 +83,7 @@ describe('machine groups and Logtail configs', () => {
 
   after(async () => {
     raw?.close();
-    agent?.destroy();
+    n2?.close();
     await server?.stop();
     if (server) await removeDir(server.dataDir);
   });

@@ -6,18 +6,10 @@
  * GetCursorTime: those go through our signed client.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
-import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { SlsClient } from '../../src/client/sls-client.js';
-import {
-  removeDir,
-  type ServerProcess,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCESS_KEY_SECRET,
-} from '../helpers/server-process.js';
+import { arrayBody, type N2Client, type N2Error, type N2Response, openN2 } from '../helpers/alicloud-log.js';
+import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import {
   assertEmptyOk,
   assertSlsError,
@@ -29,27 +21,6 @@ import {
   seqCursor,
   testClient,
 } from '../helpers/sls-kit.js';
-
-const require = createRequire(import.meta.url);
-
-interface N2Response {
-  readonly request_id?: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: unknown;
-}
-interface N2Error {
-  readonly code?: unknown;
-  readonly errorCode?: unknown;
-  readonly errorMessage?: unknown;
-  readonly request_id?: unknown;
-}
-type N2Callback = (err: N2Error | null, data: N2Response) => void;
-type N2Service = Record<string, (params: unknown, cb: N2Callback) => void>;
-interface Aly {
-  readonly SLS: new (config: Record<string, unknown>) => N2Service;
-}
-
-const ALY = require('aliyun-sdk') as Aly;
 
 interface N2Log {
   readonly time: number;
@@ -68,27 +39,13 @@ interface ShardJson {
   readonly createTime: number;
 }
 
-/** N2 turns JSON arrays into objects keyed '0', '1', … (ALY.util.update); back to an array. */
-function arrayBody<T>(body: unknown): T[] {
-  if (Array.isArray(body)) return body as T[];
-  return Object.keys(body as object)
-    .sort((a, b) => Number(a) - Number(b))
-    .map((k) => (body as Record<string, T>)[k]!);
-}
-
 describe('aliyun-sdk (N2) against sluice serve', () => {
   let server: ServerProcess;
-  let sls: N2Service;
-  let agent: Agent;
+  let n2: N2Client;
   let raw: SlsClient;
   const project = 'n2-proj';
 
-  const call = (method: string, params: unknown): Promise<N2Response> =>
-    new Promise((resolve, reject) => {
-      const fn = sls[method];
-      assert.ok(fn, `aliyun-sdk has ${method}`);
-      fn.call(sls, params, (err, data) => (err ? reject(err) : resolve(data)));
-    });
+  const call = (method: string, params: unknown): Promise<N2Response> => n2.call(method, params);
 
   /** N2 errors: `code` is the HTTP status, the JSON body's `errorCode` is merged in. */
   const rejectsWith = (p: Promise<unknown>, status: number, code: string): Promise<void> =>
@@ -121,24 +78,13 @@ describe('aliyun-sdk (N2) against sluice serve', () => {
 
   before(async () => {
     server = await startServerProcess();
-    agent = new Agent({ keepAlive: true });
-    const port = server.port;
-    // N2 rewrites the endpoint to http://<project>.sls.local and drops any port: dial the server whatever the host.
-    (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: () => void) =>
-      createConnection({ host: '127.0.0.1', port }, cb);
-    sls = new ALY.SLS({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      secretAccessKey: TEST_ACCESS_KEY_SECRET,
-      endpoint: 'http://sls.local',
-      apiVersion: '2015-06-01',
-      httpOptions: { agent },
-    });
+    n2 = openN2(server.port);
     raw = testClient(server.url);
   });
 
   after(async () => {
     raw?.close();
-    agent?.destroy();
+    n2?.close();
     if (server) {
       await server.stop();
       await removeDir(server.dataDir);

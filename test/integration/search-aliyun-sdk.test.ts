@@ -4,67 +4,23 @@
  * JSON arrays into objects keyed '0', '1', …; `arrayBody` turns them back.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
-import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import {
-  removeDir,
-  type ServerProcess,
-  startServerProcess,
-  TEST_ACCESS_KEY_ID,
-  TEST_ACCESS_KEY_SECRET,
-} from '../helpers/server-process.js';
-
-const require = createRequire(import.meta.url);
-
-interface N2Response {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: unknown;
-}
-interface N2Error {
-  readonly code?: unknown;
-  readonly errorCode?: unknown;
-}
-type N2Service = Record<string, (params: unknown, cb: (err: N2Error | null, data: N2Response) => void) => void>;
-const ALY = require('aliyun-sdk') as { readonly SLS: new (config: Record<string, unknown>) => N2Service };
-
-function arrayBody<T>(body: unknown): T[] {
-  if (Array.isArray(body)) return body as T[];
-  return Object.keys(body as object)
-    .sort((a, b) => Number(a) - Number(b))
-    .map((k) => (body as Record<string, T>)[k]!);
-}
+import { arrayBody, type N2Client, type N2Error, type N2Response, openN2 } from '../helpers/alicloud-log.js';
+import { removeDir, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 
 const T0 = 1_767_225_600;
 
 describe('search through aliyun-sdk (N2)', () => {
   let server: ServerProcess;
-  let sls: N2Service;
-  let agent: Agent;
+  let n2: N2Client;
   const projectName = 'n2-search';
   const logStoreName = 'access';
 
-  const call = (method: string, params: unknown): Promise<N2Response> =>
-    new Promise((resolve, reject) => {
-      const fn = sls[method];
-      assert.ok(fn, `aliyun-sdk has ${method}`);
-      fn.call(sls, params, (err, data) => (err ? reject(err) : resolve(data)));
-    });
+  const call = (method: string, params: unknown): Promise<N2Response> => n2.call(method, params);
 
   before(async () => {
     server = await startServerProcess();
-    agent = new Agent({ keepAlive: true });
-    const port = server.port;
-    (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: () => void) =>
-      createConnection({ host: '127.0.0.1', port }, cb);
-    sls = new ALY.SLS({
-      accessKeyId: TEST_ACCESS_KEY_ID,
-      secretAccessKey: TEST_ACCESS_KEY_SECRET,
-      endpoint: 'http://sls.local',
-      apiVersion: '2015-06-01',
-      httpOptions: { agent },
-    });
+    n2 = openN2(server.port);
     await call('createProject', { projectDetail: { projectName, description: '' } });
     await call('createLogstore', {
       projectName,
@@ -73,7 +29,7 @@ describe('search through aliyun-sdk (N2)', () => {
   });
 
   after(async () => {
-    agent?.destroy();
+    n2?.close();
     if (server) {
       await server.stop();
       await removeDir(server.dataDir);

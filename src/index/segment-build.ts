@@ -1,6 +1,6 @@
 import { at, readLenEnd, readTag, readVarint, seek, skipField } from '../protocol/wire.js';
 import { ByteWriter } from '../storage/segment/bytes.js';
-import { BLOCK_ROWS, type ByteRange, type SegmentFooter } from '../storage/segment/segment-format.js';
+import { GROUP_ROWS, type SegmentFooter } from '../storage/segment/segment-format.js';
 import { SegmentFileWriter, timeOrder } from '../storage/segment/segment-writer.js';
 import type { CompiledField, CompiledIndex } from './index-config.js';
 import { type IndexSink, indexLog, parseNumber } from './row-indexer.js';
@@ -803,16 +803,17 @@ export class SegmentBuild implements IndexSink {
 
   private writeColumns(w: SegmentFileWriter, order: Uint32Array): void {
     const n = this.n;
-    const cw = new ByteWriter(1 << 18);
-    for (let c = 0; c < this.colNames.length; c++) {
-      const starts = this.colStart[c]!;
-      const ends = this.colEnd[c]!;
-      const data = this.colData[c]!.finish();
-      const blocks: (ByteRange | null)[] = [];
-      for (let b = 0; b < n; b += BLOCK_ROWS) {
-        cw.reset();
+    const cols = this.colNames.length;
+    const data = this.colData.map((d) => d.finish());
+    const g = w.rowGroups(this.colNames);
+    const cw = g.out;
+    for (let b = 0; b < n; b += GROUP_ROWS) {
+      const end = Math.min(n, b + GROUP_ROWS);
+      for (let c = 0; c < cols; c++) {
+        const starts = this.colStart[c]!;
+        const ends = this.colEnd[c]!;
+        const col = data[c]!;
         let any = false;
-        const end = Math.min(n, b + BLOCK_ROWS);
         for (let i = b; i < end; i++) {
           const r = order[i]!;
           const s = starts[r]!;
@@ -824,14 +825,15 @@ export class SegmentBuild implements IndexSink {
           // The cell as stored: varint(len + 1) then the bytes.
           const e = ends[r]!;
           const out = cw.reserve(e - s);
-          if (e - s >= 128) data.copy(out, cw.length, s, e);
-          else for (let k = s, o = cw.length; k < e; k++) out[o++] = data[k]!;
+          if (e - s >= 128) col.copy(out, cw.length, s, e);
+          else for (let k = s, o = cw.length; k < e; k++) out[o++] = col[k]!;
           cw.length += e - s;
         }
-        blocks.push(any ? w.block(cw.finish()) : null);
+        g.endColumn(any);
       }
-      w.column(this.colNames[c]!, blocks);
+      g.endGroup();
     }
+    g.end();
   }
 }
 

@@ -435,8 +435,8 @@ export class SqlEngine {
 }
 
 /**
- * Appends the cells of `cols` (lower-case names) of rows `ids` (ascending) of a segment, column by column from its
- * blocks (no whole rows). The first value of a name wins, as for head rows.
+ * Appends the cells of `cols` (lower-case names) of rows `ids` (ascending) of a segment, from its column blocks or
+ * row groups (no whole rows). The first value of a name wins, as for head rows.
  */
 async function appendSegmentCells(
   app: DuckDBAppender,
@@ -452,11 +452,12 @@ async function appendSegmentCells(
       0,
       batch.map((id) => BigInt(seg.time(id))),
     );
-    names.forEach((name, k) => {
-      const values: (string | null)[] = [];
-      if (name === undefined) for (let i = 0; i < batch.length; i++) values.push(null);
-      else seg.eachCell(name, batch, (_, v) => values.push(v ?? null));
-      chunk.setColumnValues(k + 1, values);
+    // All columns of the batch at once: with row groups, each group is decoded once for every column.
+    seg.cellsOfRows(names, batch).forEach((cells, k) => {
+      chunk.setColumnValues(
+        k + 1,
+        cells.map((v) => v ?? null),
+      );
     });
     app.appendDataChunk(chunk);
   }

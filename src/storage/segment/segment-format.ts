@@ -1,9 +1,11 @@
 /**
  * Segment file layout (one immutable file per segment, `<id>.seg`):
  *
- *   "SLUSEG01"
+ *   "SLUSEG02"
  *   times      zstd(delta varints of the sorted log times)
- *   columns    per field, blocks of BLOCK_ROWS rows: zstd(per row: varint(len+1) + UTF-8, or 0 = absent)
+ *   groups     row groups of GROUP_ROWS rows, one zstd frame each: every column's cells of those rows in footer
+ *              column order (a cell is varint(len+1) + UTF-8, or 0 = absent; a column with no value in the group has
+ *              no bytes), then one u32 LE byte length per column
  *   dicts      per text dictionary, per DICT_BLOCK tokens: their postings, then a token block
  *              (token, varint posting offset from the block's postings start, varint posting length)
  *   numbers    per long/double field: postings per distinct value, then Float64 values and Float64 offsets
@@ -12,8 +14,18 @@
  * Only the footer (with its sparse token index: the first token of each block) and the time column are held in
  * memory; token blocks, postings and column blocks are read on demand.
  */
-export const MAGIC = Buffer.from('SLUSEG01', 'latin1');
+export const MAGIC = Buffer.from('SLUSEG02', 'latin1');
+/**
+ * Format 1 ("SLUSEG01", written before 2026-11-22 evening): instead of row groups, per column blocks of BLOCK_ROWS
+ * rows, each its own zstd frame (`ColumnFooter.blocks`). Still read; merges and reindexing rewrite it as format 2.
+ * A page of sparse rows (a rare IP over a day) touched one 1,024-row block of every column per row: ~1,300 frames
+ * for 85 rows. Row groups decode one 128-row frame per row (measured 18.6–24.8 → 2.8–3.7 ms for 85 rows) for ~28 %
+ * more column bytes (small frames compress less).
+ */
+export const MAGIC_V1 = Buffer.from('SLUSEG01', 'latin1');
+/** Unit of the column-block API (`columnBlockBytes`): a format 1 block, or GROUP_ROWS / BLOCK_ROWS row groups. */
 export const BLOCK_ROWS = 1024;
+export const GROUP_ROWS = 128;
 export const DICT_BLOCK = 64;
 
 export interface ByteRange {
@@ -23,8 +35,11 @@ export interface ByteRange {
 
 export interface ColumnFooter {
   readonly name: string;
-  /** Block i holds rows [i*BLOCK_ROWS, (i+1)*BLOCK_ROWS); absent when the column is empty in that block. */
-  readonly blocks: readonly (ByteRange | null)[];
+  /**
+   * Format 1 only: block i holds rows [i*BLOCK_ROWS, (i+1)*BLOCK_ROWS); absent when the column is empty in that
+   * block.
+   */
+  readonly blocks?: readonly (ByteRange | null)[];
 }
 
 export interface DictFooter {
@@ -56,6 +71,10 @@ export interface SegmentFooter {
   readonly configVersion: number;
   readonly createdMs: number;
   readonly times: ByteRange;
+  /** 2 for row groups; absent in format 1. */
+  readonly format?: number;
+  /** Format 2: group i holds rows [i*GROUP_ROWS, (i+1)*GROUP_ROWS); null when no column has a value there. */
+  readonly groups?: readonly (ByteRange | null)[];
   readonly columns: readonly ColumnFooter[];
   readonly dicts: readonly DictFooter[];
   readonly numbers: readonly NumberFooter[];

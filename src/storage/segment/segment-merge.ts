@@ -1,12 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { ByteWriter } from './bytes.js';
-import {
-  BLOCK_ROWS,
-  type ByteRange,
-  type DictFooter,
-  type NumberFooter,
-  type SegmentFooter,
-} from './segment-format.js';
+import type { ByteWriter } from './bytes.js';
+import { type DictFooter, GROUP_ROWS, type NumberFooter, type SegmentFooter } from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
 import { compareTokens, SegmentFileWriter, type SegmentSource, timeOrder } from './segment-writer.js';
 
@@ -262,47 +256,46 @@ export function mergeSegments(
 function mergeColumns(inputs: readonly SegmentReader[], src: Uint8Array, n: number, w: SegmentFileWriter): void {
   const names: string[] = [];
   for (const s of inputs) for (const c of s.footer.columns) if (!names.includes(c.name)) names.push(c.name);
-  const cw = new ByteWriter(1 << 18);
-  for (const name of names) {
-    const cursors = inputs.map((s) => new CellCursor(s, name));
-    const blocks: (ByteRange | null)[] = [];
-    for (let b = 0; b < n; b += BLOCK_ROWS) {
-      cw.reset();
+  const cursors = names.map((name) => inputs.map((s) => new CellCursor(s, s.columnAt(name))));
+  const g = w.rowGroups(names);
+  const cw = g.out;
+  for (let b = 0; b < n; b += GROUP_ROWS) {
+    const end = Math.min(n, b + GROUP_ROWS);
+    for (const cur of cursors) {
       let any = false;
-      const end = Math.min(n, b + BLOCK_ROWS);
-      for (let o = b; o < end; o++) if (cursors[src[o]!]!.copyNext(cw)) any = true;
-      blocks.push(any ? w.block(cw.finish()) : null);
+      for (let o = b; o < end; o++) if (cur[src[o]!]!.copyNext(cw)) any = true;
+      g.endColumn(any);
     }
-    w.column(name, blocks);
+    g.endGroup();
   }
+  g.end();
 }
 
-/** Walks one input's column front to back, a decompressed block at a time. */
+/** Walks one input's column front to back, a decoded block or row group at a time. */
 class CellCursor {
   private row = 0;
-  private block = -1;
+  private spanEnd = 0;
   private buf: Buffer | undefined;
   private pos = 0;
-  private readonly blocks: readonly (ByteRange | null)[] | undefined;
+  private end = 0;
 
   constructor(
     private readonly s: SegmentReader,
-    private readonly name: string,
-  ) {
-    this.blocks = s.footer.columns.find((c) => c.name === name)?.blocks;
-  }
+    private readonly column: number,
+  ) {}
 
   /** Appends the next row's cell (0 when absent); returns whether it was present. */
   copyNext(cw: ByteWriter): boolean {
     const row = this.row++;
-    const b = (row / BLOCK_ROWS) | 0;
-    if (b !== this.block) {
-      this.block = b;
-      this.buf = this.blocks?.[b] ? this.s.columnBlockBytes(this.name, b) : undefined;
-      this.pos = 0;
+    if (row >= this.spanEnd) {
+      const span = this.s.cellSpan(this.column, row);
+      this.buf = span.buf;
+      this.pos = span.start;
+      this.end = span.end;
+      this.spanEnd = span.first + span.rows;
     }
     const buf = this.buf;
-    if (!buf || this.pos >= buf.length) {
+    if (!buf || this.pos >= this.end) {
       cw.u8(0);
       return false;
     }

@@ -4,7 +4,16 @@ import { ByteReader, zstdDecompress } from './bytes.js';
 import { andMany, type DocSet, EMPTY, orMany, UnionBuilder } from './doc-set.js';
 import type { SearchPart, StoredRow } from './part.js';
 import { readPosting } from './postings.js';
-import { BLOCK_ROWS, type DictFooter, MAGIC, type NumberFooter, type SegmentFooter } from './segment-format.js';
+import {
+  BLOCK_ROWS,
+  type ByteRange,
+  type DictFooter,
+  GROUP_ROWS,
+  MAGIC,
+  MAGIC_V1,
+  type NumberFooter,
+  type SegmentFooter,
+} from './segment-format.js';
 
 interface NumberTable {
   readonly values: Float64Array;
@@ -28,6 +37,9 @@ export class SegmentReader implements SearchPart {
   private readonly dicts = new Map<string, DictFooter>();
   private readonly numbers = new Map<string, NumberFooter>();
   private readonly numberTables = new Map<string, NumberTable>();
+  /** Format 2 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
+  private readonly groups: readonly (ByteRange | null)[] | undefined;
+  private readonly columnIndex = new Map<string, number>();
   /** Token → where its posting list is (null: absent), for terms queried recently. */
   private readonly termRefs = new Map<string, PostingRef | null>();
   private closed = false;
@@ -47,6 +59,10 @@ export class SegmentReader implements SearchPart {
     this.maxTime = footer.maxTime;
     for (const d of footer.dicts) this.dicts.set(d.name, d);
     for (const nf of footer.numbers) this.numbers.set(nf.name, nf);
+    this.groups = footer.format === 2 ? (footer.groups ?? []) : undefined;
+    footer.columns.forEach((c, i) => {
+      if (!this.columnIndex.has(c.name)) this.columnIndex.set(c.name, i);
+    });
     const tr = new ByteReader(zstdDecompress(this.read(footer.times.off, footer.times.len)));
     this.times = new Uint32Array(footer.n);
     let t = 0;
@@ -64,7 +80,8 @@ export class SegmentReader implements SearchPart {
       if (size < MAGIC.length * 2 + 4) throw new Error(`segment ${path} is truncated (${size} bytes)`);
       const tail = Buffer.alloc(MAGIC.length + 4);
       readSync(fd, tail, 0, tail.length, size - tail.length);
-      if (!tail.subarray(4).equals(MAGIC)) throw new Error(`segment ${path} has no end marker`);
+      const magic = tail.subarray(4);
+      if (!magic.equals(MAGIC) && !magic.equals(MAGIC_V1)) throw new Error(`segment ${path} has no end marker`);
       const flen = tail.readUInt32LE(0);
       const fbuf = Buffer.alloc(flen);
       readSync(fd, fbuf, 0, flen, size - tail.length - flen);
@@ -226,14 +243,15 @@ export class SegmentReader implements SearchPart {
     const page = ids.length <= ROW_CACHE_PAGE;
     const ats: number[] = [];
     let s = 0;
-    while (s < todo.length) {
+    if (this.groups) this.groupRows(ids, todo, fields, page);
+    while (!this.groups && s < todo.length) {
       const b = Math.floor(ids[todo[s]!]! / BLOCK_ROWS);
       let e = s + 1;
       while (e < todo.length && Math.floor(ids[todo[e]!]! / BLOCK_ROWS) === b) e++;
       ats.length = 0;
       for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - b * BLOCK_ROWS);
       for (let c = 0; c < cols.length; c++) {
-        const range = cols[c]!.blocks[b];
+        const range = cols[c]!.blocks?.[b];
         if (!range) continue;
         const name = cols[c]!.name;
         const key = `${this.path}#${range.off}`;
@@ -247,7 +265,7 @@ export class SegmentReader implements SearchPart {
           continue;
         }
         const len = this.decodeScratch(range.off, range.len);
-        cellsAt(scratchOut!, len, ats, (k, v) => {
+        cellsAt(scratchOut!, 0, len, ats, (k, v) => {
           if (v !== undefined) fields[s + k]!.push([name, v]);
         });
       }
@@ -262,6 +280,163 @@ export class SegmentReader implements SearchPart {
         if (rowCache.size > ROW_CACHE_ROWS) rowCache.delete(rowCache.keys().next().value as string);
       }
       out[i] = row;
+    }
+    return out;
+  }
+
+  /**
+   * `rows` over row groups: one frame per group holding rows of the page. A group serving several rows, or missed
+   * twice lately, goes through the group cache; a one-row group is decoded into the scratch buffer.
+   */
+  private groupRows(
+    ids: readonly number[],
+    todo: readonly number[],
+    fields: [string, string][][],
+    page: boolean,
+  ): void {
+    const groups = this.groups!;
+    const cols = this.footer.columns;
+    const ats: number[] = [];
+    let s = 0;
+    while (s < todo.length) {
+      const g = Math.floor(ids[todo[s]!]! / GROUP_ROWS);
+      let e = s + 1;
+      while (e < todo.length && Math.floor(ids[todo[e]!]! / GROUP_ROWS) === g) e++;
+      const range = groups[g];
+      if (!range) {
+        s = e;
+        continue;
+      }
+      ats.length = 0;
+      for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - g * GROUP_ROWS);
+      const key = `${this.path}#${range.off}`;
+      let buf: Buffer;
+      let starts: Uint32Array;
+      const cached = cachedGroup(key);
+      if (cached || (page && (e - s > 1 || missedBefore(key)))) {
+        const group = cached ?? this.cacheGroup(key, range);
+        buf = group.buf;
+        starts = group.starts;
+      } else {
+        const len = this.decodeScratch(range.off, range.len);
+        buf = scratchOut!;
+        starts = sectionStarts(buf, len, cols.length, this.path);
+      }
+      const base = s;
+      for (let c = 0; c < cols.length; c++) {
+        const from = starts[c]!;
+        const to = starts[c + 1]!;
+        if (from === to) continue;
+        const name = cols[c]!.name;
+        cellsAt(buf, from, to, ats, (k, v) => {
+          if (v !== undefined) fields[base + k]!.push([name, v]);
+        });
+      }
+      s = e;
+    }
+  }
+
+  /** Decodes group `range` and adds it to the group cache. */
+  private cacheGroup(key: string, range: ByteRange): DecodedGroup {
+    const group = this.decodeGroup(range);
+    groupCache.set(key, group);
+    groupCacheBytes += group.bytes;
+    while (groupCacheBytes > BLOCK_CACHE_BYTES) {
+      const [oldest, value] = groupCache.entries().next().value as [string, DecodedGroup];
+      groupCache.delete(oldest);
+      groupCacheBytes -= value.bytes;
+    }
+    return group;
+  }
+
+  private decodeGroup(range: ByteRange): DecodedGroup {
+    const buf = zstdDecompress(this.read(range.off, range.len));
+    return {
+      buf,
+      starts: sectionStarts(buf, buf.length, this.footer.columns.length, this.path),
+      bytes: buf.length + 64,
+    };
+  }
+
+  /**
+   * Group `g` for bulk reads (scans, merges, SQL row ids), through a small cache of recent groups apart from the page
+   * cache: callers reading several columns of the same rows one column at a time decode each group once.
+   */
+  private bulkGroup(g: number): DecodedGroup | undefined {
+    const range = this.groups![g];
+    if (!range) return undefined;
+    const key = `${this.path}#${range.off}`;
+    const hit = bulkGroups.get(key) ?? groupCache.get(key);
+    if (hit) return hit;
+    const group = this.decodeGroup(range);
+    bulkGroups.set(key, group);
+    if (bulkGroups.size > BULK_GROUPS) bulkGroups.delete(bulkGroups.keys().next().value as string);
+    return group;
+  }
+
+  /**
+   * The cells of column `c` (footer index; -1 = none) around row `row`: `buf[start, end)` holds the cells of rows
+   * [first, first + rows) in order (rows past `end` are absent), or `buf` is undefined when none is present. Merges
+   * walk columns front to back with it.
+   */
+  cellSpan(c: number, row: number): CellSpan {
+    if (c < 0) return { first: 0, rows: this.n, buf: undefined, start: 0, end: 0 };
+    if (this.groups) {
+      const g = Math.floor(row / GROUP_ROWS);
+      const group = this.bulkGroup(g);
+      const first = g * GROUP_ROWS;
+      if (!group) return { first, rows: GROUP_ROWS, buf: undefined, start: 0, end: 0 };
+      return { first, rows: GROUP_ROWS, buf: group.buf, start: group.starts[c]!, end: group.starts[c + 1]! };
+    }
+    const b = Math.floor(row / BLOCK_ROWS);
+    const range = this.footer.columns[c]!.blocks![b];
+    const buf = range ? zstdDecompress(this.read(range.off, range.len)) : undefined;
+    return { first: b * BLOCK_ROWS, rows: BLOCK_ROWS, buf, start: 0, end: buf?.length ?? 0 };
+  }
+
+  /** Footer index of column `name`, or -1. */
+  columnAt(name: string): number {
+    return this.columnIndex.get(name) ?? -1;
+  }
+
+  /**
+   * The cells of columns `names` (undefined: no such column) of rows `ids` (ascending): out[k][i] is the cell of
+   * names[k] in row ids[i]. With row groups each group is decoded once for all the columns.
+   */
+  cellsOfRows(names: readonly (string | undefined)[], ids: ArrayLike<number>): (string | undefined)[][] {
+    const out = names.map(() => new Array<string | undefined>(ids.length).fill(undefined));
+    if (!this.groups) {
+      names.forEach((name, k) => {
+        if (name === undefined) return;
+        let i = 0;
+        this.eachCell(name, ids, (_, v) => {
+          out[k]![i++] = v;
+        });
+      });
+      return out;
+    }
+    const cs = names.map((name) => (name === undefined ? -1 : this.columnAt(name)));
+    const ats: number[] = [];
+    let i = 0;
+    while (i < ids.length) {
+      const g = Math.floor(ids[i]! / GROUP_ROWS);
+      const end = (g + 1) * GROUP_ROWS;
+      let j = i;
+      ats.length = 0;
+      while (j < ids.length && ids[j]! < end) ats.push(ids[j++]! - g * GROUP_ROWS);
+      const group = this.bulkGroup(g);
+      if (group) {
+        for (let k = 0; k < cs.length; k++) {
+          const c = cs[k]!;
+          if (c < 0) continue;
+          const col = out[k]!;
+          const base = i;
+          cellsAt(group.buf, group.starts[c]!, group.starts[c + 1]!, ats, (x, v) => {
+            col[base + x] = v;
+          });
+        }
+      }
+      i = j;
     }
     return out;
   }
@@ -289,8 +464,21 @@ export class SegmentReader implements SearchPart {
 
   /** One cell of column `name` (undefined when absent), through the block cache. */
   cell(name: string, id: number): string | undefined {
+    if (this.groups) {
+      const c = this.columnAt(name);
+      const g = Math.floor(id / GROUP_ROWS);
+      const range = this.groups[g];
+      if (c < 0 || !range) return undefined;
+      const key = `${this.path}#${range.off}`;
+      const group = cachedGroup(key) ?? this.cacheGroup(key, range);
+      let v: string | undefined;
+      cellsAt(group.buf, group.starts[c]!, group.starts[c + 1]!, [id - g * GROUP_ROWS], (_, x) => {
+        v = x;
+      });
+      return v;
+    }
     const b = Math.floor(id / BLOCK_ROWS);
-    const range = this.footer.columns.find((c) => c.name === name)?.blocks[b];
+    const range = this.footer.columns.find((c) => c.name === name)?.blocks?.[b];
     return range ? this.columnBlock(range.off, range.len).cell(id - b * BLOCK_ROWS) : undefined;
   }
 
@@ -300,11 +488,16 @@ export class SegmentReader implements SearchPart {
    * evict what pages of rows use.
    */
   eachCell(name: string, ids: ArrayLike<number>, visit: (id: number, value: string | undefined) => void): void {
+    if (this.groups) {
+      const [cells] = this.cellsOfRows([name], ids);
+      for (let i = 0; i < ids.length; i++) visit(ids[i]!, cells![i]);
+      return;
+    }
     const col = this.footer.columns.find((c) => c.name === name);
     let i = 0;
     while (i < ids.length) {
       const b = Math.floor(ids[i]! / BLOCK_ROWS);
-      const range = col?.blocks[b];
+      const range = col?.blocks?.[b];
       const end = (b + 1) * BLOCK_ROWS;
       if (!range) {
         for (; i < ids.length && ids[i]! < end; i++) visit(ids[i]!, undefined);
@@ -353,8 +546,25 @@ export class SegmentReader implements SearchPart {
     const col = this.footer.columns.find((c) => c.name === name);
     const out: (string | undefined)[] = new Array(this.n);
     if (!col) return out;
-    for (let b = 0; b < col.blocks.length; b++) {
-      const range = col.blocks[b];
+    if (this.groups) {
+      const c = this.columnAt(name);
+      for (let g = 0; g < this.groups.length; g++) {
+        const range = this.groups[g];
+        if (!range) continue;
+        const group = this.decodeGroup(range);
+        const r = new ByteReader(group.buf, group.starts[c]!);
+        const end = group.starts[c + 1]!;
+        for (let row = g * GROUP_ROWS; r.pos < end; row++) {
+          const l = r.varint();
+          if (l > 0) out[row] = group.buf.toString('utf8', r.pos, r.pos + l - 1);
+          if (l > 0) r.pos += l - 1;
+        }
+      }
+      return out;
+    }
+    const blocks = col.blocks ?? [];
+    for (let b = 0; b < blocks.length; b++) {
+      const range = blocks[b];
       if (!range) continue;
       const vals = decodeColumnBlock(zstdDecompress(this.read(range.off, range.len)));
       for (let i = 0; i < vals.length; i++) out[b * BLOCK_ROWS + i] = vals[i];
@@ -367,8 +577,35 @@ export class SegmentReader implements SearchPart {
    * or undefined when the column is empty in that block. Bulk exports walk these bytes without building strings.
    */
   columnBlockBytes(name: string, b: number): Buffer | undefined {
-    const range = this.footer.columns.find((c) => c.name === name)?.blocks[b];
+    if (this.groups) return this.groupColumnBytes(name, b);
+    const range = this.footer.columns.find((c) => c.name === name)?.blocks?.[b];
     return range ? zstdDecompress(this.read(range.off, range.len)) : undefined;
+  }
+
+  /** `columnBlockBytes` over row groups: the column's sections of the block's groups, absent rows as 0 bytes. */
+  private groupColumnBytes(name: string, b: number): Buffer | undefined {
+    const c = this.columnAt(name);
+    if (c < 0) return undefined;
+    const per = BLOCK_ROWS / GROUP_ROWS;
+    const parts: Buffer[] = [];
+    let pending = 0;
+    for (let g = b * per; g < (b + 1) * per && g * GROUP_ROWS < this.n; g++) {
+      const group = this.bulkGroup(g);
+      const from = group?.starts[c] ?? 0;
+      const to = group?.starts[c + 1] ?? 0;
+      if (!group || from === to) {
+        pending += Math.min(GROUP_ROWS, this.n - g * GROUP_ROWS);
+        continue;
+      }
+      // Absent groups before a present one become one 0 byte per row, so cells stay at their rows.
+      if (pending > 0) parts.push(Buffer.alloc(pending));
+      pending = 0;
+      parts.push(group.buf.subarray(from, to));
+      // A section may end before its group's last rows (they are absent): pad to the group's end.
+      const rows = Math.min(GROUP_ROWS, this.n - g * GROUP_ROWS);
+      pending += rows - countCells(group.buf, from, to);
+    }
+    return parts.length === 0 ? undefined : Buffer.concat(parts);
   }
 
   /** Every token of a dictionary with its row ids (for merges). */
@@ -591,6 +828,66 @@ function missedBefore(key: string): boolean {
   return false;
 }
 
+/** A decoded row group: its cells, and where each column's section starts (plus the end). */
+interface DecodedGroup {
+  readonly buf: Buffer;
+  readonly starts: Uint32Array;
+  readonly bytes: number;
+}
+
+export interface CellSpan {
+  readonly first: number;
+  readonly rows: number;
+  readonly buf: Buffer | undefined;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Section starts of a decoded group `buf[0, len)` of `columns` columns (its trailer: one u32 LE length each). */
+function sectionStarts(buf: Buffer, len: number, columns: number, path: string): Uint32Array {
+  const starts = new Uint32Array(columns + 1);
+  const trailer = len - 4 * columns;
+  if (trailer < 0) throw new Error(`segment ${path}: row group of ${len} bytes for ${columns} columns`);
+  let at = 0;
+  for (let c = 0; c < columns; c++) {
+    starts[c] = at;
+    at += buf.readUInt32LE(trailer + 4 * c);
+  }
+  starts[columns] = at;
+  if (at !== trailer) throw new Error(`segment ${path}: row group sections of ${at} bytes, expected ${trailer}`);
+  return starts;
+}
+
+/** Cells in `buf[from, to)`. */
+function countCells(buf: Buffer, from: number, to: number): number {
+  const r = new ByteReader(buf, from);
+  let n = 0;
+  while (r.pos < to) {
+    const l = r.varint();
+    if (l > 0) r.pos += l - 1;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Decoded row groups for pages (the format 2 counterpart of the block cache), and a few recent ones for bulk reads
+ * (a merge holds each input's current group; SQL and sidecars read several columns of the same groups in turn).
+ */
+const groupCache = new Map<string, DecodedGroup>();
+let groupCacheBytes = 0;
+const BULK_GROUPS = 64;
+const bulkGroups = new Map<string, DecodedGroup>();
+
+function cachedGroup(key: string): DecodedGroup | undefined {
+  const hit = groupCache.get(key);
+  if (hit) {
+    groupCache.delete(key);
+    groupCache.set(key, hit);
+  }
+  return hit;
+}
+
 /** Reused buffers of pages' one-row block decodes (see SegmentReader.rows). */
 const SCRATCH_OUT = 512 * 1024;
 let scratchIn = Buffer.allocUnsafe(64 * 1024);
@@ -598,16 +895,17 @@ let scratchOut: Buffer | undefined;
 const scratchDctx = new zstdBinding.DCtx();
 
 /**
- * Calls `visit(k, value)` for each `ats[k]` (ascending, repeats allowed) with that row's cell of a decoded column
- * block `buf[0, len)` (undefined when absent), walking the cells once.
+ * Calls `visit(k, value)` for each `ats[k]` (ascending, repeats allowed) with that row's cell of decoded cells
+ * `buf[from, len)` (a column block or a group's section; undefined when absent), walking the cells once.
  */
 function cellsAt(
   buf: Buffer,
+  from: number,
   len: number,
   ats: readonly number[],
   visit: (k: number, v: string | undefined) => void,
 ): void {
-  let pos = 0;
+  let pos = from;
   let row = 0;
   for (let k = 0; k < ats.length; k++) {
     const at = ats[k]!;

@@ -2,11 +2,11 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'n
 import { ByteWriter, zstdCompress } from './bytes.js';
 import { writeBitset, writePosting } from './postings.js';
 import {
-  BLOCK_ROWS,
   type ByteRange,
   type ColumnFooter,
   DICT_BLOCK,
   type DictFooter,
+  GROUP_ROWS,
   MAGIC,
   type NumberFooter,
   type SegmentFooter,
@@ -18,7 +18,7 @@ export interface SegmentSource {
   readonly n: number;
   /** Sorted ascending. */
   readonly times: Uint32Array;
-  /** Columns in output order; `values()` is called once per column so a merge can produce one column at a time. */
+  /** Columns in output order; `values()` is called once per column. */
   readonly columns: readonly { readonly name: string; values(): readonly (string | undefined)[] }[];
   /** Text dictionaries: name → (token, sorted row ids) in token order (`compareTokens`), streamed. */
   readonly dicts: ReadonlyMap<string, () => Iterable<readonly [string, Uint32Array]>>;
@@ -30,22 +30,21 @@ export interface SegmentSource {
 }
 
 /**
- * Encodes a segment and writes it atomically (temp file, fsync, rename) to `path`, streaming: dictionaries and
- * columns are written as they are produced, so memory stays at one column and one token block at a time. The caller
+ * Encodes a segment and writes it atomically (temp file, fsync, rename) to `path`, streaming: dictionaries are
+ * written as they are produced, so memory stays at the columns' values and one token block at a time. The caller
  * runs it where blocking is acceptable (a worker thread, or the indexer between batches).
  */
 export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
   const w = new SegmentFileWriter(path);
   try {
     w.times(src.times, src.n);
-    const cw = new ByteWriter(1 << 18);
-    for (const col of src.columns) {
-      const values = col.values();
-      const blocks: (ByteRange | null)[] = [];
-      for (let start = 0; start < src.n; start += BLOCK_ROWS) {
-        cw.reset();
+    const cols = src.columns.map((c) => c.values());
+    const g = w.rowGroups(src.columns.map((c) => c.name));
+    for (let start = 0; start < src.n; start += GROUP_ROWS) {
+      const end = Math.min(src.n, start + GROUP_ROWS);
+      for (const values of cols) {
+        const cw = g.out;
         let any = false;
-        const end = Math.min(src.n, start + BLOCK_ROWS);
         for (let i = start; i < end; i++) {
           const v = values[i];
           if (v === undefined) cw.u8(0);
@@ -54,10 +53,11 @@ export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
             cw.cell(v);
           }
         }
-        blocks.push(any ? w.block(cw.finish()) : null);
+        g.endColumn(any);
       }
-      w.column(col.name, blocks);
+      g.endGroup();
     }
+    g.end();
     for (const [name, entries] of src.dicts) {
       const d = w.dict(name);
       for (const [token, ids] of entries()) d.addString(token, ids);
@@ -76,8 +76,8 @@ export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
 }
 
 /**
- * The segment file being written, section by section in file order: times, then columns (blocks compressed by
- * `block`), then text dictionaries, then numeric ones, then `finish` (footer, fsync, rename). Both the string-based
+ * The segment file being written, section by section in file order: times, then row groups (`rowGroups`), then
+ * text dictionaries, then numeric ones, then `finish` (footer, fsync, rename). Both the string-based
  * `writeSegment` and the byte-level builders and merges write through it, so every path produces the same layout.
  */
 export class SegmentFileWriter {
@@ -88,7 +88,8 @@ export class SegmentFileWriter {
   private minTime = 0;
   private maxTime = 0;
   private timesRange: ByteRange = { off: 0, len: 0 };
-  private readonly columns: ColumnFooter[] = [];
+  private columns: ColumnFooter[] = [];
+  private groups: (ByteRange | null)[] = [];
   private readonly dicts: DictFooter[] = [];
   private readonly numberFooters: NumberFooter[] = [];
 
@@ -127,8 +128,12 @@ export class SegmentFileWriter {
     this.timesRange = this.put(zstdCompress(tw.finish()));
   }
 
-  column(name: string, blocks: (ByteRange | null)[]): void {
-    this.columns.push({ name, blocks });
+  /** The row groups (second section): every column's cells, GROUP_ROWS rows at a time. */
+  rowGroups(names: readonly string[]): GroupAppender {
+    return new GroupAppender(this, names.length, (groups) => {
+      this.columns = names.map((name) => ({ name }));
+      this.groups = groups;
+    });
   }
 
   /** A text dictionary: tokens must be added in `compareTokens` order. */
@@ -157,6 +162,8 @@ export class SegmentFileWriter {
       configVersion: meta.configVersion,
       createdMs: Date.now(),
       times: this.timesRange,
+      format: 2,
+      groups: this.groups,
       columns: this.columns,
       dicts: this.dicts,
       numbers: this.numberFooters,
@@ -183,6 +190,52 @@ export class SegmentFileWriter {
       this.fd = -1;
     }
     rmSync(this.tmp, { force: true });
+  }
+}
+
+/**
+ * Row groups: for each group, append each column's cells to `out` in column order, calling `endColumn` after each
+ * column (with whether any cell was present: an all-absent column keeps no bytes) and `endGroup` after the last.
+ */
+export class GroupAppender {
+  readonly out = new ByteWriter(1 << 18);
+  private readonly lens: number[] = [];
+  private colStart = 0;
+  private any = false;
+  private readonly groups: (ByteRange | null)[] = [];
+
+  constructor(
+    private readonly file: SegmentFileWriter,
+    private readonly columns: number,
+    private readonly done: (groups: (ByteRange | null)[]) => void,
+  ) {}
+
+  endColumn(present: boolean): void {
+    if (!present) this.out.length = this.colStart;
+    else this.any = true;
+    this.lens.push(this.out.length - this.colStart);
+    this.colStart = this.out.length;
+  }
+
+  endGroup(): void {
+    if (this.lens.length !== this.columns)
+      throw new Error(`row group of ${this.lens.length} columns, expected ${this.columns}`);
+    if (this.any) {
+      const buf = this.out.reserve(4 * this.columns);
+      for (const l of this.lens) {
+        buf.writeUInt32LE(l, this.out.length);
+        this.out.length += 4;
+      }
+      this.groups.push(this.file.block(this.out.finish()));
+    } else this.groups.push(null);
+    this.out.reset();
+    this.lens.length = 0;
+    this.colStart = 0;
+    this.any = false;
+  }
+
+  end(): void {
+    this.done(this.groups);
   }
 }
 

@@ -1,0 +1,224 @@
+/**
+ * Segment format 2 stores the columns in row groups of GROUP_ROWS rows (one zstd frame per group); format 1 files
+ * (per-column blocks of 1,024 rows, "SLUSEG01") written by earlier builds must still open, read and merge.
+ * test/fixtures/segment-v1.seg was written by the format 1 writer (commit f432509) from `cell` below; every reader
+ * path (pages, single cells, bulk cells, whole columns, block bytes, merge cursors) must give the same cells for
+ * both formats and for a merge of the two. If format 2 reading breaks (sections, trailers, groups cut at group
+ * boundaries) or format 1 stops opening, these comparisons fail.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { ByteReader } from '../../../src/storage/segment/bytes.js';
+import { count } from '../../../src/storage/segment/doc-set.js';
+import { BLOCK_ROWS, GROUP_ROWS } from '../../../src/storage/segment/segment-format.js';
+import { mergeSegments, mergeSource } from '../../../src/storage/segment/segment-merge.js';
+import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+import { compareTokens, type SegmentSource, writeSegment } from '../../../src/storage/segment/segment-writer.js';
+import { REPO_ROOT } from '../../helpers/server-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-segformat-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const V1 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v1.seg');
+const NAMES = ['a', 'b', 'c', 'long'];
+const N = 2600;
+const T0 = 1_767_225_600;
+
+/** The cells of the fixture (and of the format 2 twin written here): dense, sparse, one block only, long. */
+function cell(name: string, i: number): string | undefined {
+  if (name === 'a') return `a${i}`;
+  if (name === 'b') return i % 5 === 0 ? undefined : `b-${i % 17}`;
+  if (name === 'c') return i >= 1024 && i < 1100 ? `c ${i} ünï` : undefined;
+  if (name === 'long') return i % 97 === 0 ? 'x'.repeat(200 + (i % 50)) : undefined;
+  return undefined;
+}
+
+/** The fixture's source; `shift` moves its times and renames its cells so a merge can tell the inputs apart. */
+function source(id: string, shift: number, tag: string): SegmentSource {
+  const times = new Uint32Array(N);
+  for (let i = 0; i < N; i++) times[i] = T0 + shift + Math.floor(i / 3);
+  const value = (name: string, i: number): string | undefined => {
+    const v = cell(name, i);
+    return v === undefined ? undefined : `${tag}${v}`;
+  };
+  const tokens = new Map<string, number[]>();
+  for (let i = 0; i < N; i++) {
+    const v = value('b', i);
+    if (v !== undefined) tokens.set(v, [...(tokens.get(v) ?? []), i]);
+  }
+  const nums = new Map<number, number[]>();
+  for (let i = 0; i < N; i++) nums.set(i % 10, [...(nums.get(i % 10) ?? []), i]);
+  return {
+    id,
+    n: N,
+    times,
+    columns: NAMES.map((name) => ({ name, values: () => Array.from({ length: N }, (_, i) => value(name, i)) })),
+    dicts: new Map([
+      [
+        'k:b',
+        () =>
+          [...tokens].sort((x, y) => compareTokens(x[0], y[0])).map(([t, ids]) => [t, Uint32Array.from(ids)] as const),
+      ],
+    ]),
+    numbers: new Map([
+      ['n:num', () => [...nums].sort((x, y) => x[0] - y[0]).map(([v, ids]) => [v, Uint32Array.from(ids)] as const)],
+    ]),
+    shards: { '0-0': [[0, 1]] },
+    replaces: [],
+    configVersion: 1,
+  };
+}
+
+/** Every reader path of `seg` against `expected(name, row)`. */
+function checkReads(seg: SegmentReader, expected: (name: string, row: number) => string | undefined, label: string) {
+  const names = seg.footer.columns.map((c) => c.name);
+  const row = (id: number) => ({
+    time: seg.time(id),
+    fields: names.flatMap((n) => (expected(n, id) === undefined ? [] : [[n, expected(n, id)!] as [string, string]])),
+  });
+  for (const name of names) {
+    const values = seg.columnValues(name);
+    for (let i = 0; i < seg.n; i++) assert.equal(values[i], expected(name, i), `${label}: columnValues ${name}[${i}]`);
+    // Block bytes (sidecars, value counts): cells in row order per 1,024-row block, absent rows as 0 bytes.
+    for (let b = 0; b * BLOCK_ROWS < seg.n; b++) {
+      const buf = seg.columnBlockBytes(name, b);
+      const rows = Math.min(BLOCK_ROWS, seg.n - b * BLOCK_ROWS);
+      const r = buf ? new ByteReader(buf) : undefined;
+      for (let k = 0; k < rows; k++) {
+        let v: string | undefined;
+        if (r && !r.done) {
+          const l = r.varint();
+          if (l > 0) v = buf!.toString('utf8', r.pos, r.pos + l - 1);
+          r.pos += Math.max(0, l - 1);
+        }
+        assert.equal(v, expected(name, b * BLOCK_ROWS + k), `${label}: block ${b} of ${name}, row ${k}`);
+      }
+    }
+  }
+  // Pages across group and block boundaries, newest first, one row per group, several per group, repeated.
+  const edges = [0, GROUP_ROWS - 1, GROUP_ROWS, GROUP_ROWS + 1, 2 * GROUP_ROWS - 1, BLOCK_ROWS - 1, BLOCK_ROWS];
+  const pages = [
+    [seg.n - 1, 2000, 1500, 1050, 1030, 700, 5],
+    edges,
+    [...edges].reverse(),
+    [1024, 1025, 1026, 1099, 1100, 1101],
+    [seg.n - 1, seg.n - 2, seg.n - 1],
+  ];
+  for (const ids of pages) {
+    assert.deepEqual(seg.rows(ids), ids.map(row), `${label}: rows ${ids.join(',')}`);
+    assert.deepEqual(seg.rows(ids), ids.map(row), `${label}: rows again ${ids.join(',')}`);
+    for (const id of ids) assert.equal(seg.cell('c', id), expected('c', id), `${label}: cell c ${id}`);
+  }
+  // Bulk reads: every third row, all columns at once and one at a time.
+  const bulk: number[] = [];
+  for (let i = 0; i < seg.n; i += 3) bulk.push(i);
+  const cells = seg.cellsOfRows([...names, 'missing'], bulk);
+  names.forEach((name, k) => {
+    for (let i = 0; i < bulk.length; i++) {
+      assert.equal(cells[k]![i], expected(name, bulk[i]!), `${label}: cellsOfRows ${name} ${bulk[i]}`);
+    }
+    const seen: [number, string | undefined][] = [];
+    seg.eachCell(name, bulk, (id, v) => {
+      seen.push([id, v]);
+    });
+    assert.deepEqual(
+      seen,
+      bulk.map((id) => [id, expected(name, id)]),
+      `${label}: eachCell ${name}`,
+    );
+  });
+  assert.ok(cells[names.length]!.every((v) => v === undefined));
+  assert.equal(seg.rows(bulk).length, bulk.length);
+  assert.equal(
+    count(seg.term('k:b', 'b-3')),
+    1 + Math.floor((seg.n - 1 - 3) / 17) - countFive(seg.n),
+    `${label}: term`,
+  );
+}
+
+/** Rows i < n with i % 17 === 3 and i % 5 === 0 (no `b` cell there). */
+function countFive(n: number): number {
+  let c = 0;
+  for (let i = 3; i < n; i += 17) if (i % 5 === 0) c++;
+  return c;
+}
+
+test('format 1 segments (per-column blocks) still open and read on every path', () => {
+  const seg = SegmentReader.open(V1);
+  try {
+    assert.equal(readFileSync(V1).subarray(0, 8).toString('latin1'), 'SLUSEG01');
+    assert.equal(seg.footer.format, undefined);
+    assert.equal(seg.n, N);
+    checkReads(seg, cell, 'v1');
+  } finally {
+    seg.close();
+  }
+});
+
+test('format 2 round trip: row groups of GROUP_ROWS rows, a partial last group, every read path', () => {
+  const path = join(dir, 'v2.seg');
+  writeSegment(path, source('0000000002', 0, ''));
+  assert.equal(readFileSync(path).subarray(0, 8).toString('latin1'), 'SLUSEG02');
+  const seg = SegmentReader.open(path);
+  try {
+    assert.equal(seg.footer.format, 2);
+    assert.equal(seg.footer.groups!.length, Math.ceil(N / GROUP_ROWS));
+    assert.ok(seg.footer.columns.every((c) => c.blocks === undefined));
+    checkReads(seg, cell, 'v2');
+  } finally {
+    seg.close();
+  }
+});
+
+test('a merge of a format 1 and a format 2 segment writes format 2 with every cell in time order', () => {
+  const newer = join(dir, 'newer.seg');
+  // Interleaved times (half a row apart) so every output group mixes rows of both inputs.
+  writeSegment(newer, source('0000000003', 1, 'n'));
+  const inputs = [SegmentReader.open(V1), SegmentReader.open(newer)];
+  const bytes = join(dir, 'merged-bytes.seg');
+  const strings = join(dir, 'merged-strings.seg');
+  try {
+    mergeSegments(inputs, bytes, '0000000004', 2);
+    writeSegment(strings, mergeSource(inputs, '0000000004', 2));
+  } finally {
+    for (const s of inputs) s.close();
+  }
+  // Expected rows: both inputs' rows ordered by time, ties in input order then row order.
+  const all: { t: number; input: number; row: number }[] = [];
+  for (let i = 0; i < N; i++) {
+    all.push({ t: T0 + Math.floor(i / 3), input: 0, row: i });
+    all.push({ t: T0 + 1 + Math.floor(i / 3), input: 1, row: i });
+  }
+  all.sort((x, y) => x.t - y.t || x.input - y.input || x.row - y.row);
+  const expected = (name: string, id: number): string | undefined => {
+    const r = all[id]!;
+    const v = cell(name, r.row);
+    return v === undefined ? undefined : `${r.input === 1 ? 'n' : ''}${v}`;
+  };
+  for (const path of [bytes, strings]) {
+    const seg = SegmentReader.open(path);
+    try {
+      assert.equal(seg.footer.format, 2);
+      assert.equal(seg.n, 2 * N);
+      for (let id = 0; id < seg.n; id++) assert.equal(seg.time(id), all[id]!.t);
+      const names = seg.footer.columns.map((c) => c.name);
+      assert.deepEqual(names, NAMES);
+      for (const name of names) {
+        const values = seg.columnValues(name);
+        for (let id = 0; id < seg.n; id++) assert.equal(values[id], expected(name, id), `${path}: ${name}[${id}]`);
+      }
+      const ids = [0, 127, 128, 129, 2047, 2048, 2 * N - 1];
+      assert.deepEqual(
+        seg.rows(ids).map((r) => r.fields),
+        ids.map((id) =>
+          names.flatMap((n) => (expected(n, id) === undefined ? [] : [[n, expected(n, id)!] as [string, string]])),
+        ),
+      );
+    } finally {
+      seg.close();
+    }
+  }
+});

@@ -174,7 +174,9 @@ export class Collector {
     for (const rec of host.store.files.values()) {
       if (rec.config !== config.configName || skipRecord?.(rec) === true) continue;
       const intents = (replay.get(rec.fileId) ?? []).sort((a, b) => a.ranges[0]!.start - b.ranges[0]!.start);
-      const end = intents.reduce((m, i) => Math.max(m, i.ranges[0]!.end), rec.committed);
+      // Reading resumes past everything spoken for: the pending intents (resent as they were) and the ranges
+      // acknowledged ahead of `committed`. Read again, those would be cut anew and leave under other ids.
+      const end = host.store.frontier(rec.fileId);
       const t: Tracked = {
         rec,
         origin: rec.path,

@@ -46,6 +46,31 @@ test('checkpoint: acks out of order advance only the contiguous prefix; pending 
   r.close();
 });
 
+test('checkpoint: ranges acknowledged ahead of committed survive snapshots; the frontier is past them', () => {
+  const dir = temp();
+  const s = CheckpointStore.open(dir);
+  s.putFile(file('h'));
+  s.addIntent({ id: 'h1', ranges: [{ fileId: 'h', start: 0, end: 10 }] });
+  s.addIntent({ id: 'h2', ranges: [{ fileId: 'h', start: 10, end: 20 }] });
+  s.addIntent({ id: 'h3', ranges: [{ fileId: 'h', start: 20, end: 30 }] });
+  s.ack('h2');
+  s.ack('h3');
+  s.flush(true);
+  assert.equal(s.frontier('h'), 30);
+  // Two crashes in a row: the first reopen folds the journal into a snapshot, the second starts from that alone.
+  const r1 = CheckpointStore.open(dir);
+  assert.equal(r1.frontier('h'), 30, 'after the journal replay');
+  const r2 = CheckpointStore.open(dir);
+  assert.deepEqual([...r2.pending.keys()], ['h1']);
+  assert.equal(r2.frontier('h'), 30, 'after a snapshot: [10, 30) was acknowledged, not to be read again');
+  r2.ack('h1');
+  assert.equal(r2.files.get('h')!.committed, 30);
+  r2.close();
+  const r3 = CheckpointStore.open(dir);
+  assert.equal(r3.files.get('h')!.committed, 30);
+  r3.close();
+});
+
 test('checkpoint: a torn journal tail is ignored', () => {
   const dir = temp();
   const s = CheckpointStore.open(dir);

@@ -270,7 +270,10 @@ async function attach(
   dataDir: string,
   removeOnClose: boolean,
 ): Promise<LoadedDay & { client: SlsClient }> {
-  const server = await startServerProcess({ dataDir });
+  // SLUICE_BENCH_SERVER_ARGS: node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS
+  // does not accept --cpu-prof).
+  const nodeArgs = process.env['SLUICE_BENCH_SERVER_ARGS']?.split(' ').filter((a) => a !== '');
+  const server = await startServerProcess({ dataDir, ...(nodeArgs ? { nodeArgs } : {}) });
   const pid = server.child.pid!;
   const client = new SlsClient({
     endpoint: server.url,

@@ -180,7 +180,8 @@ export class HeadPart implements SearchPart, IndexSink {
       return out.sort();
     };
     const dicts = new Map<string, () => Iterable<readonly [string, Uint32Array]>>();
-    for (const [name, d] of this.dicts) {
+    // Dictionaries in name order (SegmentBuild writes them so too; readers find them by name).
+    for (const [name, d] of [...this.dicts].sort(byName)) {
       dicts.set(name, function* () {
         // A native sort of the strings (UTF-16 order, as compareTokens) beats an index sort with a JS comparator.
         const sorted = d.tokens.slice().sort();
@@ -188,7 +189,7 @@ export class HeadPart implements SearchPart, IndexSink {
       });
     }
     const numbers = new Map<string, () => Iterable<readonly [number, Uint32Array]>>();
-    for (const [name, d] of this.nums) {
+    for (const [name, d] of [...this.nums].sort(byName)) {
       numbers.set(name, function* () {
         for (const v of Float64Array.from(d.keys()).sort()) yield [v, remap(d.get(v)!)] as const;
       });
@@ -213,4 +214,8 @@ export class HeadPart implements SearchPart, IndexSink {
     const arr = ids instanceof Uint32Array ? ids : Uint32Array.from(ids as number[]);
     return fromIds(end === arr.length ? arr : arr.subarray(0, end), this.n);
   }
+}
+
+function byName(a: readonly [string, unknown], b: readonly [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

@@ -34,6 +34,8 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   /** Use the generated access key instead of the test one. */
   readonly generatedKey?: boolean;
+  /** Extra node flags for the server process (e.g. `--cpu-prof` when profiling a bench). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -41,7 +43,17 @@ export interface StartOptions {
  */
 export async function startServerProcess(options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-test-')));
-  const args = [SLUICE_BIN, 'serve', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--data', dataDir];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    SLUICE_BIN,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(options.port ?? 0),
+    '--data',
+    dataDir,
+  ];
   if (options.config) {
     const file = `${dataDir}.config.json`;
     await writeFile(file, JSON.stringify(options.config));

@@ -1,23 +1,31 @@
 /**
  * Segment file layout (one immutable file per segment, `<id>.seg`):
  *
- *   "SLUSEG02"
+ *   "SLUSEG03"
  *   times      zstd(delta varints of the sorted log times)
- *   groups     row groups of GROUP_ROWS rows, one zstd frame each: every column's cells of those rows in footer
- *              column order (a cell is varint(len+1) + UTF-8, or 0 = absent; a column with no value in the group has
- *              no bytes), then one u32 LE byte length per column
+ *   groups     row groups of GROUP_ROWS rows. A column's section holds its cell of each row of the group (a cell
+ *              is varint(len+1) + UTF-8, or 0 = absent); a column with no value in the group has an empty section.
+ *              Group = header: varint(section length) per column, a bit mask of the columns whose section is wide
+ *              (> 16 bytes per row), varint(compressed length) of each of the two frames; then zstd(the narrow
+ *              sections in column order), then zstd(the wide sections in column order); an empty frame has no bytes
  *   dicts      per text dictionary, per DICT_BLOCK tokens: their postings, then a token block
  *              (token, varint posting offset from the block's postings start, varint posting length)
  *   numbers    per long/double field: postings per distinct value, then Float64 values and Float64 offsets
- *   footer     JSON (SegmentFooter), u32 LE footer length, "SLUSEG01"
+ *   footer     JSON (SegmentFooter), u32 LE footer length, the magic again
  *
  * Only the footer (with its sparse token index: the first token of each block) and the time column are held in
  * memory; token blocks, postings and column blocks are read on demand.
  */
-export const MAGIC = Buffer.from('SLUSEG02', 'latin1');
+export const MAGIC = Buffer.from('SLUSEG03', 'latin1');
+/**
+ * Format 2 (written by 318e711 only): one zstd frame per group of every section, then a u32 LE length per column.
+ * Format 3 splits it into a frame of the narrow sections and one of the wide ones: with one frame a scan of one
+ * column (value counts, SQL cells of selected rows) decoded every column of every group.
+ */
+export const MAGIC_V2 = Buffer.from('SLUSEG02', 'latin1');
 /**
  * Format 1 ("SLUSEG01", written before 2026-11-22 evening): instead of row groups, per column blocks of BLOCK_ROWS
- * rows, each its own zstd frame (`ColumnFooter.blocks`). Still read; merges and reindexing rewrite it as format 2.
+ * rows, each its own zstd frame (`ColumnFooter.blocks`). Still read; merges and reindexing rewrite it as format 3.
  * A page of sparse rows (a rare IP over a day) touched one 1,024-row block of every column per row: ~1,300 frames
  * for 85 rows. Row groups decode one 128-row frame per row (measured 18.6–24.8 → 2.8–3.7 ms for 85 rows) for ~28 %
  * more column bytes (small frames compress less).
@@ -71,9 +79,9 @@ export interface SegmentFooter {
   readonly configVersion: number;
   readonly createdMs: number;
   readonly times: ByteRange;
-  /** 2 for row groups; absent in format 1. */
+  /** 3 (a narrow and a wide frame per group) or 2 (one frame) for row groups; absent in format 1. */
   readonly format?: number;
-  /** Format 2: group i holds rows [i*GROUP_ROWS, (i+1)*GROUP_ROWS); null when no column has a value there. */
+  /** Formats 2 and 3: group i holds rows [i*GROUP_ROWS, (i+1)*GROUP_ROWS); null when no column has a value there. */
   readonly groups?: readonly (ByteRange | null)[];
   readonly columns: readonly ColumnFooter[];
   readonly dicts: readonly DictFooter[];

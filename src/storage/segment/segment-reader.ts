@@ -11,6 +11,7 @@ import {
   GROUP_ROWS,
   MAGIC,
   MAGIC_V1,
+  MAGIC_V2,
   type NumberFooter,
   type SegmentFooter,
 } from './segment-format.js';
@@ -39,6 +40,7 @@ export class SegmentReader implements SearchPart {
   private readonly numberTables = new Map<string, NumberTable>();
   /** Format 2 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
   private readonly groups: readonly (ByteRange | null)[] | undefined;
+  private readonly format: number;
   private readonly columnIndex = new Map<string, number>();
   /** Token → where its posting list is (null: absent), for terms queried recently. */
   private readonly termRefs = new Map<string, PostingRef | null>();
@@ -59,7 +61,8 @@ export class SegmentReader implements SearchPart {
     this.maxTime = footer.maxTime;
     for (const d of footer.dicts) this.dicts.set(d.name, d);
     for (const nf of footer.numbers) this.numbers.set(nf.name, nf);
-    this.groups = footer.format === 2 ? (footer.groups ?? []) : undefined;
+    this.format = footer.format ?? 1;
+    this.groups = this.format >= 2 ? (footer.groups ?? []) : undefined;
     footer.columns.forEach((c, i) => {
       if (!this.columnIndex.has(c.name)) this.columnIndex.set(c.name, i);
     });
@@ -81,7 +84,8 @@ export class SegmentReader implements SearchPart {
       const tail = Buffer.alloc(MAGIC.length + 4);
       readSync(fd, tail, 0, tail.length, size - tail.length);
       const magic = tail.subarray(4);
-      if (!magic.equals(MAGIC) && !magic.equals(MAGIC_V1)) throw new Error(`segment ${path} has no end marker`);
+      if (!magic.equals(MAGIC) && !magic.equals(MAGIC_V2) && !magic.equals(MAGIC_V1))
+        throw new Error(`segment ${path} has no end marker`);
       const flen = tail.readUInt32LE(0);
       const fbuf = Buffer.alloc(flen);
       readSync(fd, fbuf, 0, flen, size - tail.length - flen);
@@ -310,25 +314,17 @@ export class SegmentReader implements SearchPart {
       ats.length = 0;
       for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - g * GROUP_ROWS);
       const key = `${this.path}#${range.off}`;
-      let buf: Buffer;
-      let starts: Uint32Array;
       const cached = cachedGroup(key);
-      if (cached || (page && (e - s > 1 || missedBefore(key)))) {
-        const group = cached ?? this.cacheGroup(key, range);
-        buf = group.buf;
-        starts = group.starts;
-      } else {
-        const len = this.decodeScratch(range.off, range.len);
-        buf = scratchOut!;
-        starts = sectionStarts(buf, len, cols.length, this.path);
-      }
+      const group =
+        cached || (page && (e - s > 1 || missedBefore(key)))
+          ? (cached ?? this.cacheGroup(key, range))
+          : this.scratchGroup(range);
       const base = s;
       for (let c = 0; c < cols.length; c++) {
-        const from = starts[c]!;
-        const to = starts[c + 1]!;
-        if (from === to) continue;
+        const buf = group.col(c);
+        if (!buf) continue;
         const name = cols[c]!.name;
-        cellsAt(buf, from, to, ats, (k, v) => {
+        cellsAt(buf, group.from[c]!, group.to[c]!, ats, (k, v) => {
           if (v !== undefined) fields[base + k]!.push([name, v]);
         });
       }
@@ -336,39 +332,51 @@ export class SegmentReader implements SearchPart {
     }
   }
 
-  /** Decodes group `range` and adds it to the group cache. */
-  private cacheGroup(key: string, range: ByteRange): DecodedGroup {
-    const group = this.decodeGroup(range);
+  /** Decodes every frame of group `range` and adds it to the group cache. */
+  private cacheGroup(key: string, range: ByteRange): RowGroup {
+    const group = this.rowGroup(range);
+    group.decodeAll();
     groupCache.set(key, group);
     groupCacheBytes += group.bytes;
     while (groupCacheBytes > BLOCK_CACHE_BYTES) {
-      const [oldest, value] = groupCache.entries().next().value as [string, DecodedGroup];
+      const [oldest, value] = groupCache.entries().next().value as [string, RowGroup];
       groupCache.delete(oldest);
       groupCacheBytes -= value.bytes;
     }
     return group;
   }
 
-  private decodeGroup(range: ByteRange): DecodedGroup {
-    const buf = zstdDecompress(this.read(range.off, range.len));
-    return {
-      buf,
-      starts: sectionStarts(buf, buf.length, this.footer.columns.length, this.path),
-      bytes: buf.length + 64,
-    };
+  /** Group `range` with nothing decoded yet (format 2: decoded whole). */
+  private rowGroup(range: ByteRange, span?: Buffer): RowGroup {
+    return new RowGroup(span ?? this.read(range.off, range.len), this.footer.columns.length, this.format, this.path);
+  }
+
+  /** Group `range` read and decoded into the shared scratch buffers (valid until the next scratch read). */
+  private scratchGroup(range: ByteRange): RowGroup {
+    if (scratchIn.length < range.len) scratchIn = Buffer.allocUnsafe(Math.max(range.len, scratchIn.length * 2));
+    let done = 0;
+    while (done < range.len) {
+      const got = readSync(this.fd, scratchIn, done, range.len - done, range.off + done);
+      if (got === 0) throw new Error(`segment ${this.path} is truncated at ${range.off + done}`);
+      done += got;
+    }
+    const group = this.rowGroup(range, scratchIn.subarray(0, range.len));
+    group.decodeAll(true);
+    return group;
   }
 
   /**
    * Group `g` for bulk reads (scans, merges, SQL row ids), through a small cache of recent groups apart from the page
-   * cache: callers reading several columns of the same rows one column at a time decode each group once.
+   * cache: callers reading several columns of the same rows one column at a time read each group once, and decode
+   * only the frames (narrow or wide columns) they ask for.
    */
-  private bulkGroup(g: number): DecodedGroup | undefined {
+  private bulkGroup(g: number): RowGroup | undefined {
     const range = this.groups![g];
     if (!range) return undefined;
     const key = `${this.path}#${range.off}`;
     const hit = bulkGroups.get(key) ?? groupCache.get(key);
     if (hit) return hit;
-    const group = this.decodeGroup(range);
+    const group = this.rowGroup(range);
     bulkGroups.set(key, group);
     if (bulkGroups.size > BULK_GROUPS) bulkGroups.delete(bulkGroups.keys().next().value as string);
     return group;
@@ -385,8 +393,9 @@ export class SegmentReader implements SearchPart {
       const g = Math.floor(row / GROUP_ROWS);
       const group = this.bulkGroup(g);
       const first = g * GROUP_ROWS;
-      if (!group) return { first, rows: GROUP_ROWS, buf: undefined, start: 0, end: 0 };
-      return { first, rows: GROUP_ROWS, buf: group.buf, start: group.starts[c]!, end: group.starts[c + 1]! };
+      const buf = group?.col(c);
+      if (!group || !buf) return { first, rows: GROUP_ROWS, buf: undefined, start: 0, end: 0 };
+      return { first, rows: GROUP_ROWS, buf, start: group.from[c]!, end: group.to[c]! };
     }
     const b = Math.floor(row / BLOCK_ROWS);
     const range = this.footer.columns[c]!.blocks![b];
@@ -431,7 +440,9 @@ export class SegmentReader implements SearchPart {
           if (c < 0) continue;
           const col = out[k]!;
           const base = i;
-          cellsAt(group.buf, group.starts[c]!, group.starts[c + 1]!, ats, (x, v) => {
+          const buf = group.col(c);
+          if (!buf) continue;
+          cellsAt(buf, group.from[c]!, group.to[c]!, ats, (x, v) => {
             col[base + x] = v;
           });
         }
@@ -471,10 +482,12 @@ export class SegmentReader implements SearchPart {
       if (c < 0 || !range) return undefined;
       const key = `${this.path}#${range.off}`;
       const group = cachedGroup(key) ?? this.cacheGroup(key, range);
+      const buf = group.col(c);
       let v: string | undefined;
-      cellsAt(group.buf, group.starts[c]!, group.starts[c + 1]!, [id - g * GROUP_ROWS], (_, x) => {
-        v = x;
-      });
+      if (buf)
+        cellsAt(buf, group.from[c]!, group.to[c]!, [id - g * GROUP_ROWS], (_, x) => {
+          v = x;
+        });
       return v;
     }
     const b = Math.floor(id / BLOCK_ROWS);
@@ -551,12 +564,14 @@ export class SegmentReader implements SearchPart {
       for (let g = 0; g < this.groups.length; g++) {
         const range = this.groups[g];
         if (!range) continue;
-        const group = this.decodeGroup(range);
-        const r = new ByteReader(group.buf, group.starts[c]!);
-        const end = group.starts[c + 1]!;
+        const group = this.rowGroup(range);
+        const buf = group.col(c);
+        if (!buf) continue;
+        const r = new ByteReader(buf, group.from[c]!);
+        const end = group.to[c]!;
         for (let row = g * GROUP_ROWS; r.pos < end; row++) {
           const l = r.varint();
-          if (l > 0) out[row] = group.buf.toString('utf8', r.pos, r.pos + l - 1);
+          if (l > 0) out[row] = buf.toString('utf8', r.pos, r.pos + l - 1);
           if (l > 0) r.pos += l - 1;
         }
       }
@@ -591,19 +606,18 @@ export class SegmentReader implements SearchPart {
     let pending = 0;
     for (let g = b * per; g < (b + 1) * per && g * GROUP_ROWS < this.n; g++) {
       const group = this.bulkGroup(g);
-      const from = group?.starts[c] ?? 0;
-      const to = group?.starts[c + 1] ?? 0;
-      if (!group || from === to) {
+      const buf = group?.col(c);
+      const from = group?.from[c] ?? 0;
+      const to = group?.to[c] ?? 0;
+      if (!group || !buf || from === to) {
         pending += Math.min(GROUP_ROWS, this.n - g * GROUP_ROWS);
         continue;
       }
       // Absent groups before a present one become one 0 byte per row, so cells stay at their rows.
       if (pending > 0) parts.push(Buffer.alloc(pending));
       pending = 0;
-      parts.push(group.buf.subarray(from, to));
-      // A section may end before its group's last rows (they are absent): pad to the group's end.
-      const rows = Math.min(GROUP_ROWS, this.n - g * GROUP_ROWS);
-      pending += rows - countCells(group.buf, from, to);
+      // A present section holds a cell (maybe 0 = absent) for every row of its group.
+      parts.push(buf.subarray(from, to));
     }
     return parts.length === 0 ? undefined : Buffer.concat(parts);
   }
@@ -828,11 +842,106 @@ function missedBefore(key: string): boolean {
   return false;
 }
 
-/** A decoded row group: its cells, and where each column's section starts (plus the end). */
-interface DecodedGroup {
-  readonly buf: Buffer;
-  readonly starts: Uint32Array;
-  readonly bytes: number;
+/**
+ * A row group read from its segment. Format 3: a header (per column varint(section length), a bit mask of the
+ * columns in the wide frame, varint(compressed length of the narrow frame)), then the narrow frame, then the wide
+ * one; each frame is its columns' sections in column order. Frames are decoded on first use, so a scan of a narrow
+ * column never decodes the wide one. Format 2: one frame of every section, then a u32 LE length per column.
+ */
+class RowGroup {
+  /** Column c's cells are frames[frameOf[c]][from[c], to[c]). */
+  readonly from: Uint32Array;
+  readonly to: Uint32Array;
+  private readonly frameOf: Uint8Array;
+  private readonly frames: (Buffer | undefined)[];
+  /** Compressed frames in the span, [start, end) of each, and their decoded sizes. */
+  private readonly spans: number[] = [];
+  private readonly raw: number[];
+
+  constructor(
+    private span: Buffer | undefined,
+    columns: number,
+    format: number,
+    private readonly path: string,
+  ) {
+    this.from = new Uint32Array(columns);
+    this.to = new Uint32Array(columns);
+    this.frameOf = new Uint8Array(columns);
+    const buf = span!;
+    if (format === 2) {
+      const whole = zstdDecompress(buf);
+      const starts = sectionStarts(whole, whole.length, columns, path);
+      for (let c = 0; c < columns; c++) {
+        this.from[c] = starts[c]!;
+        this.to[c] = starts[c + 1]!;
+      }
+      this.frames = [whole];
+      this.raw = [whole.length];
+      this.span = undefined;
+      return;
+    }
+    const r = new ByteReader(buf);
+    const lens = new Array<number>(columns);
+    for (let c = 0; c < columns; c++) lens[c] = r.varint();
+    const mask = r.pos;
+    r.pos += (columns + 7) >>> 3;
+    this.raw = [0, 0];
+    for (let c = 0; c < columns; c++) {
+      const f = (buf[mask + (c >>> 3)]! >>> (c & 7)) & 1;
+      this.frameOf[c] = f;
+      this.from[c] = this.raw[f]!;
+      this.raw[f]! += lens[c]!;
+      this.to[c] = this.raw[f]!;
+    }
+    const frames = this.raw.length;
+    const clens: number[] = [];
+    for (let f = 0; f < frames; f++) clens.push(r.varint());
+    let at = r.pos;
+    for (let f = 0; f < frames; f++) {
+      this.spans.push(at, at + clens[f]!);
+      at += clens[f]!;
+    }
+    if (at !== buf.length) throw new Error(`segment ${path}: row group of ${buf.length} bytes, frames end at ${at}`);
+    this.frames = new Array(frames).fill(undefined);
+  }
+
+  /** The decoded frame holding column c, or undefined when the column has no cells here. */
+  col(c: number): Buffer | undefined {
+    if (this.from[c] === this.to[c]) return undefined;
+    const f = this.frameOf[c]!;
+    return this.frames[f] ?? this.decode(f, false);
+  }
+
+  /** Decodes every frame (with `scratch`, into the shared scratch buffer). */
+  decodeAll(scratch = false): void {
+    let at = 0;
+    if (scratch) {
+      let total = 0;
+      for (const n of this.raw) total += n;
+      if (scratchGroupOut.length < total)
+        scratchGroupOut = Buffer.allocUnsafe(Math.max(total, 2 * scratchGroupOut.length));
+    }
+    for (let f = 0; f < this.frames.length; f++) {
+      if (!this.frames[f] && this.raw[f]! > 0) this.decode(f, scratch, at);
+      at += this.raw[f]!;
+    }
+    if (!scratch) this.span = undefined;
+  }
+
+  get bytes(): number {
+    let n = 64 + 8 * this.from.length + (this.span?.length ?? 0);
+    for (const f of this.frames) n += f?.length ?? 0;
+    return n;
+  }
+
+  private decode(f: number, scratch: boolean, at = 0): Buffer {
+    const size = this.raw[f]!;
+    const out = scratch ? scratchGroupOut.subarray(at, at + size) : Buffer.allocUnsafe(size);
+    const n = scratchDctx.decompress(out, this.span!.subarray(this.spans[2 * f]!, this.spans[2 * f + 1]!));
+    if (n !== size) throw new Error(`segment ${this.path}: row group frame decoded to ${n} bytes, not ${size}`);
+    this.frames[f] = out;
+    return out;
+  }
 }
 
 export interface CellSpan {
@@ -858,28 +967,16 @@ function sectionStarts(buf: Buffer, len: number, columns: number, path: string):
   return starts;
 }
 
-/** Cells in `buf[from, to)`. */
-function countCells(buf: Buffer, from: number, to: number): number {
-  const r = new ByteReader(buf, from);
-  let n = 0;
-  while (r.pos < to) {
-    const l = r.varint();
-    if (l > 0) r.pos += l - 1;
-    n++;
-  }
-  return n;
-}
-
 /**
  * Decoded row groups for pages (the format 2 counterpart of the block cache), and a few recent ones for bulk reads
  * (a merge holds each input's current group; SQL and sidecars read several columns of the same groups in turn).
  */
-const groupCache = new Map<string, DecodedGroup>();
+const groupCache = new Map<string, RowGroup>();
 let groupCacheBytes = 0;
 const BULK_GROUPS = 64;
-const bulkGroups = new Map<string, DecodedGroup>();
+const bulkGroups = new Map<string, RowGroup>();
 
-function cachedGroup(key: string): DecodedGroup | undefined {
+function cachedGroup(key: string): RowGroup | undefined {
   const hit = groupCache.get(key);
   if (hit) {
     groupCache.delete(key);
@@ -892,6 +989,7 @@ function cachedGroup(key: string): DecodedGroup | undefined {
 const SCRATCH_OUT = 512 * 1024;
 let scratchIn = Buffer.allocUnsafe(64 * 1024);
 let scratchOut: Buffer | undefined;
+let scratchGroupOut = Buffer.allocUnsafe(SCRATCH_OUT);
 const scratchDctx = new zstdBinding.DCtx();
 
 /**

@@ -1,10 +1,11 @@
 /**
- * Segment format 2 stores the columns in row groups of GROUP_ROWS rows (one zstd frame per group); format 1 files
- * (per-column blocks of 1,024 rows, "SLUSEG01") written by earlier builds must still open, read and merge.
- * test/fixtures/segment-v1.seg was written by the format 1 writer (commit f432509) from `cell` below; every reader
- * path (pages, single cells, bulk cells, whole columns, block bytes, merge cursors) must give the same cells for
- * both formats and for a merge of the two. If format 2 reading breaks (sections, trailers, groups cut at group
- * boundaries) or format 1 stops opening, these comparisons fail.
+ * Segment format 3 stores the columns in row groups of GROUP_ROWS rows (a zstd frame of the narrow columns' cells
+ * and one of the wide ones). Older files must still open, read and merge: test/fixtures/segment-v1.seg was written
+ * by the format 1 writer (commit f432509: per-column blocks of 1,024 rows) from `cell` below, segment-v2.seg by the
+ * format 2 writer (318e711: one zstd frame per group). Every reader path (pages, single cells, bulk cells, whole
+ * columns, block bytes, merge cursors) must give the same cells for every format and for a merge of formats 1 and 3.
+ * If group reading breaks (headers, frames, sections, groups cut at group boundaries) or an older format stops
+ * opening, these comparisons fail.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-segformat-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const V1 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v1.seg');
+const V2 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v2.seg');
 const NAMES = ['a', 'b', 'c', 'long'];
 const N = 2600;
 const T0 = 1_767_225_600;
@@ -37,11 +39,11 @@ function cell(name: string, i: number): string | undefined {
 }
 
 /** The fixture's source; `shift` moves its times and renames its cells so a merge can tell the inputs apart. */
-function source(id: string, shift: number, tag: string): SegmentSource {
+function source(id: string, shift: number, tag: string, cellOf = cell): SegmentSource {
   const times = new Uint32Array(N);
   for (let i = 0; i < N; i++) times[i] = T0 + shift + Math.floor(i / 3);
   const value = (name: string, i: number): string | undefined => {
-    const v = cell(name, i);
+    const v = cellOf(name, i);
     return v === undefined ? undefined : `${tag}${v}`;
   };
   const tokens = new Map<string, number[]>();
@@ -146,34 +148,50 @@ function countFive(n: number): number {
   return c;
 }
 
-test('format 1 segments (per-column blocks) still open and read on every path', () => {
-  const seg = SegmentReader.open(V1);
-  try {
-    assert.equal(readFileSync(V1).subarray(0, 8).toString('latin1'), 'SLUSEG01');
-    assert.equal(seg.footer.format, undefined);
-    assert.equal(seg.n, N);
-    checkReads(seg, cell, 'v1');
-  } finally {
-    seg.close();
+test('format 1 (per-column blocks) and format 2 (one frame per group) segments still open and read on every path', () => {
+  for (const [path, magic, format] of [
+    [V1, 'SLUSEG01', undefined],
+    [V2, 'SLUSEG02', 2],
+  ] as const) {
+    const seg = SegmentReader.open(path);
+    try {
+      assert.equal(readFileSync(path).subarray(0, 8).toString('latin1'), magic);
+      assert.equal(seg.footer.format, format);
+      assert.equal(seg.n, N);
+      checkReads(seg, cell, magic);
+    } finally {
+      seg.close();
+    }
   }
 });
 
-test('format 2 round trip: row groups of GROUP_ROWS rows, a partial last group, every read path', () => {
+test('format 3 round trip: row groups of GROUP_ROWS rows, a partial last group, every read path', () => {
   const path = join(dir, 'v2.seg');
   writeSegment(path, source('0000000002', 0, ''));
-  assert.equal(readFileSync(path).subarray(0, 8).toString('latin1'), 'SLUSEG02');
+  assert.equal(readFileSync(path).subarray(0, 8).toString('latin1'), 'SLUSEG03');
   const seg = SegmentReader.open(path);
   try {
-    assert.equal(seg.footer.format, 2);
+    assert.equal(seg.footer.format, 3);
     assert.equal(seg.footer.groups!.length, Math.ceil(N / GROUP_ROWS));
     assert.ok(seg.footer.columns.every((c) => c.blocks === undefined));
-    checkReads(seg, cell, 'v2');
+    checkReads(seg, cell, 'v3');
   } finally {
     seg.close();
   }
+  // Wide sections (over 16 bytes a row) go to the second frame: a dense long column, wide in some groups only.
+  const wideCell = (name: string, i: number): string | undefined =>
+    name === 'long' ? (i < 1500 || i % 2 === 0 ? `${'w'.repeat(20 + (i % 40))}${i}` : undefined) : cell(name, i);
+  const widePath = join(dir, 'v3-wide.seg');
+  writeSegment(widePath, source('0000000005', 0, '', wideCell));
+  const wide = SegmentReader.open(widePath);
+  try {
+    checkReads(wide, wideCell, 'v3 wide');
+  } finally {
+    wide.close();
+  }
 });
 
-test('a merge of a format 1 and a format 2 segment writes format 2 with every cell in time order', () => {
+test('a merge of a format 1 and a format 3 segment writes format 3 with every cell in time order', () => {
   const newer = join(dir, 'newer.seg');
   // Interleaved times (half a row apart) so every output group mixes rows of both inputs.
   writeSegment(newer, source('0000000003', 1, 'n'));
@@ -201,7 +219,7 @@ test('a merge of a format 1 and a format 2 segment writes format 2 with every ce
   for (const path of [bytes, strings]) {
     const seg = SegmentReader.open(path);
     try {
-      assert.equal(seg.footer.format, 2);
+      assert.equal(seg.footer.format, 3);
       assert.equal(seg.n, 2 * N);
       for (let id = 0; id < seg.n; id++) assert.equal(seg.time(id), all[id]!.t);
       const names = seg.footer.columns.map((c) => c.name);

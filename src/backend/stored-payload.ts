@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { SlsError } from '../protocol/errors.js';
-import { lz4BlockDecompress } from '../protocol/lz4-block.js';
+import { lz4BlockDecompress, lz4BlockDecompressInto } from '../protocol/lz4-block.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 
 /**
@@ -8,13 +8,16 @@ import type { StoredRecord } from '../storage/shard-log/shard-log.js';
  * reading decompresses; a record that fails to decompress means the file was damaged behind the CRC's back and is
  * reported as a server error, never returned as data.
  */
-export function storedLogGroupBytes(record: StoredRecord): Uint8Array {
+export function storedLogGroupBytes(record: StoredRecord, into?: Buffer): Uint8Array {
   try {
     switch (record.codec) {
       case 'none':
         return record.payload;
       case 'lz4':
-        return lz4BlockDecompress(record.payload, record.rawSize);
+        // `into` (the index builders' arena): decoded into it when it is large enough, as a view of it.
+        return into
+          ? lz4BlockDecompressInto(record.payload, record.rawSize, into)
+          : lz4BlockDecompress(record.payload, record.rawSize);
       case 'deflate':
         return inflateSync(record.payload, { maxOutputLength: Math.max(record.rawSize, 1) });
       case 'zstd':

@@ -29,6 +29,22 @@ export interface BuildReply {
 
 let cached: { key: string; compiled: CompiledIndex; build: SegmentBuild } | undefined;
 
+/**
+ * The decoded LogGroups of the build in progress, back to back: a build keeps every record's bytes until it writes
+ * (rows are built in time order), so they share one buffer reused by the next build instead of one allocation each.
+ * Builds beyond MAX_ARENA decode their records into buffers of their own.
+ */
+let arena = Buffer.alloc(0);
+const MAX_ARENA = 64 * 1024 * 1024;
+
+function arenaFor(records: readonly StoredRecord[]): Buffer | undefined {
+  let raw = 0;
+  for (const r of records) if (r.codec === 'lz4') raw += r.rawSize;
+  if (raw > MAX_ARENA) return undefined;
+  if (arena.length < raw) arena = Buffer.allocUnsafeSlow(Math.min(MAX_ARENA, Math.ceil(raw * 1.25)));
+  return arena;
+}
+
 parentPort?.on('message', (req: BuildRequest) => {
   const skipped: string[] = [];
   try {
@@ -40,13 +56,16 @@ parentPort?.on('message', (req: BuildRequest) => {
     // One build per config, reset between requests: its buffers are reused instead of reallocated.
     const build = cached.build;
     build.reset();
+    const into = arenaFor(req.records);
+    let used = 0;
     for (const r of req.records) {
       let bytes: Uint8Array;
       try {
-        bytes = storedLogGroupBytes({
-          ...r,
-          payload: Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength),
-        });
+        bytes = storedLogGroupBytes(
+          { ...r, payload: Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength) },
+          into?.subarray(used),
+        );
+        if (into && bytes.buffer === into.buffer) used += bytes.byteLength;
       } catch (err) {
         skipped.push(`${r.shardKey}@${r.seq}: ${String(err)}`);
         build.skip(r.shardKey, r.seq);

@@ -15,7 +15,7 @@ import { Compressor } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import type { PayloadCodec } from '../storage/shard-log/shard-log.js';
 import { SlsError } from './errors.js';
-import { lz4BlockCompress, lz4BlockDecompress } from './lz4-block.js';
+import { lz4BlockCompress, lz4BlockDecompress, lz4BlockDecompressInto } from './lz4-block.js';
 
 export interface BodyLimits {
   /** Largest accepted body once decompressed, in bytes. */
@@ -92,6 +92,7 @@ export function decodeRequestBody(
   compressType: string | undefined,
   rawSizeHeader: string | undefined,
   limits: BodyLimits,
+  scratch?: Buffer,
 ): DecodedBody {
   const codec = parseCompressType(compressType);
   switch (codec) {
@@ -103,7 +104,12 @@ export function decodeRequestBody(
         throw new SlsError('MissingBodyRawSize', 'x-log-bodyrawsize is required with x-log-compresstype lz4');
       }
       const rawSize = parseRawSize(rawSizeHeader, limits)!;
-      return { raw: lz4BlockDecompress(body, rawSize), codec };
+      // With `scratch` (PutLogs: the bytes are only validated), an lz4 body is decoded into it: `raw` is then a view
+      // of it, valid until the caller's next decode.
+      return {
+        raw: scratch ? lz4BlockDecompressInto(body, rawSize, scratch) : lz4BlockDecompress(body, rawSize),
+        codec,
+      };
     }
     case 'deflate': {
       const rawSize = parseRawSize(rawSizeHeader, limits);

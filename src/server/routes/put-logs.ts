@@ -112,15 +112,31 @@ function decodeEntries(ctx: RequestContext, maxRawBytes: number, groupLimits: Lo
         codec === 'none' ? undefined : codec,
         size === undefined ? undefined : String(size),
         { maxRawBytes },
+        scratchFor(size),
       );
       checkGroup(raw, groupLimits);
       return storedEntry(p.data, codec, raw);
     });
   }
 
-  const { raw, codec } = decodeRequestBody(ctx.body, compressType, rawSize, { maxRawBytes });
+  const { raw, codec } = decodeRequestBody(ctx.body, compressType, rawSize, { maxRawBytes }, scratchFor(rawSize));
   checkGroup(raw, groupLimits);
   return [storedEntry(ctx.body, codec, raw)];
+}
+
+/** Bodies decoded only to be validated (lz4: the record keeps the bytes as sent) are decoded into this buffer. */
+let scratch = Buffer.alloc(0);
+const MAX_SCRATCH = 16 * 1024 * 1024;
+
+/**
+ * The scratch buffer for a body of `rawSize` (header text) raw bytes, grown when needed up to MAX_SCRATCH; larger
+ * bodies get a buffer of their own. Everything that reads the decoded bytes runs before the handler yields.
+ */
+function scratchFor(rawSize: string | undefined | number): Buffer | undefined {
+  const n = Number(rawSize);
+  if (!Number.isSafeInteger(n) || n <= 0 || n > MAX_SCRATCH) return undefined;
+  if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH, Math.max(n, 2 * scratch.length)));
+  return scratch;
 }
 
 /** Validates one LogGroup; an empty one is refused rather than stored as a record that holds nothing. */

@@ -116,7 +116,7 @@ async function pullLogs(ctx: RequestContext, deps: RouteDeps, project: string, l
     maxBytes: deps.limits.maxPullBytes,
     ...(end !== undefined ? { endSeq: end } : {}),
   });
-  const groups = result.records.map(storedLogGroupBytes);
+  const groups = result.records.map((r) => storedLogGroupBytes(r));
   const raw = encodeLogGroupList(groups);
   const headers: Record<string, string | number> = {
     'content-type': 'application/x-protobuf',

@@ -5,14 +5,20 @@ import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import {
   lz4BlockCompress,
   lz4BlockDecompress,
+  lz4BlockDecompressInto,
   lz4BlockDecompressJs,
   lz4BlockStore,
+  lz4Decoder,
 } from '../../../src/protocol/lz4-block.js';
 import { throwsSls } from './sls-error-assert.js';
+
+/** Scratch for lz4BlockDecompressInto (PutLogs validation, index builds): every test runs it like the others. */
+const scratch = Buffer.alloc(4 * 1024 * 1024);
 
 const DECODERS = [
   ['native', lz4BlockDecompress],
   ['js', lz4BlockDecompressJs],
+  ['native into scratch', (src: Uint8Array, n: number) => lz4BlockDecompressInto(src, n, scratch)],
 ] as const;
 
 const raw = encodeLogGroup(nginxGroup(300));
@@ -111,4 +117,16 @@ test('garbage and mutated blocks: both decoders agree, only PostBodyUncompressEr
     });
     assert.deepEqual(results[0], results[1], `case ${n}`);
   }
+});
+
+test('lz4BlockDecompressInto: a view of the scratch when it fits (C decoder), a buffer of its own when not', () => {
+  const out = lz4BlockDecompressInto(block, raw.length, scratch);
+  assert.ok(out.equals(raw));
+  if (lz4Decoder === 'lz4 (C)') assert.equal(out.buffer, scratch.buffer, 'decoded into the scratch');
+  const small = Buffer.alloc(raw.length - 1);
+  const own = lz4BlockDecompressInto(block, raw.length, small);
+  assert.ok(own.equals(raw));
+  assert.notEqual(own.buffer, small.buffer);
+  // A failed decode into the scratch is the same error as any other.
+  throwsSls(() => lz4BlockDecompressInto(block.subarray(0, 10), raw.length, scratch), 'PostBodyUncompressError');
 });

@@ -26,7 +26,7 @@ import type { Batch } from './send/batch.js';
 import type { BufferPool } from './send/buffer-pool.js';
 import type { BodyCompressor } from './send/compress.js';
 import { splitEntries } from './tail/entry-splitter.js';
-import { FINGERPRINT_MAX, headHash } from './tail/fingerprint.js';
+import { bytesHash, FINGERPRINT_MAX, headHash } from './tail/fingerprint.js';
 
 export interface CollectorOptions {
   readonly pool: BufferPool;
@@ -654,6 +654,12 @@ export class Collector {
       t.readOffset = Math.max(t.readOffset, end);
       return 0;
     }
+    if (id === undefined && (n < want || (n > 0 && t.rec.fpLen > 0 && !this.headIntact(t)))) {
+      // Shorter than the size just seen, or the head changed since checkIdentity: truncated (and maybe rewritten)
+      // meanwhile, so these bytes may be the next generation's. Nothing is taken; the next pass checks identity.
+      t.recheck = true;
+      return 0;
+    }
     this.host.metrics.readBytes += n;
     if (id === undefined && n > 0 && this.buf[0] === 0) {
       // A hole: after a copytruncate, a writer without O_APPEND goes on at its old offset and the file reads as NULs
@@ -720,6 +726,11 @@ export class Collector {
     return consumed;
   }
 
+  /** The head still hashes to the fingerprint (`t` is open and fingerprinted). */
+  private headIntact(t: Tracked): boolean {
+    return headHash(t.fd, t.rec.fpLen, this.scratch) === t.rec.fpHash;
+  }
+
   /** Same inode, but shorter than what we read or a different head: copytruncate or inode reuse. */
   private checkIdentity(t: Tracked, now: number): boolean {
     const rec = t.rec;
@@ -727,11 +738,15 @@ export class Collector {
     // From here on it is indexed by its head bytes (or replaced by a new generation).
     if (t.headKey === undefined) this.forgetRestoredHead(t);
     let truncated = t.size < t.readOffset;
-    if (!truncated && rec.fpLen > 0) truncated = headHash(t.fd, rec.fpLen, this.scratch) !== rec.fpHash;
+    // One read of the head serves the check and the growth of the fingerprint. (Two reads let a copytruncate slip
+    // in between: the old head verified, then the fingerprint grown over the new generation's bytes — the copy then
+    // no longer matched it, and a rewrite of the same length passed for the old file.)
+    const n = truncated ? 0 : readSync(t.fd, this.scratch, 0, FINGERPRINT_MAX, 0);
+    if (!truncated && rec.fpLen > 0) truncated = n < rec.fpLen || bytesHash(this.scratch, rec.fpLen) !== rec.fpHash;
     if (!truncated) {
-      const len = Math.min(t.size, FINGERPRINT_MAX);
+      const len = Math.min(t.size, n);
       if (len > rec.fpLen) {
-        rec.fpHash = headHash(t.fd, len, this.scratch);
+        rec.fpHash = bytesHash(this.scratch, len);
         rec.fpLen = len;
         this.host.store.putFile(rec);
         this.indexHead(t, this.scratch.toString('latin1', 0, Math.min(len, HEAD_KEY_BYTES)));

@@ -10,5 +10,10 @@ export const FINGERPRINT_MAX = 1024;
 
 export function headHash(fd: number, len: number, scratch: Buffer): string {
   const n = len === 0 ? 0 : readSync(fd, scratch, 0, len, 0);
-  return createHash('sha1').update(scratch.subarray(0, n)).digest('hex').slice(0, 16) + (n === len ? '' : '!');
+  return bytesHash(scratch, n) + (n === len ? '' : '!');
+}
+
+/** The fingerprint of `buf[0, len)`, head bytes already read (what `headHash` gives for a file holding them). */
+export function bytesHash(buf: Buffer, len: number): string {
+  return createHash('sha1').update(buf.subarray(0, len)).digest('hex').slice(0, 16);
 }

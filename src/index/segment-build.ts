@@ -945,20 +945,16 @@ export class SegmentBuild implements IndexSink {
 
 /**
  * Token ids in `compareTokens` order (UTF-16 code units) of their bytes. ASCII tokens without NUL (the usual case)
- * sort as one-byte strings `token + "\0" + 3 bytes of id`: the NUL ends every token below any byte it could hold,
- * so the order is the tokens' order, and the id is read back from the sorted string without a lookup. Otherwise the
- * decoded strings are sorted and mapped back through a Map.
+ * sort by their bytes (sortAsciiTokens); otherwise the decoded strings are sorted and mapped back through a Map.
  */
 function sortTokens(toks: readonly number[], arena: Buffer, meta: Int32Array, ascii: Uint8Array): number[] {
   let simple = toks.length < 1 << 24;
-  let bytes = 0;
   for (let j = 0; j < toks.length && simple; j++) {
     const t = toks[j]!;
     if (!ascii[t]) simple = false;
     const s = meta[4 * t + 2]!;
     const e = s + meta[4 * t + 3]!;
     for (let k = s; k < e; k++) if (arena[k] === 0) simple = false;
-    bytes += e - s + 4;
   }
   if (!simple) {
     const strs = toks.map((t) =>
@@ -969,6 +965,70 @@ function sortTokens(toks: readonly number[], arena: Buffer, meta: Int32Array, as
     strs.sort();
     return strs.map((x) => byStr.get(x)!);
   }
+  return sortAsciiTokens(toks, arena, meta);
+}
+
+const PREFIX_SCALE = 2 ** 21;
+
+/**
+ * ASCII tokens without NUL in byte order (= UTF-16 order for them; a shorter token before its extensions): one native
+ * numeric sort of `first 4 bytes (NUL-padded) * 2^21 + index` as doubles (exact below 2^53), then the runs that share
+ * their first 4 bytes (numbers with a common prefix, mostly) sorted by the rest of their bytes. Measured ~3x faster
+ * than sorting one latin1 string per token, which also left every string to the GC.
+ */
+function sortAsciiTokens(toks: readonly number[], arena: Buffer, meta: Int32Array): number[] {
+  const n = toks.length;
+  if (n >= PREFIX_SCALE) return sortTokenStrings(toks, arena, meta);
+  const keys = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const t = toks[j]!;
+    const s = meta[4 * t + 2]!;
+    const len = meta[4 * t + 3]!;
+    const p =
+      (len > 0 ? arena[s]! * 0x1000000 : 0) +
+      (len > 1 ? arena[s + 1]! << 16 : 0) +
+      (len > 2 ? arena[s + 2]! << 8 : 0) +
+      (len > 3 ? arena[s + 3]! : 0);
+    keys[j] = p * PREFIX_SCALE + j;
+  }
+  keys.sort();
+  const out: number[] = new Array(n);
+  let run: number[] | undefined;
+  for (let i = 0; i < n; ) {
+    const p = Math.floor(keys[i]! / PREFIX_SCALE);
+    let e = i + 1;
+    while (e < n && Math.floor(keys[e]! / PREFIX_SCALE) === p) e++;
+    if (e === i + 1) out[i] = toks[keys[i]! - p * PREFIX_SCALE]!;
+    else {
+      run ??= [];
+      run.length = 0;
+      for (let k = i; k < e; k++) run.push(toks[keys[k]! - p * PREFIX_SCALE]!);
+      run.sort((a, b) => compareTail(arena, meta, a, b));
+      for (let k = i; k < e; k++) out[k] = run[k - i]!;
+    }
+    i = e;
+  }
+  return out;
+}
+
+/** Byte order of tokens `a` and `b` past their (equal) first 4 bytes; a shorter token first. */
+function compareTail(arena: Buffer, meta: Int32Array, a: number, b: number): number {
+  const as = meta[4 * a + 2]!;
+  const al = meta[4 * a + 3]!;
+  const bs = meta[4 * b + 2]!;
+  const bl = meta[4 * b + 3]!;
+  const m = Math.min(al, bl);
+  for (let k = 4; k < m; k++) {
+    const d = arena[as + k]! - arena[bs + k]!;
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+/** The same order through one latin1 string per token (`token + "\0" + 3 bytes of id`), for huge dictionaries. */
+function sortTokenStrings(toks: readonly number[], arena: Buffer, meta: Int32Array): number[] {
+  let bytes = 0;
+  for (const t of toks) bytes += meta[4 * t + 3]! + 4;
   const buf = Buffer.allocUnsafe(bytes);
   const keys: string[] = new Array(toks.length);
   let o = 0;

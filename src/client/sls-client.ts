@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
 import { encodeQuery } from '../protocol/query-string.js';
-import { signRequestV1 } from '../protocol/signature.js';
+import { signRequestV1, signRequestV4 } from '../protocol/signature.js';
 
 export interface SlsClientOptions {
   /** `http://host:port` of a Sluice (or SLS) endpoint. */
@@ -10,6 +10,9 @@ export interface SlsClientOptions {
   /** Concurrent keep-alive connections. */
   readonly maxSockets?: number;
   readonly timeoutMs?: number;
+  /** Region named in v4 signatures; default: the region of a `<region>[-intranet|-share|-vpc].log.aliyuncs.com`
+   * endpoint, else `cn-hangzhou` (Sluice accepts any region). */
+  readonly region?: string;
 }
 
 export interface SlsRequest {
@@ -20,6 +23,17 @@ export interface SlsRequest {
   readonly query?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: Uint8Array;
+  /**
+   * `v4` signs with SLS4-HMAC-SHA256, which binds the body by its SHA-256 (`x-log-content-sha256`) instead of v1's
+   * Content-MD5: with the CPU's SHA extensions that hashes ~2.5x faster than MD5 (sha256 0.24 vs md5 0.61 ms per
+   * 283 KB LZ4 body here), the agent's second cost per MB after LZ4. Default `v1`, what every SDK speaks.
+   */
+  readonly signature?: 'v1' | 'v4';
+}
+
+/** The region of an SLS endpoint host (`cn-hangzhou.log.aliyuncs.com`, `cn-hangzhou-intranet.log.aliyuncs.com`). */
+export function regionOfEndpoint(hostname: string): string | undefined {
+  return /^([a-z0-9-]+?)(?:-intranet|-internal|-share|-vpc)?\.log\.aliyuncs\.com$/.exec(hostname)?.[1];
 }
 
 export interface SlsResponse {
@@ -35,10 +49,12 @@ export interface SlsResponse {
 export class SlsClient {
   private readonly agent: Agent;
   private readonly url: URL;
+  private readonly region: string;
 
   constructor(private readonly options: SlsClientOptions) {
     this.url = new URL(options.endpoint);
     this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 8 });
+    this.region = options.region ?? regionOfEndpoint(this.url.hostname) ?? 'cn-hangzhou';
   }
 
   send(req: SlsRequest): Promise<SlsResponse> {
@@ -51,7 +67,7 @@ export class SlsClient {
       ...req.headers,
     };
     if (body.length > 0 && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-    const signed = signRequestV1({
+    const toSign = {
       method: req.method,
       path: req.path,
       ...(req.query ? { query: req.query } : {}),
@@ -59,7 +75,11 @@ export class SlsClient {
       body,
       accessKeyId: this.options.accessKeyId,
       accessKeySecret: this.options.accessKeySecret,
-    });
+    };
+    const signed =
+      req.signature === 'v4'
+        ? signRequestV4({ ...toSign, headers: { ...headers, host }, region: this.region })
+        : signRequestV1(toSign);
     const qs = req.query ? encodeQuery(req.query) : '';
     return new Promise((resolve, reject) => {
       const r = request(

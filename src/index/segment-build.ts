@@ -121,12 +121,15 @@ export class SegmentBuild implements IndexSink {
   private occ = new Int32Array(1 << 16);
   private occUsed = 0;
 
-  // Columns: cells (varint(len+1) + bytes) appended per column, with each row's cell start (-1 = absent).
+  // Columns: per column its cells in row order, as a column section stores them (varint(len+1) + bytes, 0 = absent:
+  // rows without a cell are filled in when the column's next cell comes, or at write), and each row's cell start
+  // (-1 = not reached yet). A row group's cells of a column are then one contiguous run of its buffer.
   private readonly colNames: string[] = [];
   private readonly colIds = new Map<string, number>();
   private colData: ByteWriter[] = [];
   private colStart: Int32Array[] = [];
-  private colEnd: Int32Array[] = [];
+  /** Per column, the last row whose cell (or absence) is stored. */
+  private colLast: number[] = [];
 
   // Dictionaries: text ones and numeric ones, each in order of first use (the head's order).
   private readonly dictIds = new Map<string, number>();
@@ -592,8 +595,8 @@ export class SegmentBuild implements IndexSink {
         const start = new Int32Array(this.cap);
         start.fill(-1);
         this.colStart.push(start);
-        this.colEnd.push(new Int32Array(this.cap));
       }
+      this.colLast[c] = -1;
     }
     return c;
   }
@@ -607,6 +610,8 @@ export class SegmentBuild implements IndexSink {
     const starts = this.colStart[c]!;
     if (starts[row]! >= 0) return -1;
     const w = this.colData[c]!;
+    if (this.colLast[c]! < row - 1) this.fillAbsent(c, row);
+    this.colLast[c] = row;
     const at0 = w.length;
     starts[row] = at0;
     const len = e - s;
@@ -623,15 +628,28 @@ export class SegmentBuild implements IndexSink {
     }
     this.valueHash = h;
     w.length = o;
-    this.colEnd[c]![row] = o;
     if (or < 0x80) return 1;
     // Non-ASCII: store what a decode + encode gives (invalid UTF-8 becomes U+FFFD, as in the head).
     const enc = Buffer.from(Buffer.from(buf.buffer, buf.byteOffset + s, len).toString('utf8'), 'utf8');
     w.length = at0;
     w.varint(enc.length + 1);
     w.bytesOf(enc, 0, enc.length);
-    this.colEnd[c]![row] = w.length;
     return 0;
+  }
+
+  /** Rows after column `c`'s last stored one and before `row` have no cell there: a 0 byte each. */
+  private fillAbsent(c: number, row: number): void {
+    const starts = this.colStart[c]!;
+    const w = this.colData[c]!;
+    const from = this.colLast[c]! + 1;
+    const out = w.reserve(row - from);
+    let o = w.length;
+    for (let r = from; r < row; r++) {
+      starts[r] = o;
+      out[o++] = 0;
+    }
+    w.length = o;
+    this.colLast[c] = row - 1;
   }
 
   /** Tokens of ASCII bytes `buf[s, e)`: runs between delimiters, cut at MAX_TOKEN, lowercased when `lower`. */
@@ -812,7 +830,6 @@ export class SegmentBuild implements IndexSink {
       next.set(s);
       return next;
     });
-    this.colEnd = this.colEnd.map((s) => growI32(s, cap));
     this.cap = cap;
   }
 
@@ -848,13 +865,10 @@ export class SegmentBuild implements IndexSink {
     const timeOrdered = this.buildRows();
     const sortedTimes = new Uint32Array(n);
     for (let i = 0; i < n; i++) sortedTimes[i] = this.times[timeOrdered[i]!]!;
-    // Rows were built in time order: row i is the i-th row of the segment.
-    const order = timeOrdered;
-    for (let i = 0; i < n; i++) order[i] = i;
     const w = new SegmentFileWriter(path);
     try {
       w.times(sortedTimes, n);
-      this.writeColumns(w, order);
+      this.writeColumns(w, n);
       // Postings in time order straight from the rows' token lists: one counting pass, nothing sorted per token.
       const T = this.tokens;
       if (this.pStart.length < T + 1) {
@@ -907,34 +921,24 @@ export class SegmentBuild implements IndexSink {
     }
   }
 
-  private writeColumns(w: SegmentFileWriter, order: Uint32Array): void {
-    const n = this.n;
+  private writeColumns(w: SegmentFileWriter, n: number): void {
     const cols = this.colNames.length;
+    for (let c = 0; c < cols; c++) if (this.colLast[c]! < n - 1) this.fillAbsent(c, n);
     const data = this.colData.map((d) => d.finish());
     const g = w.rowGroups(this.colNames);
     const cw = g.out;
     for (let b = 0; b < n; b += GROUP_ROWS) {
       const end = Math.min(n, b + GROUP_ROWS);
       for (let c = 0; c < cols; c++) {
-        const starts = this.colStart[c]!;
-        const ends = this.colEnd[c]!;
+        // Rows were built in time order: the group's cells of the column (0 = absent) are one run of its buffer.
         const col = data[c]!;
-        let any = false;
-        for (let i = b; i < end; i++) {
-          const r = order[i]!;
-          const s = starts[r]!;
-          if (s < 0) {
-            cw.u8(0);
-            continue;
-          }
-          any = true;
-          // The cell as stored: varint(len + 1) then the bytes.
-          const e = ends[r]!;
-          const out = cw.reserve(e - s);
-          if (e - s >= 128) col.copy(out, cw.length, s, e);
-          else for (let k = s, o = cw.length; k < e; k++) out[o++] = col[k]!;
-          cw.length += e - s;
-        }
+        const starts = this.colStart[c]!;
+        const s = starts[b]!;
+        const e = end < n ? starts[end]! : col.length;
+        // More bytes than rows: some cell holds a value; as many: each is 0 (absent) or 1 (an empty value).
+        let any = e - s > end - b;
+        for (let k = s; !any && k < e; k++) if (col[k] !== 0) any = true;
+        if (any) cw.bytesOf(col, s, e);
         g.endColumn(any);
       }
       g.endGroup();

@@ -81,6 +81,8 @@ export interface SegmentFooter {
   readonly times: ByteRange;
   /** 3 (a narrow and a wide frame per group) or 2 (one frame) for row groups; absent in format 1. */
   readonly format?: number;
+  /** Rows per row group (absent: 128, GROUP_ROWS when formats 2 and 3 were introduced). */
+  readonly groupRows?: number;
   /** Formats 2 and 3: group i holds rows [i*GROUP_ROWS, (i+1)*GROUP_ROWS); null when no column has a value there. */
   readonly groups?: readonly (ByteRange | null)[];
   readonly columns: readonly ColumnFooter[];

@@ -41,6 +41,8 @@ export class SegmentReader implements SearchPart {
   /** Format 2 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
   private readonly groups: readonly (ByteRange | null)[] | undefined;
   private readonly format: number;
+  /** Rows per row group (formats 2 and 3). */
+  private readonly rowsPerGroup: number;
   private readonly columnIndex = new Map<string, number>();
   /** Token → where its posting list is (null: absent), for terms queried recently. */
   private readonly termRefs = new Map<string, PostingRef | null>();
@@ -62,6 +64,10 @@ export class SegmentReader implements SearchPart {
     for (const d of footer.dicts) this.dicts.set(d.name, d);
     for (const nf of footer.numbers) this.numbers.set(nf.name, nf);
     this.format = footer.format ?? 1;
+    this.rowsPerGroup = footer.groupRows ?? GROUP_ROWS;
+    // Block-sized reads (columnBlockBytes) are whole groups.
+    if (this.groups && BLOCK_ROWS % this.rowsPerGroup !== 0)
+      throw new Error(`segment ${path}: ${this.rowsPerGroup} rows per group do not divide ${BLOCK_ROWS}`);
     this.groups = this.format >= 2 ? (footer.groups ?? []) : undefined;
     footer.columns.forEach((c, i) => {
       if (!this.columnIndex.has(c.name)) this.columnIndex.set(c.name, i);
@@ -303,16 +309,16 @@ export class SegmentReader implements SearchPart {
     const ats: number[] = [];
     let s = 0;
     while (s < todo.length) {
-      const g = Math.floor(ids[todo[s]!]! / GROUP_ROWS);
+      const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
       let e = s + 1;
-      while (e < todo.length && Math.floor(ids[todo[e]!]! / GROUP_ROWS) === g) e++;
+      while (e < todo.length && Math.floor(ids[todo[e]!]! / this.rowsPerGroup) === g) e++;
       const range = groups[g];
       if (!range) {
         s = e;
         continue;
       }
       ats.length = 0;
-      for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - g * GROUP_ROWS);
+      for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - g * this.rowsPerGroup);
       const key = `${this.path}#${range.off}`;
       const cached = cachedGroup(key);
       const group =
@@ -390,12 +396,12 @@ export class SegmentReader implements SearchPart {
   cellSpan(c: number, row: number): CellSpan {
     if (c < 0) return { first: 0, rows: this.n, buf: undefined, start: 0, end: 0 };
     if (this.groups) {
-      const g = Math.floor(row / GROUP_ROWS);
+      const g = Math.floor(row / this.rowsPerGroup);
       const group = this.bulkGroup(g);
-      const first = g * GROUP_ROWS;
+      const first = g * this.rowsPerGroup;
       const buf = group?.col(c);
-      if (!group || !buf) return { first, rows: GROUP_ROWS, buf: undefined, start: 0, end: 0 };
-      return { first, rows: GROUP_ROWS, buf, start: group.from[c]!, end: group.to[c]! };
+      if (!group || !buf) return { first, rows: this.rowsPerGroup, buf: undefined, start: 0, end: 0 };
+      return { first, rows: this.rowsPerGroup, buf, start: group.from[c]!, end: group.to[c]! };
     }
     const b = Math.floor(row / BLOCK_ROWS);
     const range = this.footer.columns[c]!.blocks![b];
@@ -428,11 +434,11 @@ export class SegmentReader implements SearchPart {
     const ats: number[] = [];
     let i = 0;
     while (i < ids.length) {
-      const g = Math.floor(ids[i]! / GROUP_ROWS);
-      const end = (g + 1) * GROUP_ROWS;
+      const g = Math.floor(ids[i]! / this.rowsPerGroup);
+      const end = (g + 1) * this.rowsPerGroup;
       let j = i;
       ats.length = 0;
-      while (j < ids.length && ids[j]! < end) ats.push(ids[j++]! - g * GROUP_ROWS);
+      while (j < ids.length && ids[j]! < end) ats.push(ids[j++]! - g * this.rowsPerGroup);
       const group = this.bulkGroup(g);
       if (group) {
         for (let k = 0; k < cs.length; k++) {
@@ -477,7 +483,7 @@ export class SegmentReader implements SearchPart {
   cell(name: string, id: number): string | undefined {
     if (this.groups) {
       const c = this.columnAt(name);
-      const g = Math.floor(id / GROUP_ROWS);
+      const g = Math.floor(id / this.rowsPerGroup);
       const range = this.groups[g];
       if (c < 0 || !range) return undefined;
       const key = `${this.path}#${range.off}`;
@@ -485,7 +491,7 @@ export class SegmentReader implements SearchPart {
       const buf = group.col(c);
       let v: string | undefined;
       if (buf)
-        cellsAt(buf, group.from[c]!, group.to[c]!, [id - g * GROUP_ROWS], (_, x) => {
+        cellsAt(buf, group.from[c]!, group.to[c]!, [id - g * this.rowsPerGroup], (_, x) => {
           v = x;
         });
       return v;
@@ -569,7 +575,7 @@ export class SegmentReader implements SearchPart {
         if (!buf) continue;
         const r = new ByteReader(buf, group.from[c]!);
         const end = group.to[c]!;
-        for (let row = g * GROUP_ROWS; r.pos < end; row++) {
+        for (let row = g * this.rowsPerGroup; r.pos < end; row++) {
           const l = r.varint();
           if (l > 0) out[row] = buf.toString('utf8', r.pos, r.pos + l - 1);
           if (l > 0) r.pos += l - 1;
@@ -601,16 +607,16 @@ export class SegmentReader implements SearchPart {
   private groupColumnBytes(name: string, b: number): Buffer | undefined {
     const c = this.columnAt(name);
     if (c < 0) return undefined;
-    const per = BLOCK_ROWS / GROUP_ROWS;
+    const per = BLOCK_ROWS / this.rowsPerGroup;
     const parts: Buffer[] = [];
     let pending = 0;
-    for (let g = b * per; g < (b + 1) * per && g * GROUP_ROWS < this.n; g++) {
+    for (let g = b * per; g < (b + 1) * per && g * this.rowsPerGroup < this.n; g++) {
       const group = this.bulkGroup(g);
       const buf = group?.col(c);
       const from = group?.from[c] ?? 0;
       const to = group?.to[c] ?? 0;
       if (!group || !buf || from === to) {
-        pending += Math.min(GROUP_ROWS, this.n - g * GROUP_ROWS);
+        pending += Math.min(this.rowsPerGroup, this.n - g * this.rowsPerGroup);
         continue;
       }
       // Absent groups before a present one become one 0 byte per row, so cells stay at their rows.

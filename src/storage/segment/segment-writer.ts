@@ -163,6 +163,7 @@ export class SegmentFileWriter {
       createdMs: Date.now(),
       times: this.timesRange,
       format: 3,
+      groupRows: GROUP_ROWS,
       groups: this.groups,
       columns: this.columns,
       dicts: this.dicts,

@@ -34,6 +34,8 @@ export const MAGIC_V1 = Buffer.from('SLUSEG01', 'latin1');
 /** Unit of the column-block API (`columnBlockBytes`): a format 1 block, or GROUP_ROWS / BLOCK_ROWS row groups. */
 export const BLOCK_ROWS = 1024;
 export const GROUP_ROWS = 128;
+/** Rows per group of format 2/3 files whose footer has no `groupRows` (written before it was recorded). */
+export const FIRST_GROUP_ROWS = 128;
 export const DICT_BLOCK = 64;
 
 export interface ByteRange {
@@ -81,7 +83,7 @@ export interface SegmentFooter {
   readonly times: ByteRange;
   /** 3 (a narrow and a wide frame per group) or 2 (one frame) for row groups; absent in format 1. */
   readonly format?: number;
-  /** Rows per row group (absent: 128, GROUP_ROWS when formats 2 and 3 were introduced). */
+  /** Rows per row group (absent: FIRST_GROUP_ROWS). */
   readonly groupRows?: number;
   /** Formats 2 and 3: group i holds rows [i*GROUP_ROWS, (i+1)*GROUP_ROWS); null when no column has a value there. */
   readonly groups?: readonly (ByteRange | null)[];

@@ -8,7 +8,7 @@ import {
   BLOCK_ROWS,
   type ByteRange,
   type DictFooter,
-  GROUP_ROWS,
+  FIRST_GROUP_ROWS,
   MAGIC,
   MAGIC_V1,
   MAGIC_V2,
@@ -64,7 +64,7 @@ export class SegmentReader implements SearchPart {
     for (const d of footer.dicts) this.dicts.set(d.name, d);
     for (const nf of footer.numbers) this.numbers.set(nf.name, nf);
     this.format = footer.format ?? 1;
-    this.rowsPerGroup = footer.groupRows ?? GROUP_ROWS;
+    this.rowsPerGroup = footer.groupRows ?? FIRST_GROUP_ROWS;
     // Block-sized reads (columnBlockBytes) are whole groups.
     if (this.groups && BLOCK_ROWS % this.rowsPerGroup !== 0)
       throw new Error(`segment ${path}: ${this.rowsPerGroup} rows per group do not divide ${BLOCK_ROWS}`);

@@ -41,7 +41,8 @@ function arenaFor(records: readonly StoredRecord[]): Buffer | undefined {
   let raw = 0;
   for (const r of records) if (r.codec === 'lz4') raw += r.rawSize;
   if (raw > MAX_ARENA) return undefined;
-  if (arena.length < raw) arena = Buffer.allocUnsafeSlow(Math.min(MAX_ARENA, Math.ceil(raw * 1.25)));
+  // A little slack (builds flush at about the same size), not more: it stays resident while the worker runs.
+  if (arena.length < raw) arena = Buffer.allocUnsafeSlow(Math.min(MAX_ARENA, Math.ceil(raw * 1.05)));
   return arena;
 }
 

@@ -38,7 +38,7 @@ export class SegmentReader implements SearchPart {
   private readonly dicts = new Map<string, DictFooter>();
   private readonly numbers = new Map<string, NumberFooter>();
   private readonly numberTables = new Map<string, NumberTable>();
-  /** Format 2 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
+  /** Formats 2 and 3 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
   private readonly groups: readonly (ByteRange | null)[] | undefined;
   private readonly format: number;
   /** Rows per row group (formats 2 and 3). */
@@ -65,10 +65,10 @@ export class SegmentReader implements SearchPart {
     for (const nf of footer.numbers) this.numbers.set(nf.name, nf);
     this.format = footer.format ?? 1;
     this.rowsPerGroup = footer.groupRows ?? FIRST_GROUP_ROWS;
+    this.groups = this.format >= 2 ? (footer.groups ?? []) : undefined;
     // Block-sized reads (columnBlockBytes) are whole groups.
     if (this.groups && BLOCK_ROWS % this.rowsPerGroup !== 0)
       throw new Error(`segment ${path}: ${this.rowsPerGroup} rows per group do not divide ${BLOCK_ROWS}`);
-    this.groups = this.format >= 2 ? (footer.groups ?? []) : undefined;
     footer.columns.forEach((c, i) => {
       if (!this.columnIndex.has(c.name)) this.columnIndex.set(c.name, i);
     });
@@ -227,8 +227,9 @@ export class SegmentReader implements SearchPart {
   }
 
   /**
-   * The rows of `ids`, in their order. Rows are read block by block: for each 1,024-row block holding some of them,
-   * each column's block is decoded once and the cells of all those rows taken from it. A block that serves one row
+   * The rows of `ids`, in their order. Rows are read group by group (format 1: block by block, for each 1,024-row
+   * block holding some of them, each column's block): each is decoded once and the cells of all those rows taken
+   * from it. A block that serves one row
    * of a page (a sparse query's rows are spread over the day) is decoded into a reused scratch buffer and not kept
    * (allocating ~250 KB per row of decoded blocks, and the GC of it, was about half the cost of a distinct page);
    * blocks serving several rows of a page, or missed a second time lately (phrase checks read candidates one row at a
@@ -850,8 +851,8 @@ function missedBefore(key: string): boolean {
 
 /**
  * A row group read from its segment. Format 3: a header (per column varint(section length), a bit mask of the
- * columns in the wide frame, varint(compressed length of the narrow frame)), then the narrow frame, then the wide
- * one; each frame is its columns' sections in column order. Frames are decoded on first use, so a scan of a narrow
+ * columns in the wide frame, varint(compressed length) of the narrow and of the wide frame), then the two frames;
+ * each frame is its columns' sections in column order. Frames are decoded on first use, so a scan of a narrow
  * column never decodes the wide one. Format 2: one frame of every section, then a u32 LE length per column.
  */
 class RowGroup {

@@ -108,8 +108,9 @@ async function main(): Promise<void> {
     console.log(
       `${rows} logs, ${(raw / 1e6).toFixed(1)} MB raw, ${segments} segments merged into ${idx.segmentCount()}`,
     );
-    console.log(`${bytes ? 'parse + tokenize (byte build)' : 'index into head'}: ${per(add)}`);
-    console.log(`${bytes ? 'write segment (byte build)' : 'seal to segment'}: ${per(seal)}`);
+    // The byte build only stages LogGroups in addGroup (structure, keys); rows are built in time order in write().
+    console.log(`${bytes ? 'stage LogGroups (byte build)' : 'index into head'}: ${per(add)}`);
+    console.log(`${bytes ? 'build rows + write segment (byte build)' : 'seal to segment'}: ${per(seal)}`);
     console.log(`merge:           ${per(merge)}`);
     idx.close();
   } finally {

@@ -343,13 +343,7 @@ export class SegmentReader implements SearchPart {
   private cacheGroup(key: string, range: ByteRange): RowGroup {
     const group = this.rowGroup(range);
     group.decodeAll();
-    groupCache.set(key, group);
-    groupCacheBytes += group.bytes;
-    while (groupCacheBytes > BLOCK_CACHE_BYTES) {
-      const [oldest, value] = groupCache.entries().next().value as [string, RowGroup];
-      groupCache.delete(oldest);
-      groupCacheBytes -= value.bytes;
-    }
+    cacheDecoded(key, group);
     return group;
   }
 
@@ -381,7 +375,8 @@ export class SegmentReader implements SearchPart {
     const range = this.groups![g];
     if (!range) return undefined;
     const key = `${this.path}#${range.off}`;
-    const hit = bulkGroups.get(key) ?? groupCache.get(key);
+    const cached = decodedCache.get(key);
+    const hit = bulkGroups.get(key) ?? (cached instanceof RowGroup ? cached : undefined);
     if (hit) return hit;
     const group = this.rowGroup(range);
     bulkGroups.set(key, group);
@@ -551,13 +546,7 @@ export class SegmentReader implements SearchPart {
     const hit = cachedBlock(key);
     if (hit) return hit;
     const block = new CachedBlock(zstdDecompress(this.read(off, len)));
-    blockCache.set(key, block);
-    blockCacheBytes += block.bytes;
-    while (blockCacheBytes > BLOCK_CACHE_BYTES) {
-      const [oldest, value] = blockCache.entries().next().value as [string, CachedBlock];
-      blockCache.delete(oldest);
-      blockCacheBytes -= value.bytes;
-    }
+    cacheDecoded(key, block);
     return block;
   }
 
@@ -794,22 +783,62 @@ const ROW_CACHE_PAGE = 1024;
 const rowCache = new Map<string, StoredRow>();
 
 /**
- * Decompressed column blocks shared by all segments, least recently used first. Reading a page of rows touches one
- * block per column per distinct 1,024-row block; repeated and nearby queries (paging, refreshing a console) then
- * skip the zstd decode. Bounded by bytes; a merged-away segment's blocks simply age out.
+ * Decoded data of pages shared by all segments, least recently used first, under one byte budget: format 1's
+ * decompressed column blocks and formats 2/3's decoded row groups (keyed by file and offset, so the two never
+ * collide). Reading a page of rows touches one block per column per distinct 1,024-row block, or one group per row;
+ * repeated and nearby queries (paging, refreshing a console) then skip the zstd decode. Bounded by bytes; a
+ * merged-away segment's entries simply age out. (Two caches of 32 MB each, one per format, held up to 64 MB while a
+ * data dir converted, and the budget of each was sized for the whole server.)
  */
-const BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
-const blockCache = new Map<string, CachedBlock>();
-let blockCacheBytes = 0;
+export const DECODED_CACHE_BYTES = 32 * 1024 * 1024;
+let decodedBudget = DECODED_CACHE_BYTES;
+const decodedCache = new Map<string, CachedBlock | RowGroup>();
+let decodedBytes = 0;
+
+function cachedDecoded(key: string): CachedBlock | RowGroup | undefined {
+  const hit = decodedCache.get(key);
+  if (hit) {
+    decodedCache.delete(key);
+    decodedCache.set(key, hit);
+  }
+  return hit;
+}
+
+/** Adds a decoded block or group (charged its bytes once) and evicts the least recently used past the budget. */
+function cacheDecoded(key: string, value: CachedBlock | RowGroup): void {
+  const old = decodedCache.get(key);
+  if (old) {
+    decodedCache.delete(key);
+    decodedBytes -= old.bytes;
+  }
+  decodedCache.set(key, value);
+  decodedBytes += value.bytes;
+  evictDecoded();
+}
+
+function evictDecoded(): void {
+  while (decodedBytes > decodedBudget && decodedCache.size > 0) {
+    const [oldest, v] = decodedCache.entries().next().value as [string, CachedBlock | RowGroup];
+    decodedCache.delete(oldest);
+    decodedBytes -= v.bytes;
+  }
+}
+
+/** Sets the decoded-data cache's budget in bytes (tests; the default is DECODED_CACHE_BYTES) and evicts past it. */
+export function setDecodedCacheBudget(bytes: number): void {
+  decodedBudget = bytes;
+  evictDecoded();
+}
+
+/** Entries and bytes held by the decoded-data cache (tests check the budget). */
+export function decodedCacheStats(): { entries: number; bytes: number } {
+  return { entries: decodedCache.size, bytes: decodedBytes };
+}
 
 /** A cached decompressed block, marked most recently used. */
 function cachedBlock(key: string): CachedBlock | undefined {
-  const hit = blockCache.get(key);
-  if (hit) {
-    blockCache.delete(key);
-    blockCache.set(key, hit);
-  }
-  return hit;
+  const hit = cachedDecoded(key);
+  return hit instanceof CachedBlock ? hit : undefined;
 }
 
 /**
@@ -975,21 +1004,15 @@ function sectionStarts(buf: Buffer, len: number, columns: number, path: string):
 }
 
 /**
- * Decoded row groups for pages (the format 2 counterpart of the block cache), and a few recent ones for bulk reads
- * (a merge holds each input's current group; SQL and sidecars read several columns of the same groups in turn).
+ * A few recent row groups for bulk reads, apart from the decoded-data cache of pages (a merge holds each input's
+ * current group; SQL and sidecars read several columns of the same groups in turn).
  */
-const groupCache = new Map<string, RowGroup>();
-let groupCacheBytes = 0;
 const BULK_GROUPS = 64;
 const bulkGroups = new Map<string, RowGroup>();
 
 function cachedGroup(key: string): RowGroup | undefined {
-  const hit = groupCache.get(key);
-  if (hit) {
-    groupCache.delete(key);
-    groupCache.set(key, hit);
-  }
-  return hit;
+  const hit = cachedDecoded(key);
+  return hit instanceof RowGroup ? hit : undefined;
 }
 
 /** Reused buffers of pages' one-row block decodes (see SegmentReader.rows). */

@@ -78,7 +78,14 @@ export function search(
   /** Rows already read to check a phrase, reused for the page. */
   const seen = new Map<string, StoredRow>();
   /** Phrase candidates of one part in result order, pulled one at a time (`next` = -1 when done). */
-  const streams: { p: number; pull: () => number; next: number; check: (row: StoredRow) => boolean }[] = [];
+  const streams: {
+    p: number;
+    pull: () => number;
+    next: number;
+    check: (row: StoredRow) => boolean;
+    /** The fields the check reads (undefined: all): only those are read, and the row is read again for the page. */
+    fields?: ReadonlySet<string>;
+  }[] = [];
   let processed = 0;
   let complete = true;
   // Parts in result order of their time span (newest end first for `reverse`), so a page can stop at the first
@@ -105,12 +112,12 @@ export function search(
       const last = cands[want - 1]!.time;
       if (o.reverse ? part.maxTime < last : part.minTime > last) break;
     }
-    const { ids, check, inRange } = matching(planner, node, part, o.from, o.to);
+    const { ids, check, fields, inRange } = matching(planner, node, part, o.from, o.to);
     processed += inRange;
     if (part.timeSorted && check) {
       // Phrase candidates are verified lazily below, in global order: pull them one at a time.
       const pull = cursor(ids, o.reverse);
-      streams.push({ p, pull, next: pull(), check });
+      streams.push({ p, pull, next: pull(), check, ...(fields ? { fields } : {}) });
       continue;
     }
     // Ids in result order for this part (newest or oldest first).
@@ -139,7 +146,13 @@ export function search(
       continue;
     }
     let at = 0;
-    streams.push({ p, pull: () => (at < ordered.length ? ordered[at++]! : -1), next: -1, check });
+    streams.push({
+      p,
+      pull: () => (at < ordered.length ? ordered[at++]! : -1),
+      next: -1,
+      check,
+      ...(fields ? { fields } : {}),
+    });
     streams[streams.length - 1]!.next = streams[streams.length - 1]!.pull();
   }
   // Phrase checks: walk every part's candidates in global result order and verify only until the page is full
@@ -163,10 +176,10 @@ export function search(
     }
     if (!best || !bestCand) break;
     best.next = best.pull();
-    const row = parts[best.p]!.rows([bestCand.id])[0]!;
+    const row = parts[best.p]!.rows([bestCand.id], best.fields)[0]!;
     if (!best.check(row)) continue;
     cands.push(bestCand);
-    seen.set(`${best.p}:${bestCand.id}`, row);
+    if (!best.fields) seen.set(`${best.p}:${bestCand.id}`, row);
     verified++;
   }
   cands.sort(byTimeAsc);
@@ -347,16 +360,16 @@ function matching(
   part: SearchPart,
   from: number,
   to: number,
-): { ids: DocSet; check?: (row: StoredRow) => boolean; inRange: number } {
+): { ids: DocSet; check?: (row: StoredRow) => boolean; fields?: ReadonlySet<string>; inRange: number } {
   if (part.timeSorted) {
     const [lo, hi] = timeRangeIds(part, from, to);
     if (hi <= lo) return { ids: rangeOf(0, 0, part.n), inRange: 0 };
     if (node.kind === 'all') return { ids: rangeOf(lo, hi, part.n), inRange: hi - lo };
-    const { set, check } = planner.evaluateDeferred(node, part);
-    return { ids: clip(set, lo, hi, part.n), inRange: hi - lo, ...(check ? { check } : {}) };
+    const { set, ...rest } = planner.evaluateDeferred(node, part);
+    return { ids: clip(set, lo, hi, part.n), inRange: hi - lo, ...rest };
   }
-  const { set, check } = planner.evaluateDeferred(node, part);
-  return { ids: set, inRange: part.n, ...(check ? { check } : {}) };
+  const { set, ...rest } = planner.evaluateDeferred(node, part);
+  return { ids: set, inRange: part.n, ...rest };
 }
 
 function checkStop(o: { signal?: AbortSignal; deadlineMs?: number }): boolean {

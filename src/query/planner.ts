@@ -147,9 +147,14 @@ export class Planner {
    * row check, so a page can verify only as many candidates as it needs (a frequent phrase would otherwise read
    * every candidate row before the first result).
    */
-  evaluateDeferred(node: QueryNode, part: SearchPart): { set: DocSet; check?: (row: StoredRow) => boolean } {
+  evaluateDeferred(
+    node: QueryNode,
+    part: SearchPart,
+  ): { set: DocSet; check?: (row: StoredRow) => boolean; fields?: ReadonlySet<string> } {
     const children = node.kind === 'and' ? node.children : [node];
     const checks: ((row: StoredRow) => boolean)[] = [];
+    // The fields the checks read (undefined once a full-text phrase needs them all).
+    let fields: Set<string> | undefined = new Set();
     const rest: QueryNode[] = [];
     let acc: DocSet | undefined;
     for (const c of children) {
@@ -161,13 +166,15 @@ export class Planner {
       const s = allTerms(part, phrase.plan.dict, phrase.tokens);
       acc = acc === undefined ? s : and(acc, s);
       checks.push((row) => this.rowHasPhrase(row, phrase.plan, phrase.tokens));
+      if (phrase.plan.field === undefined) fields = undefined;
+      else fields?.add(phrase.plan.field);
     }
     if (checks.length === 0) return { set: this.evaluate(node, part) };
     if (rest.length > 0) {
       const r = this.evaluate(rest.length === 1 ? rest[0]! : { kind: 'and', children: rest }, part);
       acc = and(acc!, r);
     }
-    return { set: acc!, check: (row) => checks.every((c) => c(row)) };
+    return { set: acc!, check: (row) => checks.every((c) => c(row)), ...(fields ? { fields } : {}) };
   }
 
   /** The tokens of a term that needs a phrase check (a non-wildcard text term of several tokens). */
@@ -283,10 +290,11 @@ export class Planner {
       return true;
     });
     const keep: number[] = [];
+    const only = plan.field === undefined ? undefined : new Set([plan.field]);
     const CHUNK = 4096;
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
-      const rows = part.rows(chunk);
+      const rows = part.rows(chunk, only);
       for (let r = 0; r < rows.length; r++) if (this.rowHasPhrase(rows[r]!, plan, tokens)) keep.push(chunk[r]!);
     }
     return fromIds(Uint32Array.from(keep), part.n);

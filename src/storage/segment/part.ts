@@ -23,8 +23,11 @@ export interface SearchPart {
   tokens(dict: string, prefix: string, limit: number): string[];
   /** Rows whose numeric value in `n:<field>` lies in the range. */
   numeric(field: string, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): DocSet;
-  /** The rows, in the order of `ids`. */
-  rows(ids: readonly number[]): StoredRow[];
+  /**
+   * The rows, in the order of `ids`. With `only`, a part may leave out fields not in it (phrase checks of one field
+   * read only what they test); such rows are not whole and must not be shown.
+   */
+  rows(ids: readonly number[], only?: ReadonlySet<string>): StoredRow[];
 }
 
 /**

@@ -235,7 +235,7 @@ export class SegmentReader implements SearchPart {
    * blocks serving several rows of a page, or missed a second time lately (phrase checks read candidates one row at a
    * time, often from the same blocks), go through the shared block cache, where later reads find them.
    */
-  rows(ids: readonly number[]): StoredRow[] {
+  rows(ids: readonly number[], only?: ReadonlySet<string>): StoredRow[] {
     const out: StoredRow[] = new Array(ids.length);
     const todo: number[] = [];
     for (let i = 0; i < ids.length; i++) {
@@ -254,7 +254,7 @@ export class SegmentReader implements SearchPart {
     const page = ids.length <= ROW_CACHE_PAGE;
     const ats: number[] = [];
     let s = 0;
-    if (this.groups) this.groupRows(ids, todo, fields, page);
+    if (this.groups) this.groupRows(ids, todo, fields, page, only);
     while (!this.groups && s < todo.length) {
       const b = Math.floor(ids[todo[s]!]! / BLOCK_ROWS);
       let e = s + 1;
@@ -265,6 +265,7 @@ export class SegmentReader implements SearchPart {
         const range = cols[c]!.blocks?.[b];
         if (!range) continue;
         const name = cols[c]!.name;
+        if (only && !only.has(name)) continue;
         const key = `${this.path}#${range.off}`;
         const cached = cachedBlock(key) ?? smallBlock(this, key, range.off, range.len);
         if (cached || (page && (e - s > 1 || missedBefore(key)))) {
@@ -286,7 +287,7 @@ export class SegmentReader implements SearchPart {
       const i = todo[k]!;
       const id = ids[i]!;
       const row = { time: this.times[id]!, fields: fields[k]! };
-      if (page) {
+      if (page && !only) {
         rowCache.set(`${this.path}#${id}`, row);
         if (rowCache.size > ROW_CACHE_ROWS) rowCache.delete(rowCache.keys().next().value as string);
       }
@@ -304,6 +305,7 @@ export class SegmentReader implements SearchPart {
     todo: readonly number[],
     fields: [string, string][][],
     page: boolean,
+    only: ReadonlySet<string> | undefined,
   ): void {
     const groups = this.groups!;
     const cols = this.footer.columns;
@@ -321,16 +323,21 @@ export class SegmentReader implements SearchPart {
       ats.length = 0;
       for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - g * this.rowsPerGroup);
       const key = `${this.path}#${range.off}`;
-      const cached = cachedGroup(key);
+      // The group decoded last into the scratch buffers serves the next read of it again: phrase checks read their
+      // candidates one row at a time, and consecutive candidates often share a group. Reads of some fields only
+      // (checks of a field's phrase) decode only the frames holding them, into the scratch buffers.
       const group =
-        cached || (page && (e - s > 1 || missedBefore(key)))
-          ? (cached ?? this.cacheGroup(key, range))
-          : this.scratchGroup(range);
+        cachedGroup(key) ??
+        (key === scratchKey ? scratchHeld : undefined) ??
+        (!only && page && (e - s > 1 || missedBefore(key))
+          ? this.cacheGroup(key, range)
+          : this.scratchGroup(key, range, !only));
       const base = s;
       for (let c = 0; c < cols.length; c++) {
+        const name = cols[c]!.name;
+        if (only && !only.has(name)) continue;
         const buf = group.col(c);
         if (!buf) continue;
-        const name = cols[c]!.name;
         cellsAt(buf, group.from[c]!, group.to[c]!, ats, (k, v) => {
           if (v !== undefined) fields[base + k]!.push([name, v]);
         });
@@ -352,8 +359,13 @@ export class SegmentReader implements SearchPart {
     return new RowGroup(span ?? this.read(range.off, range.len), this.footer.columns.length, this.format, this.path);
   }
 
-  /** Group `range` read and decoded into the shared scratch buffers (valid until the next scratch read). */
-  private scratchGroup(range: ByteRange): RowGroup {
+  /**
+   * Group `range` read into the shared scratch buffers (valid until the next scratch read), every frame decoded, or
+   * with `all` false each frame on first use.
+   */
+  private scratchGroup(key: string, range: ByteRange, all: boolean): RowGroup {
+    scratchKey = undefined;
+    scratchHeld = undefined;
     if (scratchIn.length < range.len) scratchIn = Buffer.allocUnsafe(Math.max(range.len, scratchIn.length * 2));
     let done = 0;
     while (done < range.len) {
@@ -362,7 +374,10 @@ export class SegmentReader implements SearchPart {
       done += got;
     }
     const group = this.rowGroup(range, scratchIn.subarray(0, range.len));
-    group.decodeAll(true);
+    if (all) group.decodeAll(true);
+    else group.scratchFrames();
+    scratchKey = key;
+    scratchHeld = group;
     return group;
   }
 
@@ -456,6 +471,8 @@ export class SegmentReader implements SearchPart {
 
   /** Decodes the zstd block at `off` into the shared scratch buffer; returns its length. */
   private decodeScratch(off: number, len: number): number {
+    scratchKey = undefined;
+    scratchHeld = undefined;
     if (scratchIn.length < len) scratchIn = Buffer.allocUnsafe(Math.max(len, scratchIn.length * 2));
     let done = 0;
     while (done < len) {
@@ -893,6 +910,8 @@ class RowGroup {
   /** Compressed frames in the span, [start, end) of each, and their decoded sizes. */
   private readonly spans: number[] = [];
   private readonly raw: number[];
+  /** Frames decoded on first use go into the shared scratch buffer (see scratchFrames). */
+  private scratch = false;
 
   constructor(
     private span: Buffer | undefined,
@@ -945,18 +964,29 @@ class RowGroup {
   col(c: number): Buffer | undefined {
     if (this.from[c] === this.to[c]) return undefined;
     const f = this.frameOf[c]!;
-    return this.frames[f] ?? this.decode(f, false);
+    if (this.frames[f]) return this.frames[f];
+    let at = 0;
+    if (this.scratch) for (let i = 0; i < f; i++) at += this.raw[i]!;
+    return this.decode(f, this.scratch, at);
+  }
+
+  /** Frames decoded later go into the shared scratch buffer (a group read into the scratch buffers). */
+  scratchFrames(): void {
+    this.scratch = true;
+    this.reserveScratch();
+  }
+
+  private reserveScratch(): void {
+    let total = 0;
+    for (const n of this.raw) total += n;
+    if (scratchGroupOut.length < total)
+      scratchGroupOut = Buffer.allocUnsafe(Math.max(total, 2 * scratchGroupOut.length));
   }
 
   /** Decodes every frame (with `scratch`, into the shared scratch buffer). */
   decodeAll(scratch = false): void {
     let at = 0;
-    if (scratch) {
-      let total = 0;
-      for (const n of this.raw) total += n;
-      if (scratchGroupOut.length < total)
-        scratchGroupOut = Buffer.allocUnsafe(Math.max(total, 2 * scratchGroupOut.length));
-    }
+    if (scratch) this.reserveScratch();
     for (let f = 0; f < this.frames.length; f++) {
       if (!this.frames[f] && this.raw[f]! > 0) this.decode(f, scratch, at);
       at += this.raw[f]!;
@@ -1020,6 +1050,9 @@ const SCRATCH_OUT = 512 * 1024;
 let scratchIn = Buffer.allocUnsafe(64 * 1024);
 let scratchOut: Buffer | undefined;
 let scratchGroupOut = Buffer.allocUnsafe(SCRATCH_OUT);
+/** The group whose frames the scratch buffers hold now (see groupRows), and its cache key. */
+let scratchKey: string | undefined;
+let scratchHeld: RowGroup | undefined;
 const scratchDctx = new zstdBinding.DCtx();
 
 /**

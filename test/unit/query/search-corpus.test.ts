@@ -15,6 +15,7 @@ import { isSlsError } from '../../../src/protocol/errors.js';
 import { encodeLogGroup, type LogGroup } from '../../../src/protocol/log-group.js';
 import { histogram, parseQuery, search } from '../../../src/query/executor.js';
 import { MergeRunner } from '../../../src/storage/segment/merge-runner.js';
+import type { StoredRow } from '../../../src/storage/segment/part.js';
 
 const CONFIG = {
   line: {
@@ -276,6 +277,22 @@ describe('search over a fixed corpus', () => {
       }
     });
   }
+
+  test('rows of a field phrase come back whole (its check reads only that field)', () => {
+    for (const [name, idx] of Object.entries(LAYOUTS)) {
+      const o = { from: 0, to: 2 ** 32, offset: 0, line: 10, reverse: false };
+      const idOf = (r: StoredRow): string | undefined => r.fields.find(([k]) => k === 'id')?.[1];
+      const whole = new Map(search(idx.config, idx.parts(), parseQuery('*'), o).rows.map((r) => [idOf(r), r]));
+      for (const q of ['path:"v1/users"', 'path:"v1/users" and GET', 'path:"v1/users" or "db timeout"']) {
+        for (const reverse of [false, true]) {
+          const got = search(idx.config, idx.parts(), parseQuery(q), { ...o, reverse }).rows;
+          assert.ok(got.length > 0, `${name}: ${q}`);
+          for (const r of got) assert.deepEqual(r, whole.get(idOf(r)), `${name}: ${q}`);
+          assert.equal(got.length, ids(idx, q).length, `${name}: ${q}`);
+        }
+      }
+    }
+  });
 
   test('rows come back whole, with reserved fields and tags', () => {
     for (const idx of Object.values(LAYOUTS)) {

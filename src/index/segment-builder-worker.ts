@@ -80,7 +80,8 @@ parentPort?.on('message', (req: BuildRequest) => {
         build.skip(r.shardKey, r.seq);
       }
     }
-    build.write(req.path, req.id, cached.compiled.version);
+    // Rows are built first (copying what they need out of the arena), so the arena can hold the postings.
+    build.write(req.path, req.id, cached.compiled.version, into);
     const reply: BuildReply = { seq: req.seq, ok: true, skipped };
     parentPort!.postMessage(reply);
   } catch (err) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { AgentHeartbeats, DEFAULT_HEARTBEAT_OPTIONS } from '../backend/agent-heartbeats.js';
@@ -156,10 +156,7 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         clearInterval(retention);
-        await new Promise<void>((done) => {
-          http.close(() => done());
-          http.closeIdleConnections();
-        });
+        await drainHttp(http);
         await indexer.stop();
         await sqlEngine.close();
         await shippers.stop();
@@ -170,6 +167,32 @@ export async function startServer(
       return closing;
     },
   };
+}
+
+/** How long a closing server lets requests in flight finish before it cuts the connections still open. */
+const DRAIN_GRACE_MS = 5_000;
+
+/**
+ * Stops accepting and waits for the connections to end. `http.close()` alone waits for keep-alive connections to go
+ * idle, and a client that sends on its socket back to back (an agent shipping a backlog) never lets it: the server
+ * went on accepting PutLogs after SIGTERM and never exited. So every response from now on says
+ * `Connection: close`, idle sockets are closed as they appear, and whatever is still open after the grace is cut
+ * (its client sees a network error and retries elsewhere or later; nothing it was not answered for was stored).
+ */
+async function drainHttp(http: Server): Promise<void> {
+  http.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('connection', 'close');
+  });
+  await new Promise<void>((done) => {
+    const idle = setInterval(() => http.closeIdleConnections(), 50);
+    const cut = setTimeout(() => http.closeAllConnections(), DRAIN_GRACE_MS);
+    http.close(() => {
+      clearInterval(idle);
+      clearTimeout(cut);
+      done();
+    });
+    http.closeIdleConnections();
+  });
 }
 
 async function ensureAccessKey(meta: MetaStore, config: ServerConfig): Promise<AccessKey> {

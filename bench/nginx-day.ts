@@ -24,6 +24,11 @@ export interface DayOptions {
   /** Seconds to wait at most for background merges to settle before queries (0 = do not wait). */
   settle: number;
   /**
+   * Seconds to wait at most, before queries, for the server to go quiet (under 2.5 % of a core over 2 s: background
+   * work such as SQL copies and value tables of new segments done). 0 = do not wait (the default).
+   */
+  quiet: number;
+  /**
    * `--keep DIR`: load into DIR once and keep it; later runs with the same DIR (and the same --logs) restart a server
    * over the kept data instead of loading again (query experiments without a 5M reload). Delete DIR to reload.
    */
@@ -31,7 +36,7 @@ export interface DayOptions {
 }
 
 export function parseDayOptions(argv: readonly string[]): DayOptions {
-  const o: DayOptions = { logs: 5_000_000, batch: 4096, clients: 4, shards: 2, runs: 21, settle: 300 };
+  const o: DayOptions = { logs: 5_000_000, batch: 4096, clients: 4, shards: 2, runs: 21, settle: 300, quiet: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     if (argv[i] === '--keep' && argv[i + 1]) {
       o.keep = argv[i + 1]!;
@@ -39,7 +44,7 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     }
     const key = argv[i]?.replace(/^--/, '') as Exclude<keyof DayOptions, 'keep'>;
     const value = Number(argv[i + 1]);
-    if (!(key in o) || !Number.isFinite(value) || value < 0 || (value === 0 && key !== 'settle'))
+    if (!(key in o) || !Number.isFinite(value) || value < 0 || (value === 0 && key !== 'settle' && key !== 'quiet'))
       throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
     o[key] = value;
   }
@@ -71,6 +76,17 @@ export function proc(pid: number): { rssMiB: number; hwmMiB: number; cpuSec: num
     hwmMiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024,
     cpuSec: (Number(f[11]) + Number(f[12])) / 100,
   };
+}
+
+/** Waits (at most `maxMs`) until process `pid` uses under 2.5 % of a core over 2 s; returns how long it waited. */
+export async function waitQuiet(pid: number, maxMs: number): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < maxMs) {
+    const before = proc(pid).cpuSec;
+    await new Promise((r) => setTimeout(r, 2000));
+    if (proc(pid).cpuSec - before < 0.05) break;
+  }
+  return performance.now() - start;
 }
 
 export function du(path: string): number {

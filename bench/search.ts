@@ -18,11 +18,12 @@
  * server starts so generation does not compete with the server for CPU.
  * Options (bench/nginx-day.ts): `--keep DIR` loads once into DIR and later runs restart a server over it (delete DIR
  * to reload); `--settle S` waits at most S seconds (default 300, 0 = not at all) for background merges to stop
- * changing the segment count before the queries; `--runs R`. Each query prints its median, its first run and the
+ * changing the segment count before the queries; `--quiet S` waits at most S seconds for the server to go idle (its
+ * background work on new segments done); `--runs R`. Each query prints its median, its first run and the
  * server's CPU per run.
  */
 
-import { DAY, loadNginxDay, parseDayOptions, printMachine, proc, timeQueries } from './nginx-day.js';
+import { DAY, loadNginxDay, parseDayOptions, printMachine, proc, timeQueries, waitQuiet } from './nginx-day.js';
 import { NginxLogGenerator } from './nginx-generator.js';
 
 async function main(): Promise<void> {
@@ -37,6 +38,10 @@ async function main(): Promise<void> {
   const d = distinctValues(gen, o.runs);
   const day = await loadNginxDay(o, gen, 'search');
   try {
+    if (o.quiet > 0) {
+      const waited = await waitQuiet(day.pid, o.quiet * 1000);
+      console.log(`quiet:        waited ${(waited / 1000).toFixed(0)} s for the server's background work to stop`);
+    }
     const getLogs = (query: string) => async (): Promise<number> => {
       const res = await day.call({
         method: 'GET',

@@ -1071,18 +1071,8 @@ function cellsAt(
   for (let k = 0; k < ats.length; k++) {
     const at = ats[k]!;
     while (row < at && pos < len) {
-      let l = buf[pos++]!;
-      if (l >= 0x80) {
-        let x = l & 0x7f;
-        let m = 128;
-        for (;;) {
-          const c = buf[pos++]!;
-          x += (c & 0x7f) * m;
-          if (c < 0x80) break;
-          m *= 128;
-        }
-        l = x;
-      }
+      const l = cellCode(buf, pos);
+      pos = cellCodeEnd;
       if (l > 0) pos += l - 1;
       row++;
     }
@@ -1090,21 +1080,31 @@ function cellsAt(
       visit(k, undefined);
       continue;
     }
-    let p = pos;
-    let l = buf[p++]!;
-    if (l >= 0x80) {
-      let x = l & 0x7f;
-      let m = 128;
-      for (;;) {
-        const c = buf[p++]!;
-        x += (c & 0x7f) * m;
-        if (c < 0x80) break;
-        m *= 128;
-      }
-      l = x;
-    }
+    const l = cellCode(buf, pos);
+    const p = cellCodeEnd;
     visit(k, l === 0 ? undefined : buf.toString('utf8', p, p + l - 1));
   }
+}
+
+/** Where the varint read by the last cellCode call ends (module state: no object per cell). */
+let cellCodeEnd = 0;
+
+/** The varint cell code at `buf[pos]` (0 = absent, else length + 1); sets cellCodeEnd. */
+function cellCode(buf: Buffer, pos: number): number {
+  let l = buf[pos++]!;
+  if (l >= 0x80) {
+    let x = l & 0x7f;
+    let m = 128;
+    for (;;) {
+      const c = buf[pos++]!;
+      x += (c & 0x7f) * m;
+      if (c < 0x80) break;
+      m *= 128;
+    }
+    l = x;
+  }
+  cellCodeEnd = pos;
+  return l;
 }
 
 /**

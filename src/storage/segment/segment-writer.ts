@@ -298,40 +298,38 @@ export class DictAppender {
 
   /** A token given as its UTF-8 bytes `buf[start, end)`, with the row ids `ids[from, to)`. */
   addBytes(buf: Uint8Array, start: number, end: number, ids: ArrayLike<number>, from = 0, to = ids.length): void {
-    if (this.count % DICT_BLOCK === 0) {
-      if (this.count > 0) this.flush();
-      this.blockFirst = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
-    }
-    this.kw.varint(end - start);
-    this.kw.bytesOf(buf, start, end);
+    this.tokenBytes(buf, start, end);
     this.posting(ids, from, to);
   }
 
   /** A token given as bytes with its posting as a bitset of the segment's rows (a dense list, see writePosting). */
   addBitset(buf: Uint8Array, start: number, end: number, words: Uint32Array): void {
-    if (this.count % DICT_BLOCK === 0) {
-      if (this.count > 0) this.flush();
-      this.blockFirst = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
-    }
-    this.kw.varint(end - start);
-    this.kw.bytesOf(buf, start, end);
+    this.tokenBytes(buf, start, end);
     const at = this.pw.length;
     writeBitset(this.pw, words);
-    this.kw.varint(at);
-    this.kw.varint(this.pw.length - at);
-    this.count++;
+    this.postingWritten(at);
   }
 
   /** A token whose posting is already encoded (`writePosting` bytes for this segment's n). */
   addEncoded(buf: Uint8Array, start: number, end: number, posting: Uint8Array, pStart: number, pEnd: number): void {
+    this.tokenBytes(buf, start, end);
+    const at = this.pw.length;
+    this.pw.bytesOf(posting, pStart, pEnd);
+    this.postingWritten(at);
+  }
+
+  /** Starts a dictionary entry: a new block every DICT_BLOCK tokens, then the token's length and bytes. */
+  private tokenBytes(buf: Uint8Array, start: number, end: number): void {
     if (this.count % DICT_BLOCK === 0) {
       if (this.count > 0) this.flush();
       this.blockFirst = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
     }
     this.kw.varint(end - start);
     this.kw.bytesOf(buf, start, end);
-    const at = this.pw.length;
-    this.pw.bytesOf(posting, pStart, pEnd);
+  }
+
+  /** Ends a dictionary entry whose posting was written to `pw` from `at`: its offset and length. */
+  private postingWritten(at: number): void {
     this.kw.varint(at);
     this.kw.varint(this.pw.length - at);
     this.count++;
@@ -340,9 +338,7 @@ export class DictAppender {
   private posting(ids: ArrayLike<number>, from = 0, to = ids.length): void {
     const at = this.pw.length;
     writePosting(this.pw, ids, this.n, from, to);
-    this.kw.varint(at);
-    this.kw.varint(this.pw.length - at);
-    this.count++;
+    this.postingWritten(at);
   }
 
   private flush(): void {

@@ -1,7 +1,12 @@
 import { at, readLenEnd, readTag, readVarint, seek, skipField } from '../protocol/wire.js';
 import { ByteWriter } from '../storage/segment/bytes.js';
 import { GROUP_ROWS, type SegmentFooter } from '../storage/segment/segment-format.js';
-import { SegmentFileWriter, timeOrder } from '../storage/segment/segment-writer.js';
+import {
+  type GroupAppender,
+  SegmentFileWriter,
+  type SegmentWriterOptions,
+  timeOrder,
+} from '../storage/segment/segment-writer.js';
 import type { CompiledField, CompiledIndex } from './index-config.js';
 import { type IndexSink, indexLog, parseNumber } from './row-indexer.js';
 import { MAX_INDEXED_BYTES, Tokenizer } from './tokenizer.js';
@@ -121,15 +126,19 @@ export class SegmentBuild implements IndexSink {
   private occ = new Int32Array(1 << 16);
   private occUsed = 0;
 
-  // Columns: per column its cells in row order, as a column section stores them (varint(len+1) + bytes, 0 = absent:
-  // rows without a cell are filled in when the column's next cell comes, or at write), and each row's cell start
-  // (-1 = not reached yet). A row group's cells of a column are then one contiguous run of its buffer.
+  // Columns: per column the cells of the row group being built, in row order, as a row group stores them
+  // (varint(len+1) + bytes, 0 = absent: rows without a cell are filled in when the column's next cell comes, or when
+  // the group ends), and each of the group's rows' cell start (-1 = not reached yet). Rows are built in time order,
+  // so a group's cells of a column are one contiguous run: each group is compressed and written as soon as its last
+  // row is built, and only one group's cells are held (holding a whole build's cells measured ~15 MB per worker).
   private readonly colNames: string[] = [];
   private readonly colIds = new Map<string, number>();
   private colData: ByteWriter[] = [];
   private colStart: Int32Array[] = [];
   /** Per column, the last row whose cell (or absence) is stored. */
   private colLast: number[] = [];
+  /** First row of the row group being built (colStart is indexed by row - groupBase). */
+  private groupBase = 0;
 
   // Dictionaries: text ones and numeric ones, each in order of first use (the head's order).
   private readonly dictIds = new Map<string, number>();
@@ -193,6 +202,7 @@ export class SegmentBuild implements IndexSink {
     this.groups.length = 0;
     this.infoList.length = 0;
     this.built = false;
+    this.groupBase = 0;
     this.minTime = Number.POSITIVE_INFINITY;
     this.maxTime = 0;
     this.shards.clear();
@@ -363,11 +373,13 @@ export class SegmentBuild implements IndexSink {
     this.range(shardKey, seq);
   }
 
-  /** Builds the staged logs as rows in time order (stable: ties keep arrival order); returns that order. */
-  private buildRows(): Uint32Array {
+  /**
+   * Builds the staged logs as rows in `order` (time order, stable: ties keep arrival order), handing each row group
+   * to `groups` as soon as its last row is built.
+   */
+  private buildRows(order: Uint32Array, groups: GroupAppender): void {
     const n = this.n;
-    const order = timeOrder(this.times, n);
-    if (this.built) return order;
+    if (this.built) throw new Error('SegmentBuild: write() called twice without reset()');
     this.built = true;
     for (let i = 0; i < n; i++) {
       const j = order[i]!;
@@ -401,11 +413,31 @@ export class SegmentBuild implements IndexSink {
         );
         for (const tok of g.tagToks) this.push(tok);
       }
+      if (i + 1 === n || i + 1 - this.groupBase === GROUP_ROWS) this.endRowGroup(groups, i + 1);
     }
     this.rowOcc[n] = this.occUsed;
     // The value bytes are no longer needed (cells hold copies).
     this.groups.length = 0;
-    return order;
+  }
+
+  /** Appends the cells of rows [groupBase, end) of every column as one row group, then starts the next group. */
+  private endRowGroup(groups: GroupAppender, end: number): void {
+    const cw = groups.out;
+    const rows = end - this.groupBase;
+    for (let c = 0; c < this.colNames.length; c++) {
+      if (this.colLast[c]! < end - 1) this.fillAbsent(c, end);
+      const w = this.colData[c]!;
+      const col = w.finish();
+      // More bytes than rows: some cell holds a value; as many: each is 0 (absent) or 1 (an empty value).
+      let any = col.length > rows;
+      for (let k = 0; !any && k < col.length; k++) if (col[k] !== 0) any = true;
+      if (any) cw.bytesOf(col, 0, col.length);
+      groups.endColumn(any);
+      w.reset();
+      this.colStart[c]!.fill(-1);
+    }
+    groups.endGroup();
+    this.groupBase = end;
   }
 
   private range(shardKey: string, seq: number): void {
@@ -592,11 +624,11 @@ export class SegmentBuild implements IndexSink {
         this.colStart[c]!.fill(-1);
       } else {
         this.colData.push(new ByteWriter(1 << 12));
-        const start = new Int32Array(this.cap);
+        const start = new Int32Array(GROUP_ROWS);
         start.fill(-1);
         this.colStart.push(start);
       }
-      this.colLast[c] = -1;
+      this.colLast[c] = this.groupBase - 1;
     }
     return c;
   }
@@ -608,12 +640,13 @@ export class SegmentBuild implements IndexSink {
    */
   private setCell(c: number, row: number, buf: Uint8Array, s: number, e: number): number {
     const starts = this.colStart[c]!;
-    if (starts[row]! >= 0) return -1;
+    const r = row - this.groupBase;
+    if (starts[r]! >= 0) return -1;
     const w = this.colData[c]!;
     if (this.colLast[c]! < row - 1) this.fillAbsent(c, row);
     this.colLast[c] = row;
     const at0 = w.length;
-    starts[row] = at0;
+    starts[r] = at0;
     const len = e - s;
     w.varint(len + 1);
     const out = w.reserve(len);
@@ -637,15 +670,16 @@ export class SegmentBuild implements IndexSink {
     return 0;
   }
 
-  /** Rows after column `c`'s last stored one and before `row` have no cell there: a 0 byte each. */
+  /** Rows after column `c`'s last stored one and before `row` (in the current group) have no cell: a 0 byte each. */
   private fillAbsent(c: number, row: number): void {
     const starts = this.colStart[c]!;
     const w = this.colData[c]!;
     const from = this.colLast[c]! + 1;
+    const base = this.groupBase;
     const out = w.reserve(row - from);
     let o = w.length;
     for (let r = from; r < row; r++) {
-      starts[r] = o;
+      starts[r - base] = o;
       out[o++] = 0;
     }
     w.length = o;
@@ -824,12 +858,6 @@ export class SegmentBuild implements IndexSink {
     this.lGroup = growI32(this.lGroup, cap);
     this.lFirst = growI32(this.lFirst, cap + 1);
     this.rowOcc = growI32(this.rowOcc, cap + 1);
-    this.colStart = this.colStart.map((s) => {
-      const next = new Int32Array(cap);
-      next.fill(-1);
-      next.set(s);
-      return next;
-    });
     this.cap = cap;
   }
 
@@ -863,16 +891,25 @@ export class SegmentBuild implements IndexSink {
    * Writes the segment atomically to `path` (rows in time order) and returns its footer. `scratch`: memory the caller
    * no longer needs once rows are built (the builder's arena of decoded LogGroups), used for the postings of all
    * tokens when it is large enough, instead of a buffer of the build's own (~4 bytes per token occurrence).
+   * `options.level`: the zstd level (builder workers write young segments at a faster level; merges rewrite them).
    */
-  write(path: string, id: string, configVersion: number, scratch?: Buffer): SegmentFooter {
+  write(
+    path: string,
+    id: string,
+    configVersion: number,
+    scratch?: Buffer,
+    options: SegmentWriterOptions = {},
+  ): SegmentFooter {
     const n = this.n;
-    const timeOrdered = this.buildRows();
+    const timeOrdered = timeOrder(this.times, n);
     const sortedTimes = new Uint32Array(n);
     for (let i = 0; i < n; i++) sortedTimes[i] = this.times[timeOrdered[i]!]!;
-    const w = new SegmentFileWriter(path);
+    const w = new SegmentFileWriter(path, options);
     try {
       w.times(sortedTimes, n);
-      this.writeColumns(w, n);
+      const groups = w.rowGroups(this.colNames);
+      this.buildRows(timeOrdered, groups);
+      groups.end();
       // Postings in time order straight from the rows' token lists: one counting pass, nothing sorted per token.
       const T = this.tokens;
       if (this.pStart.length < T + 1) {
@@ -928,31 +965,6 @@ export class SegmentBuild implements IndexSink {
       w.abort();
       throw err;
     }
-  }
-
-  private writeColumns(w: SegmentFileWriter, n: number): void {
-    const cols = this.colNames.length;
-    for (let c = 0; c < cols; c++) if (this.colLast[c]! < n - 1) this.fillAbsent(c, n);
-    const data = this.colData.map((d) => d.finish());
-    const g = w.rowGroups(this.colNames);
-    const cw = g.out;
-    for (let b = 0; b < n; b += GROUP_ROWS) {
-      const end = Math.min(n, b + GROUP_ROWS);
-      for (let c = 0; c < cols; c++) {
-        // Rows were built in time order: the group's cells of the column (0 = absent) are one run of its buffer.
-        const col = data[c]!;
-        const starts = this.colStart[c]!;
-        const s = starts[b]!;
-        const e = end < n ? starts[end]! : col.length;
-        // More bytes than rows: some cell holds a value; as many: each is 0 (absent) or 1 (an empty value).
-        let any = e - s > end - b;
-        for (let k = s; !any && k < e; k++) if (col[k] !== 0) any = true;
-        if (any) cw.bytesOf(col, s, e);
-        g.endColumn(any);
-      }
-      g.endGroup();
-    }
-    g.end();
   }
 }
 

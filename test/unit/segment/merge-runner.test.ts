@@ -1,0 +1,65 @@
+/**
+ * The merge worker: merges run on it one at a time; once idle for a few seconds it is stopped (its memory goes back
+ * to the system after a burst of merges) and the next merge starts a new one. Without the idle stop the worker stayed
+ * resident for the life of the server and `running` never became false.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { NginxLogGenerator } from '../../../bench/nginx-generator.js';
+import { compileIndex } from '../../../src/index/index-config.js';
+import { SegmentBuild } from '../../../src/index/segment-build.js';
+import { encodeLogGroup } from '../../../src/protocol/log-group.js';
+import { MergeRunner } from '../../../src/storage/segment/merge-runner.js';
+import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-merge-runner-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const compiled = compileIndex(
+  {
+    config: { line: { token: [' ', '/', '?', '='] }, keys: { status: { type: 'long' } } },
+    version: 1,
+    lastModifyTime: 0,
+  },
+  30,
+);
+
+function segments(gen: NginxLogGenerator, first: number, count: number): string[] {
+  const build = new SegmentBuild(compiled);
+  const out: string[] = [];
+  for (let s = 0; s < count; s++) {
+    build.reset();
+    build.addGroup('0-0', first + s, encodeLogGroup(gen.group(200)));
+    const id = String(first + s).padStart(10, '0');
+    const path = join(dir, `${id}.seg`);
+    build.write(path, id, 1);
+    out.push(path);
+  }
+  return out;
+}
+
+test('an idle merge worker stops, and the next merge starts a new one', async () => {
+  const runner = new MergeRunner();
+  const gen = new NginxLogGenerator(8);
+  try {
+    const a = segments(gen, 1, 3);
+    await runner.merge({ inputs: a, output: join(dir, '0000000100.seg'), id: '0000000100', configVersion: 1 });
+    assert.equal(runner.running, true);
+    const ra = SegmentReader.open(join(dir, '0000000100.seg'));
+    assert.equal(ra.n, 600);
+    ra.close();
+    for (let i = 0; i < 150 && runner.running; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(runner.running, false, 'an idle merge worker is stopped');
+    const b = segments(gen, 10, 2);
+    await runner.merge({ inputs: b, output: join(dir, '0000000200.seg'), id: '0000000200', configVersion: 1 });
+    const rb = SegmentReader.open(join(dir, '0000000200.seg'));
+    assert.equal(rb.n, 400);
+    assert.deepEqual(rb.footer.replaces, ['0000000010', '0000000011']);
+    rb.close();
+  } finally {
+    await runner.close();
+  }
+});

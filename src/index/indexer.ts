@@ -61,8 +61,10 @@ export class Indexer {
   private stopped = false;
   private lastRetention = 0;
   private readonly waiters: (() => void)[] = [];
-  private readonly runner = new MergeRunner();
   private readonly builder = new SegmentBuilder();
+  // Before each merge, builders left idle by a bulk load give their memory back, so it does not add up with the
+  // merge worker's (the peak RSS of a 5M-log load was both builders in their idle time plus the first merge).
+  private readonly runner = new MergeRunner(() => this.builder.releaseIdle());
   private readonly merges = new Map<string, Promise<unknown>>();
   private readonly mergeBackoff = new Map<string, number>();
 
@@ -270,9 +272,13 @@ export class Indexer {
             else index.addStored(shardKey, r);
             // Flush by size per record, so one build never holds more than about flushBytes of logs.
             if (index.shouldFlush(Date.now(), this.options.flushBytes, this.options.flushMs)) {
-              const built = index.flush();
-              // Backpressure: at most two builds queued per worker.
-              if (index.pendingBuilds() > 2 * this.builder.workers) await built;
+              index
+                .flush()
+                .catch((err: unknown) => this.log(`indexer: build of ${project}/${logstore}: ${String(err)}`));
+              // Backpressure: at most two builds per worker queued or running. Wait for any build to finish, not
+              // for this one: it is last in the queue, and waiting for it left a worker idle once the others were
+              // done.
+              await this.builder.whenPendingAtMost(2 * this.builder.workers);
             }
           }
           from = records[records.length - 1]!.seq + 1;

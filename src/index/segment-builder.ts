@@ -8,48 +8,86 @@ const YOUNG_MB = 4;
 /** A builder idle this long is stopped: its build buffers (tens of MB) go back to the system until the next build. */
 const IDLE_STOP_MS = 3000;
 
+/**
+ * A build of this many raw bytes or more leaves its worker holding buffers of ~3.5x that (decoded LogGroups, token
+ * table, postings): releaseIdle() stops such a worker at once instead of after IDLE_STOP_MS. Small builds (a trickle
+ * of logs flushed every 250 ms) leave small buffers, and restarting their worker would only cost JIT warm-up.
+ */
+const BIG_BUILD_BYTES = 8 * 1024 * 1024;
+
+interface Job {
+  readonly req: BuildRequest;
+  readonly resolve: (r: BuildReply) => void;
+  readonly reject: (e: Error) => void;
+}
+
 interface Slot {
   worker: Worker | undefined;
   idle: NodeJS.Timeout | undefined;
-  readonly waiting: Map<number, { resolve: (r: BuildReply) => void; reject: (e: Error) => void }>;
+  /** The build running on this worker (one at a time). */
+  job: Job | undefined;
+  /** This worker has run a build of BIG_BUILD_BYTES or more (its buffers are large). */
+  big: boolean;
 }
 
 /**
  * Builds segments from shard-log records on worker threads (two by default: one per core of the target machine, so
- * indexing uses both cores when ingestion leaves one idle). Builds may complete out of order; the index's coverage
- * ranges make that safe across crashes. Each build resolves when its segment file is durable.
+ * indexing uses both cores when ingestion leaves one idle). Builds wait in one queue and each goes to the first
+ * worker that is free: with a queue per worker, chosen when the build was posted, a worker could sit idle while the
+ * other still had builds queued (builds differ in length), which measured as idle cores during bulk loads. Builds
+ * may complete out of order; the index's coverage ranges make that safe across crashes. Each build resolves when its
+ * segment file is durable.
  */
 export class SegmentBuilder {
   private readonly slots: Slot[];
+  private readonly queue: Job[] = [];
   private next = 0;
+  private readonly drained: { readonly max: number; readonly done: () => void }[] = [];
 
   constructor(workers = 2) {
     this.slots = Array.from({ length: Math.max(1, workers) }, () => ({
       worker: undefined,
       idle: undefined,
-      waiting: new Map(),
+      job: undefined,
+      big: false,
     }));
   }
 
   build(req: Omit<BuildRequest, 'seq'>): Promise<BuildReply> {
-    // The least busy worker.
-    let slot = this.slots[0]!;
-    for (const s of this.slots) if (s.waiting.size < slot.waiting.size) slot = s;
-    if (slot.idle) clearTimeout(slot.idle);
-    slot.idle = undefined;
-    const worker = this.ensure(slot);
     const seq = this.next++;
     return new Promise((resolve, reject) => {
-      slot.waiting.set(seq, { resolve, reject });
-      worker.postMessage({ ...req, seq } satisfies BuildRequest);
+      this.queue.push({ req: { ...req, seq }, resolve, reject });
+      this.dispatch();
     });
   }
 
   /** Builds queued or running. */
   get pending(): number {
-    let n = 0;
-    for (const s of this.slots) n += s.waiting.size;
+    let n = this.queue.length;
+    for (const s of this.slots) if (s.job) n++;
     return n;
+  }
+
+  /** Resolves once at most `max` builds are queued or running (backpressure for the indexer). */
+  whenPendingAtMost(max: number): Promise<void> {
+    if (this.pending <= max) return Promise.resolve();
+    return new Promise((done) => this.drained.push({ max, done }));
+  }
+
+  /**
+   * Stops the workers that are idle now and hold a big build's buffers (see BIG_BUILD_BYTES). The indexer calls it
+   * before a merge: after a bulk load, the merge worker started while both builders sat out their idle time, and
+   * their memory added up (the peak RSS of a 5M-log load).
+   */
+  releaseIdle(): void {
+    for (const slot of this.slots) {
+      const worker = slot.worker;
+      if (!worker || slot.job || !slot.big) continue;
+      if (slot.idle) clearTimeout(slot.idle);
+      slot.idle = undefined;
+      slot.worker = undefined;
+      void worker.terminate();
+    }
   }
 
   get workers(): number {
@@ -62,14 +100,47 @@ export class SegmentBuilder {
   }
 
   async close(): Promise<void> {
+    const closed = new Error('segment builder closed');
+    for (const job of this.queue.splice(0)) job.reject(closed);
     for (const slot of this.slots) {
       if (slot.idle) clearTimeout(slot.idle);
       slot.idle = undefined;
       const worker = slot.worker;
       slot.worker = undefined;
+      const job = slot.job;
+      slot.job = undefined;
       if (worker) await worker.terminate();
-      for (const w of slot.waiting.values()) w.reject(new Error('segment builder closed'));
-      slot.waiting.clear();
+      job?.reject(closed);
+    }
+    this.settle();
+  }
+
+  /** Starts queued builds on free workers. */
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) break;
+      if (slot.job) continue;
+      const job = this.queue.shift()!;
+      if (slot.idle) clearTimeout(slot.idle);
+      slot.idle = undefined;
+      slot.job = job;
+      const worker = this.ensure(slot);
+      let raw = 0;
+      for (const r of job.req.records) raw += r.rawSize;
+      if (raw >= BIG_BUILD_BYTES) slot.big = true;
+      worker.postMessage(job.req);
+    }
+  }
+
+  /** Wakes backpressure waiters whose bound is met. */
+  private settle(): void {
+    const pending = this.pending;
+    for (let i = this.drained.length - 1; i >= 0; i--) {
+      const d = this.drained[i]!;
+      if (pending <= d.max) {
+        this.drained.splice(i, 1);
+        d.done();
+      }
     }
   }
 
@@ -83,15 +154,17 @@ export class SegmentBuilder {
     });
     worker.unref();
     worker.on('message', (reply: BuildReply) => {
-      const w = slot.waiting.get(reply.seq);
-      if (!w) return;
-      slot.waiting.delete(reply.seq);
-      if (reply.ok) w.resolve(reply);
-      else w.reject(new Error(`segment build failed: ${reply.error}`));
-      if (slot.waiting.size === 0 && slot.worker === worker) {
+      const job = slot.job;
+      if (!job || job.req.seq !== reply.seq || slot.worker !== worker) return;
+      slot.job = undefined;
+      if (reply.ok) job.resolve(reply);
+      else job.reject(new Error(`segment build failed: ${reply.error}`));
+      this.dispatch();
+      this.settle();
+      if (!slot.job && slot.worker === worker) {
         slot.idle = setTimeout(() => {
           slot.idle = undefined;
-          if (slot.waiting.size > 0 || slot.worker !== worker) return;
+          if (slot.job || slot.worker !== worker) return;
           slot.worker = undefined;
           void worker.terminate();
         }, IDLE_STOP_MS);
@@ -99,11 +172,17 @@ export class SegmentBuilder {
       }
     });
     worker.on('error', (err) => {
-      for (const w of slot.waiting.values()) w.reject(err);
-      slot.waiting.clear();
+      if (slot.worker !== worker) return;
+      const job = slot.job;
+      slot.job = undefined;
       slot.worker = undefined;
+      job?.reject(err);
+      // The queue goes on with a new worker.
+      this.dispatch();
+      this.settle();
     });
     slot.worker = worker;
+    slot.big = false;
     return worker;
   }
 }

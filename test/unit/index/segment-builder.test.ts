@@ -1,6 +1,8 @@
 /**
  * The builder workers: records in, a durable segment out; a worker idle for a few seconds is stopped (its build
- * buffers go back to the system) and the next build starts a new one transparently.
+ * buffers go back to the system) and the next build starts a new one transparently. Builds wait in one queue and go
+ * to the first free worker (with a queue per worker, a short build could wait behind a long one while the other
+ * worker sat idle), and the indexer's backpressure waits for any build, not a given one.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,6 +61,114 @@ test('builds survive the idle stop of their worker', async () => {
     const count = hits.kind === 'ids' ? hits.ids.length : hits.words.reduce((a, w) => a + popcount(w), 0);
     assert.ok(count > 50, `status 200 in ${count} of 100 rows`);
     rb.close();
+  } finally {
+    await builder.close();
+  }
+});
+
+test('a build queued behind a long one runs on the worker that is free', async () => {
+  const builder = new SegmentBuilder(2);
+  const gen = new NginxLogGenerator(5);
+  const finished: string[] = [];
+  const run = (name: string, count: number, from: number) =>
+    builder
+      .build({ doc, ttlDays: 30, id: name, path: join(dir, `${name}.seg`), records: records(gen, from, count) })
+      .then(() => finished.push(name));
+  try {
+    // Long: 1,000 groups of 50 logs on the first worker; then two single-group builds. Before the shared queue the
+    // third went to the first worker (both workers had one build) and finished after the long one.
+    const long = run('0000000011', 1000, 0);
+    const a = run('0000000012', 1, 1000);
+    const b = run('0000000013', 1, 1001);
+    assert.equal(builder.pending, 3);
+    await Promise.all([long, a, b]);
+    assert.deepEqual(finished, ['0000000012', '0000000013', '0000000011']);
+    assert.equal(builder.pending, 0);
+    const r = SegmentReader.open(join(dir, '0000000013.seg'));
+    assert.equal(r.n, 50);
+    r.close();
+  } finally {
+    await builder.close();
+  }
+});
+
+test('whenPendingAtMost resolves once enough builds have finished', async () => {
+  const builder = new SegmentBuilder(1);
+  const gen = new NginxLogGenerator(9);
+  try {
+    const builds = [0, 1, 2].map((i) =>
+      builder.build({
+        doc,
+        ttlDays: 30,
+        id: `000000002${i}`,
+        path: join(dir, `000000002${i}.seg`),
+        records: records(gen, i, 2),
+      }),
+    );
+    assert.equal(builder.pending, 3);
+    await builder.whenPendingAtMost(1);
+    assert.ok(builder.pending <= 1);
+    await builds[1];
+    await builder.whenPendingAtMost(0);
+    assert.equal(builder.pending, 0);
+    await Promise.all(builds);
+  } finally {
+    await builder.close();
+  }
+});
+
+test('close rejects queued builds', async () => {
+  const builder = new SegmentBuilder(1);
+  const gen = new NginxLogGenerator(4);
+  const first = builder.build({
+    doc,
+    ttlDays: 30,
+    id: '0000000031',
+    path: join(dir, '0000000031.seg'),
+    records: records(gen, 0, 2),
+  });
+  const queued = builder.build({
+    doc,
+    ttlDays: 30,
+    id: '0000000032',
+    path: join(dir, '0000000032.seg'),
+    records: records(gen, 2, 2),
+  });
+  const firstDone = first.then(
+    () => 'built',
+    () => 'rejected',
+  );
+  const queuedDone = assert.rejects(queued, /closed/);
+  await builder.close();
+  await queuedDone;
+  assert.ok(['built', 'rejected'].includes(await firstDone));
+  assert.equal(builder.pending, 0);
+});
+
+test('releaseIdle stops idle workers that ran a big build, not those that ran small ones', async () => {
+  const builder = new SegmentBuilder(2);
+  const gen = new NginxLogGenerator(6);
+  try {
+    // Small: one group of 50 logs. releaseIdle keeps the worker (a restart would only cost JIT warm-up).
+    await builder.build({
+      doc,
+      ttlDays: 30,
+      id: '0000000041',
+      path: join(dir, '0000000041.seg'),
+      records: records(gen, 0, 1),
+    });
+    builder.releaseIdle();
+    assert.equal(builder.running, 1, 'a worker that built little is kept');
+    // Big: over 8 MB of raw LogGroups (~400 bytes per generated log).
+    const big = records(gen, 1, 500);
+    assert.ok(big.reduce((a, r) => a + r.rawSize, 0) >= 8 * 1024 * 1024);
+    await builder.build({ doc, ttlDays: 30, id: '0000000042', path: join(dir, '0000000042.seg'), records: big });
+    assert.equal(builder.running, 1, 'the big build went to the free worker that was running');
+    builder.releaseIdle();
+    assert.equal(builder.running, 0, 'a worker holding a big build is stopped at once');
+    const r = SegmentReader.open(join(dir, '0000000042.seg'));
+    assert.equal(r.n, 25_000);
+    r.close();
   } finally {
     await builder.close();
   }

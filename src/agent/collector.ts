@@ -675,23 +675,36 @@ export class Collector {
     let logs = 0;
     // A batch holds at most maxLogsPerBatch logs: the entry that would pass it starts the next batch. (A replayed
     // range was cut the same way when it was first read, so it is never cut again.)
-    let cutAt = -1;
-    const split = splitEntries(
-      this.buf,
-      n,
-      flush || id !== undefined,
-      { beginRegex: this.beginRegex, maxEntryBytes: this.o.maxEntryBytes },
-      (s, e) => {
-        if (cutAt >= 0) return;
-        if (id === undefined && this.writer.logCount >= this.o.maxLogsPerBatch) {
-          cutAt = s;
-          return;
-        }
-        if (this.builder.add(this.writer, this.buf, s, e, time)) logs++;
-      },
-    );
-    this.host.metrics.truncatedEntries += split.cut;
-    const consumed = cutAt >= 0 ? cutAt : split.consumed;
+    const maxLogs = id === undefined ? this.o.maxLogsPerBatch : Number.MAX_SAFE_INTEGER;
+    let consumed: number;
+    // Plain line mode goes through the addon when it is there (same bytes, a fifth of the agent's CPU less).
+    const lines =
+      this.beginRegex === undefined && this.builder.fastPath
+        ? this.writer.addLines(time, this.buf, n, flush || id !== undefined, this.o.maxEntryBytes, maxLogs)
+        : undefined;
+    if (lines !== undefined) {
+      logs = lines.logs;
+      consumed = lines.consumed;
+      this.host.metrics.truncatedEntries += lines.cut;
+    } else {
+      let cutAt = -1;
+      const split = splitEntries(
+        this.buf,
+        n,
+        flush || id !== undefined,
+        { beginRegex: this.beginRegex, maxEntryBytes: this.o.maxEntryBytes },
+        (s, e) => {
+          if (cutAt >= 0) return;
+          if (this.writer.logCount >= maxLogs) {
+            cutAt = s;
+            return;
+          }
+          if (this.builder.add(this.writer, this.buf, s, e, time)) logs++;
+        },
+      );
+      this.host.metrics.truncatedEntries += split.cut;
+      consumed = cutAt >= 0 ? cutAt : split.consumed;
+    }
     if (consumed === 0) {
       this.writer.reset();
       return 0;

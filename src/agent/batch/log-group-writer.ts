@@ -4,6 +4,8 @@
  * Field numbers: LogGroup.Logs=1, Topic=3, Source=4, LogTags=6; Log.Time=1, Contents=2, TimeNs=4 (fixed32).
  */
 
+import { sluiceNative } from '../native-addon.js';
+
 function varintSize(v: number): number {
   let n = 1;
   while (v >= 0x80) {
@@ -70,6 +72,8 @@ export class LogGroupWriter {
    */
   private lastSrc: Buffer | null = null;
   private lastAt = Number.NaN;
+  /** addLines' in/out state for the addon (see native/lz4/src/binding.c `frameLines`). */
+  private readonly lineState = new Int32Array(5);
 
   constructor(initialBytes = 256 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
@@ -153,6 +157,50 @@ export class LogGroupWriter {
     } else p += src.copy(b, p, start, end);
     this.pos = p;
     this.logs++;
+  }
+
+  /**
+   * Line mode for a whole read at once, through the addon: splits `src[0, len)` into lines exactly as splitEntries
+   * does without a begin regex (same `\r` trim, same `maxEntryBytes` cut, the unterminated tail only with `flush` or
+   * at `maxEntryBytes`) and appends each line as addRaw would, stopping before a line once the group holds
+   * `maxLogs` logs. Byte-identical output (test/unit/agent/log-group-writer.test.ts); a memchr and a memcpy per line
+   * in C instead of the split loop, the callback and addRaw's dozen stores in JS (~0.9 ms per MB, a fifth of the
+   * agent's CPU at 10 MB/s). `undefined` when the addon is absent: the caller splits in JS.
+   * Differs in one count only: `cut` counts cut lines that were taken (splitEntries also counts those past the stop).
+   */
+  addLines(
+    time: number,
+    src: Buffer,
+    len: number,
+    flush: boolean,
+    maxEntryBytes: number,
+    maxLogs: number,
+  ): { consumed: number; logs: number; cut: number } | undefined {
+    const native = sluiceNative();
+    if (native === undefined) return undefined;
+    if (time !== this.rawTime) this.cacheTime(time);
+    const st = this.lineState;
+    st.fill(0);
+    const before = this.logs;
+    for (;;) {
+      st[1] = this.pos;
+      const status = native.frameLines(
+        src,
+        len,
+        flush,
+        maxEntryBytes,
+        Math.max(0, maxLogs - this.logs),
+        this.buf,
+        this.limit,
+        this.timeBytes,
+        st,
+      );
+      this.pos = st[1]!;
+      this.logs = before + st[2]!;
+      if (status !== 1) break;
+      this.ensure(st[4]!); // a buffer of the writer's own from here on; `src` stays where it is
+    }
+    return { consumed: st[0]!, logs: this.logs - before, cut: st[3]! };
   }
 
   private cacheTime(time: number): void {

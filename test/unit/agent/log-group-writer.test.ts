@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LogGroupWriter } from '../../../src/agent/batch/log-group-writer.js';
+import { splitEntries } from '../../../src/agent/tail/entry-splitter.js';
 import { decodeLogGroup } from '../../../src/protocol/log-group.js';
 
 test('the byte-level LogGroup writer decodes with the protocol codec (raw lines, fields, UTF-8, ns, tags)', () => {
@@ -81,5 +82,74 @@ test('a writer in an arena shared with the read buffer writes the same bytes, an
     assert.ok(a.equals(b), `limit ${limit}`);
     assert.equal(input.toString('utf8', 0, n), lines, 'the read buffer is never written');
     assert.equal(decodeLogGroup(a).logs.length, 300);
+  }
+});
+
+/** What the collector did before addLines: splitEntries (no begin regex) feeding addRaw, cut at `maxLogs`. */
+function framedInJs(
+  w: LogGroupWriter,
+  time: number,
+  src: Buffer,
+  len: number,
+  flush: boolean,
+  maxEntryBytes: number,
+  maxLogs: number,
+): { consumed: number; logs: number } {
+  let cutAt = -1;
+  let logs = 0;
+  const split = splitEntries(src, len, flush, { beginRegex: undefined, maxEntryBytes }, (s, e) => {
+    if (cutAt >= 0) return;
+    if (w.logCount >= maxLogs) {
+      cutAt = s;
+      return;
+    }
+    w.addRaw(time, src, s, e);
+    logs++;
+  });
+  return { consumed: cutAt >= 0 ? cutAt : split.consumed, logs };
+}
+
+test('addLines (the addon) frames lines byte for byte as splitEntries + addRaw: CR, long lines, tails, log cap, growth, arena', (t) => {
+  if (new LogGroupWriter().addLines(1, Buffer.from('a\n'), 2, false, 10, 10) === undefined) {
+    t.skip('the sluice-lz4 addon did not build here');
+    return;
+  }
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed >>> 16) % n; // the high bits: an LCG's low bits repeat with short periods
+  };
+  const pieces = ['', 'a', 'short line', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(300), 'ü€😀', 'w'.repeat(20_000)];
+  for (let round = 0; round < 400; round++) {
+    const parts: string[] = [];
+    const count = 1 + rnd(60);
+    for (let i = 0; i < count; i++) parts.push(pieces[rnd(pieces.length)]! + (rnd(5) === 0 ? '\r' : ''));
+    let text = parts.join(rnd(7) === 0 ? '\r\n' : '\n');
+    if (rnd(2) === 0) text += '\n';
+    const body = Buffer.from(text);
+    const flush = rnd(2) === 0;
+    const maxEntryBytes = [50, 200, 1000, 512 * 1024][rnd(4)]!;
+    const maxLogs = [1, 3, 10, 1000][rnd(4)]!;
+    const time = 1_700_000_000 + rnd(3);
+    const shared = rnd(2) === 0;
+    // The collector's layout: the group in arena[0, limit), the read at arena[limit, …).
+    const limit = [64, 4096, 256 * 1024][rnd(3)]!;
+    const arena = Buffer.alloc(limit + body.length + 16);
+    const src = arena.subarray(limit);
+    body.copy(src);
+    const js = new LogGroupWriter(64);
+    const c = shared ? LogGroupWriter.inArena(arena, limit) : new LogGroupWriter(64);
+    const preset = rnd(3);
+    for (let i = 0; i < preset; i++) {
+      js.addRaw(time, Buffer.from('before'), 0, 6);
+      c.addRaw(time, Buffer.from('before'), 0, 6);
+    }
+    const expected = framedInJs(js, time, src, body.length, flush, maxEntryBytes, maxLogs);
+    const got = c.addLines(time, src, body.length, flush, maxEntryBytes, maxLogs)!;
+    const what = `round ${round}: flush ${flush}, max ${maxEntryBytes} B / ${maxLogs} logs, shared ${shared}`;
+    assert.deepEqual({ consumed: got.consumed, logs: got.logs }, expected, what);
+    assert.equal(c.logCount, js.logCount, what);
+    const tags: [string, string][] = [['__path__', '/a.log']];
+    assert.ok(c.finish('', 'h', tags).equals(js.finish('', 'h', tags)), what);
   }
 });

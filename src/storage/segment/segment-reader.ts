@@ -391,11 +391,14 @@ export class SegmentReader implements SearchPart {
     if (!range) return undefined;
     const key = `${this.path}#${range.off}`;
     const cached = decodedCache.get(key);
-    const hit = bulkGroups.get(key) ?? (cached instanceof RowGroup ? cached : undefined);
+    const hit = bulkGroups.get(key)?.group ?? (cached instanceof RowGroup ? cached : undefined);
     if (hit) return hit;
     const group = this.rowGroup(range);
-    bulkGroups.set(key, group);
-    if (bulkGroups.size > BULK_GROUPS) bulkGroups.delete(bulkGroups.keys().next().value as string);
+    const bytes = group.fullBytes();
+    bulkGroups.set(key, { group, bytes });
+    bulkBytes += bytes;
+    if (bulkGroups.size > BULK_GROUPS) dropBulk();
+    evictDecoded();
     return group;
   }
 
@@ -833,12 +836,22 @@ function cacheDecoded(key: string, value: CachedBlock | RowGroup): void {
   evictDecoded();
 }
 
+/** Evicts past the budget: pages' decoded data first (least recently used), then the oldest bulk groups. */
 function evictDecoded(): void {
-  while (decodedBytes > decodedBudget && decodedCache.size > 0) {
+  while (decodedBytes + bulkBytes > decodedBudget && decodedCache.size > 0) {
     const [oldest, v] = decodedCache.entries().next().value as [string, CachedBlock | RowGroup];
     decodedCache.delete(oldest);
     decodedBytes -= v.bytes;
   }
+  // The group a bulk read is using now stays (the newest): its caller holds it anyway.
+  while (decodedBytes + bulkBytes > decodedBudget && bulkGroups.size > 1) dropBulk();
+}
+
+/** Drops the oldest bulk group. */
+function dropBulk(): void {
+  const [oldest, g] = bulkGroups.entries().next().value as [string, { bytes: number }];
+  bulkGroups.delete(oldest);
+  bulkBytes -= g.bytes;
 }
 
 /** Sets the decoded-data cache's budget in bytes (tests; the default is DECODED_CACHE_BYTES) and evicts past it. */
@@ -847,9 +860,12 @@ export function setDecodedCacheBudget(bytes: number): void {
   evictDecoded();
 }
 
-/** Entries and bytes held by the decoded-data cache (tests check the budget). */
-export function decodedCacheStats(): { entries: number; bytes: number } {
-  return { entries: decodedCache.size, bytes: decodedBytes };
+/**
+ * Entries and bytes held by the decoded-data cache, and the bytes of the recent groups of bulk reads charged to the
+ * same budget (tests check the budget).
+ */
+export function decodedCacheStats(): { entries: number; bytes: number; bulkBytes: number } {
+  return { entries: decodedCache.size, bytes: decodedBytes, bulkBytes };
 }
 
 /** A cached decompressed block, marked most recently used. */
@@ -994,6 +1010,14 @@ class RowGroup {
     if (!scratch) this.span = undefined;
   }
 
+  /** What the group holds once every frame is decoded, with its compressed span (fixed when read: bulk reads). */
+  fullBytes(): number {
+    let n = 64 + 8 * this.from.length + (this.span?.length ?? 0);
+    for (let f = 0; f < this.raw.length; f++) if (!this.frames[f]) n += this.raw[f]!;
+    for (const f of this.frames) n += f?.length ?? 0;
+    return n;
+  }
+
   get bytes(): number {
     let n = 64 + 8 * this.from.length + (this.span?.length ?? 0);
     for (const f of this.frames) n += f?.length ?? 0;
@@ -1035,10 +1059,12 @@ function sectionStarts(buf: Buffer, len: number, columns: number, path: string):
 
 /**
  * A few recent row groups for bulk reads, apart from the decoded-data cache of pages (a merge holds each input's
- * current group; SQL and sidecars read several columns of the same groups in turn).
+ * current group; SQL and sidecars read several columns of the same groups in turn). Charged to the decoded-data budget
+ * by what they hold once every frame is decoded (64 groups of wide rows were a few MB beside the 32 MB, unaccounted).
  */
 const BULK_GROUPS = 64;
-const bulkGroups = new Map<string, RowGroup>();
+const bulkGroups = new Map<string, { readonly group: RowGroup; readonly bytes: number }>();
+let bulkBytes = 0;
 
 function cachedGroup(key: string): RowGroup | undefined {
   const hit = cachedDecoded(key);

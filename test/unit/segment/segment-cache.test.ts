@@ -126,3 +126,30 @@ test('rows(ids, only) returns just those fields (or a whole row read before), an
     v3.close();
   }
 });
+
+test('the recent groups of bulk reads count against the same budget as pages', () => {
+  const v3 = buildV3('bulk');
+  const budget = 200 * 1024;
+  setDecodedCacheBudget(budget);
+  try {
+    const want = expectedRows(v3);
+    // Fill the budget with pages' groups (two rows per group: admitted to the cache)...
+    for (let g = 0; g * 128 < v3.n; g++) v3.rows([g * 128 + 5, g * 128 + 6]);
+    assert.ok(decodedCacheStats().bytes > budget / 2);
+    // ...then a bulk read of every row, two columns, group by group (SQL, sidecars): its groups evict the pages'.
+    const ids = Array.from({ length: v3.n }, (_, i) => i);
+    const cells = v3.cellsOfRows(['request_uri', 'status'], ids);
+    for (const id of [0, 127, 128, 2000, v3.n - 1]) {
+      const w = want(id).fields;
+      assert.equal(cells[0]![id], w.find(([k]) => k === 'request_uri')?.[1]);
+      assert.equal(cells[1]![id], w.find(([k]) => k === 'status')?.[1]);
+    }
+    const { bytes, bulkBytes } = decodedCacheStats();
+    assert.ok(bulkBytes > 0, 'bulk groups are charged');
+    // At most one group over: the newest bulk group stays while its read uses it.
+    assert.ok(bytes + bulkBytes <= budget + 64 * 1024, `${bytes} + ${bulkBytes} bytes held, budget ${budget}`);
+  } finally {
+    v3.close();
+    setDecodedCacheBudget(DECODED_CACHE_BYTES);
+  }
+});

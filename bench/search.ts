@@ -20,7 +20,8 @@
  * to reload); `--settle S` waits at most S seconds (default 300, 0 = not at all) for background merges to stop
  * changing the segment count before the queries; `--quiet S` waits at most S seconds for the server to go idle (its
  * background work on new segments done); `--runs R`. Each query prints its median, its first run and the
- * server's CPU per run.
+ * server's CPU per run. `SLUICE_BENCH_ONLY=needle,status` times only the queries whose label starts so (a profile of
+ * one kind); `SLUICE_BENCH_SERVER_ARGS` passes node flags to the server (bench/nginx-day.ts).
  */
 
 import { DAY, loadNginxDay, parseDayOptions, printMachine, proc, timeQueries, waitQuiet } from './nginx-day.js';
@@ -65,8 +66,12 @@ async function main(): Promise<void> {
       });
       return (JSON.parse(res.body.toString('utf8')) as unknown[]).length;
     };
+    // SLUICE_BENCH_ONLY=needle,status: only the queries whose label starts with one of these (profiling one kind).
+    const only = process.env['SLUICE_BENCH_ONLY']?.split(',').filter((x) => x !== '');
+    const pick = (qs: Parameters<typeof timeQueries>[0]): Parameters<typeof timeQueries>[0] =>
+      only ? qs.filter(([name]) => only.some((x) => name.startsWith(x))) : qs;
     await timeQueries(
-      [
+      pick([
         [`needle: ${needleIp}`, getLogs(needleIp), (i) => getLogs(d.ips[i]!)()],
         ['status:500 (page of 100)', getLogs('status:500'), (i) => getLogs(d.terms[i]!)()],
         ['status:500 (count)', () => day.count('status:500'), (i) => day.count(d.terms[i]!)],
@@ -74,7 +79,7 @@ async function main(): Promise<void> {
         [`phrase "${phrase.slice(0, 30)}…"`, getLogs(`"${phrase}"`), (i) => getLogs(d.phrases[i]!)()],
         ['prefix request_uri:/orders/9*', getLogs('request_uri:/orders/9*'), (i) => getLogs(d.prefixes[i]!)()],
         ['histogram * 1 min x 1 day', () => histogram(0), (i) => histogram(i + 1)],
-      ],
+      ]),
       o.runs,
       day.pid,
     );

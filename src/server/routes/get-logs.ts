@@ -1,7 +1,7 @@
 import type { Indexer } from '../../index/indexer.js';
 import { decodeRequestBody, encodeResponseBody } from '../../protocol/body-codec.js';
 import { SlsError } from '../../protocol/errors.js';
-import { histogram, listTopics, parseQuery, search } from '../../query/executor.js';
+import { histogram, listTopics, parseQuery, searchAsync } from '../../query/executor.js';
 import type { QueryNode } from '../../query/parser/ast.js';
 import type { SqlEngine } from '../../query/sql/sql-engine.js';
 import type { StoredRow } from '../../storage/segment/part.js';
@@ -70,7 +70,7 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
       }
       const started = Date.now();
       const cpu = process.cpuUsage();
-      const result = runSearch(indexer, project, logstore, params, ctx.signal);
+      const result = await runSearch(indexer, project, logstore, params, ctx.signal);
       const data = result.rows.map(rowJson);
       const keys = new Set<string>();
       for (const r of result.rows) for (const [k] of r.fields) if (!k.startsWith('__')) keys.add(k);
@@ -142,11 +142,11 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
   };
 }
 
-function getLogsV1(ctx: RequestContext, indexer: Indexer, project: string, logstore: string) {
+async function getLogsV1(ctx: RequestContext, indexer: Indexer, project: string, logstore: string) {
   const params = logsParams((k) => ctx.query[k]);
   const started = Date.now();
   const cpu = process.cpuUsage();
-  const result = runSearch(indexer, project, logstore, params, ctx.signal);
+  const result = await runSearch(indexer, project, logstore, params, ctx.signal);
   const used = process.cpuUsage(cpu);
   const progress = result.complete ? 'Complete' : 'Incomplete';
   return {
@@ -201,7 +201,7 @@ function getHistograms(ctx: RequestContext, indexer: Indexer, project: string, l
 function runSearch(indexer: Indexer, project: string, logstore: string, p: LogsParams, signal: AbortSignal) {
   const node = withTopic(parseQuery(p.query), p.topic);
   const { config, parts } = indexer.searchable(project, logstore);
-  return search(config, parts, node, {
+  return searchAsync(config, parts, node, {
     from: p.from,
     to: p.to,
     offset: p.offset,

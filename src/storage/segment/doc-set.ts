@@ -218,7 +218,23 @@ export function clip(s: DocSet, lo: number, hi: number, n: number): DocSet {
     const b = lowerBound(s.ids, hi);
     return { kind: 'ids', ids: s.ids.subarray(a, b) };
   }
-  return and(s, rangeOf(lo, hi, n));
+  // What and(s, rangeOf(lo, hi, n)) gives, without building the range: an id list for a short range, else the words
+  // of [lo, hi) (a partial time range of a segment cost a bitset of the whole segment and a pass over it).
+  if (hi <= lo) return EMPTY;
+  const w = s.words;
+  if (hi - lo <= n * DENSE) {
+    const out = new Uint32Array(hi - lo);
+    let o = 0;
+    for (let id = lo; id < hi; id++) if ((w[id >>> 5]! >>> (id & 31)) & 1) out[o++] = id;
+    return { kind: 'ids', ids: out.subarray(0, o) };
+  }
+  const words = new Uint32Array(w.length);
+  const a = lo >>> 5;
+  const b = (hi - 1) >>> 5;
+  words.set(w.subarray(a, b + 1), a);
+  words[a]! &= (0xffffffff << (lo & 31)) >>> 0;
+  if ((hi & 31) !== 0) words[b]! &= (2 ** (hi & 31) - 1) >>> 0;
+  return { kind: 'bits', words, n: s.n };
 }
 
 /** Number of members in [lo, hi). */

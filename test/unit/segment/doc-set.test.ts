@@ -24,6 +24,7 @@ import {
   fromIds,
   or,
   orMany,
+  rangeOf,
   toBits,
   UnionBuilder,
 } from '../../../src/storage/segment/doc-set.js';
@@ -54,6 +55,25 @@ function random(r: () => number, n: number, density: number): number[] {
   for (let i = 0; i < n; i++) if (r() < density) ids.push(i);
   return ids;
 }
+
+test('clip of a bitset equals its intersection with the range, representation included', () => {
+  const r = rng(11);
+  for (const n of [33, 1000, 4099, 70_000]) {
+    for (const d of [0.01, 0.3, 0.95]) {
+      const s = toBits(fromIds(Uint32Array.from(random(r, n, d)), n), n);
+      const edges = [0, 1, 31, 32, 33, 63, 64, Math.floor(n / 2), n - 33, n - 32, n - 1, n];
+      for (let k = 0; k < 30; k++) edges.push(Math.floor(r() * (n + 1)));
+      for (const lo of edges)
+        for (const hi of edges) {
+          if (lo < 0 || hi > n) continue;
+          const want = and(s, rangeOf(lo, hi, n));
+          const got = clip(s, lo, hi, n);
+          if (lo <= 0 && hi >= n) assert.equal(got, s);
+          else assert.deepEqual(got, want, `n=${n} d=${d} [${lo}, ${hi})`);
+        }
+    }
+  }
+});
 
 test('and / or / andNot / clip / counts agree with a set model in every representation', () => {
   const r = rng(7);

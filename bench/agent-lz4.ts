@@ -84,7 +84,7 @@ const frameNative = (): number =>
   chunks.reduce((a, c) => {
     c.copy(src);
     const w = LogGroupWriter.inArena(arena, limit);
-    w.addLines(1_763_800_000, src, c.length, false, 512 * 1024, 4096);
+    w.addLines(1_763_800_000, src, c.length, false, 512 * 1024, Number.MAX_SAFE_INTEGER); // no 4,096 cap: as frameJs
     return a + w.finish('', 'h', []).length;
   }, 0);
 if (frameJs() !== frameNative()) throw new Error('framing: JS and addon disagree');

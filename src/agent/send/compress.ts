@@ -24,11 +24,11 @@ import { NativeBufferCollector } from '../self-monitor/native-gc.js';
 import type { BufferPool } from './buffer-pool.js';
 
 /**
- * LZ4_compress_fast's acceleration for batch bodies. Measured on ~1 MB line-mode LogGroups of the bench's nginx lines
- * (bench/agent-lz4.ts): 1 (= LZ4_compress_default) 1.56 ms per MB at ratio 3.32, 2: 1.52 at 3.24, 4: 1.42 at 3.07,
- * 8: 1.31 at 2.83, 16: 1.21 at 2.42 — each step buys a few % of LZ4's CPU with as many % of bytes, no knee before 12.
- * Bytes cost too: SHA-256 for v4 signing (~0.67 µs per KB), socket writes, and the server's disk (the shard log
- * keeps bodies as received). 4 takes ~9 % off LZ4 (~3 % of the agent's CPU) for 8 % more bytes.
+ * LZ4_compress_fast's acceleration for batch bodies. Measured with bench/agent-lz4.ts on ~1 MB line-mode LogGroups of
+ * the bench's nginx lines (ms per MB / ratio): 1 (= LZ4_compress_default) 1.53–1.57 / 3.59, 2: 1.48–1.52 / 3.45,
+ * 4: 1.42–1.46 / 3.32, 8: 1.33–1.36 / 3.02, 16: 1.23–1.25 / 2.58 — each step buys a few % of LZ4's CPU with as many %
+ * of bytes, no knee. Bytes cost too: SHA-256 for v4 signing (~0.67 µs per KB), socket writes, and the server's disk
+ * (the shard log keeps bodies as received). 4 takes ~8 % off LZ4 (~3 % of the agent's CPU) for 8 % more bytes.
  */
 export const DEFAULT_LZ4_ACCELERATION = 4;
 

@@ -194,28 +194,14 @@ export class LogstoreIndex {
     if (this.remote) this.handedOff.set(shardKey, seq + 1);
   }
 
-  /**
-   * Queued payloads are copied back to back into blocks of this index's own, once each (natively), instead of two
-   * JS copies into a buffer per record. A record's payload is a view of whatever the source read it into (a larger
-   * chunk that the worker's structured clone would copy whole, or memory the source may reuse); views of a block
-   * are cloned into the worker as one buffer per block. Blocks are only appended to, never rewritten, so the views
-   * stay valid until every build holding them (retries included) is done.
-   */
-  private static readonly PAYLOAD_BLOCK_BYTES = 512 * 1024;
-  private payloadBlock: Buffer = Buffer.alloc(0);
-  private payloadUsed = 0;
-
   addStored(shardKey: string, record: StoredRecord): void {
+    // One exact-size copy the index owns: the source's payload is a view of its read buffer (which the worker's
+    // structured clone would copy whole, and which the source may reuse). `Buffer.from(new Uint8Array(p))` copied
+    // twice (the second into a new buffer of its own); wrapping the copy's ArrayBuffer copies nothing.
     const src = record.payload;
-    const n = src.byteLength;
-    if (this.payloadUsed + n > this.payloadBlock.length) {
-      this.payloadBlock = Buffer.allocUnsafeSlow(Math.max(n, LogstoreIndex.PAYLOAD_BLOCK_BYTES));
-      this.payloadUsed = 0;
-    }
-    const at = this.payloadUsed;
-    this.payloadBlock.set(src, at);
-    this.payloadUsed = at + n;
-    const payload = this.payloadBlock.subarray(at, at + n);
+    const own = new Uint8Array(src.byteLength);
+    own.set(src);
+    const payload = Buffer.from(own.buffer, 0, own.byteLength);
     this.pending.push({ ...record, payload, shardKey });
     if (this.pending.length === 1) this.pendingSince = Date.now();
     this.pendingBytes += record.rawSize;

@@ -310,12 +310,9 @@ export class SegmentReader implements SearchPart {
       let s = 0;
       while (s < todo.length) {
         const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
-        let e = s + 1;
-        while (e < todo.length && Math.floor(ids[todo[e]!]! / this.rowsPerGroup) === g) e++;
+        const e = this.groupRun(ids, todo, s, g, ats);
         const range = groups[g];
         if (range) {
-          ats.length = 0;
-          for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - g * this.rowsPerGroup);
           const key = `${this.path}#${range.off}`;
           const group = cachedGroup(key) ?? (key === scratchKey ? scratchHeld : undefined);
           const base = s;
@@ -348,6 +345,23 @@ export class SegmentReader implements SearchPart {
     }
     this.finishRows(ids, todo, fields, out, true);
     return out;
+  }
+
+  /**
+   * The run of `todo` (sorted by row id) from `s` whose rows lie in group `g`: sets `ats` to their rows within the
+   * group and returns where the run ends.
+   */
+  private groupRun(ids: readonly number[], todo: readonly number[], s: number, g: number, ats: number[]): number {
+    const first = g * this.rowsPerGroup;
+    const next = first + this.rowsPerGroup;
+    ats.length = 0;
+    let e = s;
+    for (; e < todo.length; e++) {
+      const id = ids[todo[e]!]!;
+      if (id >= next) break;
+      ats.push(id - first);
+    }
+    return e;
   }
 
   /** Fills `out` from the row cache (marking hits recently used); returns the indexes of `ids` still to read. */
@@ -402,15 +416,12 @@ export class SegmentReader implements SearchPart {
     let s = 0;
     while (s < todo.length) {
       const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
-      let e = s + 1;
-      while (e < todo.length && Math.floor(ids[todo[e]!]! / this.rowsPerGroup) === g) e++;
+      const e = this.groupRun(ids, todo, s, g, ats);
       const range = groups[g];
       if (!range) {
         s = e;
         continue;
       }
-      ats.length = 0;
-      for (let k = s; k < e; k++) ats.push(ids[todo[k]!]! - g * this.rowsPerGroup);
       const key = `${this.path}#${range.off}`;
       // The group decoded last into the scratch buffers serves the next read of it again: phrase checks read their
       // candidates one row at a time, and consecutive candidates often share a group. Reads of some fields only

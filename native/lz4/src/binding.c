@@ -4,16 +4,22 @@
  *
  * LZ4_compress_fast with acceleration 1 is LZ4_compress_default; larger values skip ahead faster through
  * incompressible stretches (fewer hash probes) for a somewhat larger block. The output is a standard LZ4 block for
- * any acceleration: every LZ4 decoder reads it unchanged. The 16 KB compression state is a static of this module
- * rather than a stack array per call; one is enough, as JS calls this on its own thread only (one agent thread).
+ * any acceleration: every LZ4 decoder reads it unchanged. The 16 KB compression state is allocated once per
+ * loading of the module (the env's instance data) rather than a stack array per call: a thread calls this only from
+ * its own JS, so each worker thread that loads the addon gets a state of its own.
  */
 #include <node_api.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lz4.h"
 
-static LZ4_stream_t state;
+static void free_state(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
 
 static int typed_bytes(napi_env env, napi_value v, char** data, size_t* len) {
   napi_typedarray_type type;
@@ -53,7 +59,9 @@ static napi_value compress(napi_env env, napi_callback_info info) {
   if (src_len > LZ4_MAX_INPUT_SIZE) return fail(env, "compress: input larger than LZ4_MAX_INPUT_SIZE");
   int64_t cap = end - start;
   if (cap > INT32_MAX) cap = INT32_MAX;
-  int n = LZ4_compress_fast_extState(&state, src, dst + start, (int)src_len, (int)cap, accel < 1 ? 1 : accel);
+  void* state;
+  if (napi_get_instance_data(env, &state) != napi_ok || state == NULL) return fail(env, "compress: no LZ4 state");
+  int n = LZ4_compress_fast_extState(state, src, dst + start, (int)src_len, (int)cap, accel < 1 ? 1 : accel);
   napi_value result;
   napi_create_int32(env, n, &result);
   return result;
@@ -183,6 +191,12 @@ static napi_value frame_lines(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  LZ4_stream_t* state = malloc(sizeof(LZ4_stream_t));
+  if (state == NULL || napi_set_instance_data(env, state, free_state, NULL) != napi_ok) {
+    free(state);
+    napi_throw_error(env, NULL, "sluice-lz4: cannot allocate the LZ4 state");
+    return NULL;
+  }
   napi_value fn;
   napi_value version;
   if (napi_create_function(env, "compress", NAPI_AUTO_LENGTH, compress, NULL, &fn) != napi_ok) return NULL;

@@ -8,6 +8,7 @@ import {
   timeOrder,
 } from '../storage/segment/segment-writer.js';
 import type { CompiledField, CompiledIndex } from './index-config.js';
+import { createNativeBuild, type NativeBuild } from './native-build.js';
 import { type IndexSink, indexLog, parseNumber } from './row-indexer.js';
 import { MAX_INDEXED_BYTES, Tokenizer } from './tokenizer.js';
 
@@ -101,9 +102,26 @@ class ValueCache {
  * Values holding non-ASCII bytes (or JSON fields) take the string path of the head (decoded, tokenized by the
  * Tokenizer, re-encoded), so Unicode lowercasing, invalid UTF-8 (U+FFFD) and non-ASCII delimiters stay exact.
  */
+export interface SegmentBuildOptions {
+  /** false: always the JS path. Default: the native addon (native-build.ts) when it loaded. */
+  readonly native?: boolean;
+}
+
 export class SegmentBuild implements IndexSink {
   /** Logs staged so far. */
   n = 0;
+  /** Which path built the last segment written: the native addon or this class's JS. */
+  engine: 'native' | 'js' = 'js';
+  /**
+   * The native build (native/build): used while every staged group suits it (ASCII strings, no JSON-indexed key).
+   * The first group that does not moves the whole build to the JS path: the groups staged natively so far (kept in
+   * `kept`, which also keeps their bytes alive for the native side) are staged again here.
+   */
+  private readonly nat: NativeBuild | undefined;
+  private natOn = true;
+  private readonly kept: Buffer[] = [];
+  private natOut = Buffer.alloc(0);
+  private natLens = new Int32Array(0);
   private minTime = Number.POSITIVE_INFINITY;
   private maxTime = 0;
   private readonly shards = new Map<string, [number, number]>();
@@ -186,10 +204,14 @@ export class SegmentBuild implements IndexSink {
   private readonly lineDict: { delim: Uint8Array; lower: boolean } | undefined;
   private row = 0;
 
-  constructor(private readonly index: CompiledIndex) {
+  constructor(
+    private readonly index: CompiledIndex,
+    options: SegmentBuildOptions = {},
+  ) {
     this.lineDict = index.line
       ? { delim: index.line.tokenizer.delim, lower: !index.line.tokenizer.caseSensitive }
       : undefined;
+    this.nat = options.native === false ? undefined : createNativeBuild(index);
   }
 
   /**
@@ -197,6 +219,9 @@ export class SegmentBuild implements IndexSink {
    * so steady-state building allocates almost nothing (large typed-array allocations cost full GCs).
    */
   reset(): void {
+    this.nat?.reset();
+    this.natOn = true;
+    this.kept.length = 0;
     this.n = 0;
     this.staged = 0;
     this.groups.length = 0;
@@ -235,6 +260,27 @@ export class SegmentBuild implements IndexSink {
    */
   addGroup(shardKey: string, seq: number, bytes: Uint8Array): void {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (this.nat && this.natOn) {
+      const logs = this.nat.addGroup(buf);
+      if (logs >= 0) {
+        this.kept.push(buf);
+        this.n += logs;
+        this.range(shardKey, seq);
+        return;
+      }
+      // This group needs the JS path: so does the whole build (one segment, one path).
+      this.natOn = false;
+      this.n = 0;
+      for (const k of this.kept) this.stage(k);
+      this.kept.length = 0;
+      this.nat.reset();
+    }
+    this.stage(buf);
+    this.range(shardKey, seq);
+  }
+
+  /** Stages one LogGroup on the JS path (throws on malformed bytes before anything is staged). */
+  private stage(buf: Buffer): void {
     // Pass 1: structure (throws on malformed input).
     let topic = '';
     let source = '';
@@ -370,7 +416,6 @@ export class SegmentBuild implements IndexSink {
         tagToks: undefined,
       });
     }
-    this.range(shardKey, seq);
   }
 
   /**
@@ -900,6 +945,11 @@ export class SegmentBuild implements IndexSink {
     scratch?: Buffer,
     options: SegmentWriterOptions = {},
   ): SegmentFooter {
+    if (this.nat && this.natOn) {
+      this.engine = 'native';
+      return this.writeNative(this.nat, path, id, configVersion, scratch, options);
+    }
+    this.engine = 'js';
     const n = this.n;
     const timeOrdered = timeOrder(this.times, n);
     const sortedTimes = new Uint32Array(n);
@@ -960,6 +1010,81 @@ export class SegmentBuild implements IndexSink {
       }
       const shards: Record<string, [number, number][]> = {};
       for (const [k, r] of this.shards) shards[k] = [[r[0], r[1]]];
+      return w.finish({ id, shards, replaces: [], configVersion });
+    } catch (err) {
+      w.abort();
+      throw err;
+    }
+  }
+
+  /** write() over the native build: same sections, same order, same bytes as the JS path. */
+  private writeNative(
+    nat: NativeBuild,
+    path: string,
+    id: string,
+    configVersion: number,
+    scratch: Buffer | undefined,
+    options: SegmentWriterOptions,
+  ): SegmentFooter {
+    const n = this.n;
+    if (this.built) throw new Error('SegmentBuild: write() called twice without reset()');
+    this.built = true;
+    const times = new Uint32Array(n);
+    nat.times(times);
+    const order = timeOrder(times, n);
+    const sortedTimes = new Uint32Array(n);
+    for (let i = 0; i < n; i++) sortedTimes[i] = times[order[i]!]!;
+    const w = new SegmentFileWriter(path, options);
+    try {
+      w.times(sortedTimes, n);
+      const names = nat.columns();
+      const groups = w.rowGroups(names);
+      if (this.natLens.length < names.length) this.natLens = new Int32Array(names.length);
+      const lens = this.natLens;
+      if (this.natOut.length === 0) this.natOut = Buffer.allocUnsafe(1 << 18);
+      const cw = groups.out;
+      for (let from = 0; from < n; from += GROUP_ROWS) {
+        const to = Math.min(n, from + GROUP_ROWS);
+        let len = nat.buildGroup(order, from, to, this.natOut, lens);
+        if (len < 0) {
+          this.natOut = Buffer.allocUnsafe(Math.max(-len, this.natOut.length * 2));
+          len = nat.takeGroup(this.natOut, lens);
+        }
+        let at = 0;
+        for (let c = 0; c < names.length; c++) {
+          const l = lens[c]!;
+          if (l >= 0) {
+            cw.bytesOf(this.natOut, at, at + l);
+            at += l;
+          }
+          groups.endColumn(l >= 0);
+        }
+        groups.endGroup();
+      }
+      groups.end();
+      this.kept.length = 0;
+      const r = nat.finish(scratch);
+      const { arena, tokStart, tokLen, pStart, post } = r;
+      const text = [...r.text].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const d of text) {
+        const dw = w.dict(d.name);
+        for (const t of d.toks) {
+          const s = tokStart[t]!;
+          dw.addBytes(arena, s, s + tokLen[t]!, post, pStart[t]!, pStart[t + 1]!);
+        }
+        dw.end();
+      }
+      const nums = [...r.num].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const d of nums) {
+        const nw = w.numbers(d.name);
+        for (let k = 0; k < d.values.length; k++) {
+          const t = d.toks[k]!;
+          nw.add(d.values[k]!, post, pStart[t]!, pStart[t + 1]!);
+        }
+        nw.end();
+      }
+      const shards: Record<string, [number, number][]> = {};
+      for (const [k, r2] of this.shards) shards[k] = [[r2[0], r2[1]]];
       return w.finish({ id, shards, replaces: [], configVersion });
     } catch (err) {
       w.abort();

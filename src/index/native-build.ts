@@ -13,10 +13,9 @@ export interface NativeBuildResult {
   readonly arena: Uint8Array;
   readonly tokStart: Int32Array;
   readonly tokLen: Int32Array;
-  /** Per token its first entry in `post`; one more entry at the end. */
-  readonly pStart: Int32Array;
-  /** Row ids per token, in row order. */
-  readonly post: Uint32Array;
+  /** Every token's posting, encoded as postings.ts writePosting does: token t's is enc[encStart[t], encStart[t + 1]). */
+  readonly enc: Uint8Array;
+  readonly encStart: Int32Array;
   /** Text dictionaries (any order), each with its tokens in byte order. */
   readonly text: readonly { readonly name: string; readonly toks: Int32Array }[];
   /** Numeric dictionaries (any order), each with its values ascending and their tokens. */

@@ -1064,13 +1064,13 @@ export class SegmentBuild implements IndexSink {
       groups.end();
       this.kept.length = 0;
       const r = nat.finish(scratch);
-      const { arena, tokStart, tokLen, pStart, post } = r;
+      const { arena, tokStart, tokLen, enc, encStart } = r;
       const text = [...r.text].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const d of text) {
         const dw = w.dict(d.name);
         for (const t of d.toks) {
           const s = tokStart[t]!;
-          dw.addBytes(arena, s, s + tokLen[t]!, post, pStart[t]!, pStart[t + 1]!);
+          dw.addEncoded(arena, s, s + tokLen[t]!, enc, encStart[t]!, encStart[t + 1]!);
         }
         dw.end();
       }
@@ -1079,7 +1079,7 @@ export class SegmentBuild implements IndexSink {
         const nw = w.numbers(d.name);
         for (let k = 0; k < d.values.length; k++) {
           const t = d.toks[k]!;
-          nw.add(d.values[k]!, post, pStart[t]!, pStart[t + 1]!);
+          nw.addEncoded(d.values[k]!, enc, encStart[t]!, encStart[t + 1]!);
         }
         nw.end();
       }

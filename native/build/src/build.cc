@@ -178,22 +178,30 @@ struct FieldCfg {
   int delims = -1;
 };
 
+/** One value cache entry: what a lookup reads first (hash, length, count, the value's first bytes) in one line. */
+struct VSlot {
+  uint64_t hash;
+  int32_t len;
+  int32_t count;
+  uint8_t bytes[VC_BYTES];
+  int32_t ids[VC_IDS];
+};
+
 struct ValueCache {
-  uint64_t hash[VC_SLOTS];
-  int32_t len[VC_SLOTS];
-  int32_t count[VC_SLOTS];
-  uint8_t bytes[VC_SLOTS * VC_BYTES];
-  int32_t ids[VC_SLOTS * VC_IDS];
+  VSlot slots[VC_SLOTS];
   int lookups = 0;
   int hits = 0;
   bool on = true;
   void clear() {
-    for (int i = 0; i < VC_SLOTS; i++) len[i] = -1;
+    for (int i = 0; i < VC_SLOTS; i++) slots[i].len = -1;
     lookups = 0;
     hits = 0;
     on = true;
   }
 };
+
+inline uint64_t valueHash(const uint8_t* p, size_t len) { return hashBytes(p, len, 0x2d358dccaa6c78a5ull); }
+inline int valueSlot(uint64_t h) { return (int)((h ^ (h >> 29)) & (VC_SLOTS - 1)); }
 
 struct KeyInfo {
   std::string name;
@@ -292,8 +300,16 @@ class Build {
   // Staging.
   int n = 0;
   std::vector<uint32_t> times;
-  std::vector<int32_t> lGroup, lFirst;
-  std::vector<int32_t> sVS, sVE, sInfo;
+  /** Per staged log (arrival order): its group and its staged contents [first, end). */
+  struct LogRef {
+    int32_t group, first, end;
+  };
+  /** Per staged content: its value's bytes in its group's buffer (vs = -1: no value) and its key (infos index). */
+  struct Staged {
+    int32_t vs, ve, info;
+  };
+  std::vector<LogRef> logRefs;
+  std::vector<Staged> staged;
   std::vector<Group> groups;
   std::vector<KeyInfo> infos;
   std::unordered_map<std::string, int> keyIds;
@@ -328,10 +344,9 @@ class Build {
   size_t slotMask = 0;
   std::vector<int32_t> occ;
   std::vector<int32_t> rowOcc;
+  /** Row ids per token when finish() gets no scratch large enough. */
+  std::vector<uint32_t> postBuf;
   int row = 0;
-  bool capturing = false;
-  int32_t captured[VC_IDS];
-  int capLen = 0;
 
   Build() {
     slots.assign(1 << 15, Slot{});
@@ -346,11 +361,8 @@ class Build {
   void reset() {
     n = 0;
     times.clear();
-    lGroup.clear();
-    lFirst.clear();
-    sVS.clear();
-    sVE.clear();
-    sInfo.clear();
+    logRefs.clear();
+    staged.clear();
     groups.clear();
     infos.clear();
     keyIds.clear();
@@ -596,15 +608,14 @@ class Build {
       }
       for (size_t l = 0; l < logs; l++) {
         times.push_back(logTime[l]);
-        lGroup.push_back(g);
-        lFirst.push_back((int32_t)sVS.size());
+        int32_t first = (int32_t)staged.size();
         for (int c = logFirst[l], ce = logFirst[l + 1]; c < ce; c++) {
           KeyInfo& info = infos[cInfo[c]];
           if (info.col < 0) info.col = colId(info.name);
-          sVS.push_back(cVS[c] == (size_t)-1 ? -1 : (int32_t)cVS[c]);
-          sVE.push_back(cVE[c] == (size_t)-1 ? -1 : (int32_t)cVE[c]);
-          sInfo.push_back(cInfo[c]);
+          staged.push_back(Staged{cVS[c] == (size_t)-1 ? -1 : (int32_t)cVS[c],
+                                  cVE[c] == (size_t)-1 ? -1 : (int32_t)cVE[c], cInfo[c]});
         }
+        logRefs.push_back(LogRef{g, first, (int32_t)staged.size()});
         if (l == 0) {
           for (Tag& tg : tags) {
             std::string name = "__tag__:";
@@ -690,10 +701,6 @@ class Build {
   }
 
   inline void push(int tok) {
-    if (capturing) {
-      if (capLen < VC_IDS) captured[capLen] = tok;
-      capLen++;
-    }
     RowState& st = rs[tok];
     if (st.lastRow == row) return;
     st.lastRow = row;
@@ -711,24 +718,83 @@ class Build {
       m.emplace(v, tok);
     } else
       tok = it->second;
-    push(tok);
+    pendId(tok);
   }
 
   /**
-   * Tokens of ASCII bytes: runs between delimiters, cut at MAX_TOKEN, lowercased when `lower`. Tokens are found in
-   * batches: first every token's hash (and its slot prefetched), then the probes, so the table's cache misses overlap
-   * instead of following one another.
+   * The row's tokens waiting to be found (see textBytes): resolved in one pass at the end of the row (or when the
+   * batch is full), after their table slots were prefetched as they were scanned, so the table's cache misses
+   * overlap instead of following one another. An entry's `dict` < 0 marks a token id already known (a number).
    */
-  static constexpr int BATCH = 32;
+  struct Pending {
+    const uint8_t* p;
+    uint64_t hash;
+    int32_t dict;
+    int32_t len;
+  };
+  static constexpr int BATCH = 512;
+  Pending batch[BATCH];
+  int32_t batchIds[BATCH];
+  int nb = 0;
+  /** Folded (lowercased) token bytes of the batch. */
   uint8_t fold[BATCH * MAX_TOKEN];
-  const uint8_t* bPtr[BATCH];
-  uint32_t bLen[BATCH];
-  uint64_t bHash[BATCH];
+  size_t foldUsed = 0;
+  /** Values whose tokens are to be stored in their key's value cache once found: batch range and cache slot. */
+  struct Capture {
+    ValueCache* vc;
+    int slot;
+    int from, to;
+    uint64_t hash;
+    const uint8_t* bytes;
+    int32_t len;
+  };
+  std::vector<Capture> captures;
 
+  inline void pendToken(int d, const uint8_t* p, size_t len) {
+    if (nb == BATCH) flushBatch();
+    uint64_t h = tokenHash(d, p, len);
+    __builtin_prefetch(&slots[h & slotMask]);
+    batch[nb++] = Pending{p, h, d, (int32_t)len};
+  }
+
+  inline void pendId(int tok) {
+    if (nb == BATCH) flushBatch();
+    batch[nb].dict = -1;
+    batchIds[nb++] = tok;
+  }
+
+  /** Finds the batch's tokens, pushes them, and fills the value caches waiting for them; empties the batch. */
+  size_t flushCount = 0;
+  void flushBatch() {
+    flushCount++;
+    for (int k = 0; k < nb; k++) {
+      const Pending& e = batch[k];
+      int tok = e.dict < 0 ? batchIds[k] : findHashed(e.dict, e.p, (size_t)e.len, e.hash);
+      batchIds[k] = tok;
+      push(tok);
+    }
+    for (const Capture& c : captures) {
+      ValueCache* vc = c.vc;
+      int count = c.to - c.from;
+      // A capture cut by a full batch (from < 0) is not cached.
+      if (c.from >= 0 && count <= VC_IDS) {
+        VSlot& vs = vc->slots[c.slot];
+        vs.hash = c.hash;
+        vs.len = c.len;
+        vs.count = count;
+        memcpy(vs.bytes, c.bytes, (size_t)c.len);
+        memcpy(vs.ids, batchIds + c.from, sizeof(int32_t) * count);
+      }
+    }
+    captures.clear();
+    nb = 0;
+    foldUsed = 0;
+  }
+
+  /** Tokens of ASCII bytes: runs between delimiters, cut at MAX_TOKEN, lowercased when `lower`. */
   void textBytes(int d, const uint8_t* buf, size_t s, size_t e, const Delims& dl) {
     const uint8_t* delim = dl.d;
     size_t i = s;
-    int nb = 0;
     while (i < e) {
       while (i < e && delim[buf[i]]) i++;
       if (i >= e) break;
@@ -738,7 +804,8 @@ class Build {
       if (len > (size_t)MAX_TOKEN) len = MAX_TOKEN;
       const uint8_t* p = buf + start;
       if (dl.lower) {
-        uint8_t* f = fold + nb * MAX_TOKEN;
+        if (nb == BATCH) flushBatch();
+        uint8_t* f = fold + foldUsed;
         bool any = false;
         for (size_t k = 0; k < len; k++) {
           uint8_t c = p[k];
@@ -748,23 +815,13 @@ class Build {
           }
           f[k] = c;
         }
-        if (any) p = f;
+        if (any) {
+          p = f;
+          foldUsed += len;
+        }
       }
-      uint64_t h = tokenHash(d, p, len);
-      __builtin_prefetch(&slots[h & slotMask]);
-      bPtr[nb] = p;
-      bLen[nb] = (uint32_t)len;
-      bHash[nb] = h;
-      if (++nb == BATCH) {
-        flushBatch(d, nb);
-        nb = 0;
-      }
+      pendToken(d, p, len);
     }
-    if (nb > 0) flushBatch(d, nb);
-  }
-
-  void flushBatch(int d, int nb) {
-    for (int k = 0; k < nb; k++) push(findHashed(d, bPtr[k], bLen[k], bHash[k]));
   }
 
   // --- rows ---
@@ -869,36 +926,30 @@ class Build {
     return lineDictId;
   }
 
-  void content(const uint8_t* buf, KeyInfo& info, int32_t vs0, int32_t ve0) {
+  /** `h`: the value's valueHash when its key's cache is on and the value fits it (see buildRows). */
+  void content(const uint8_t* buf, KeyInfo& info, int32_t vs0, int32_t ve0, uint64_t h) {
     size_t vs = vs0 < 0 ? 0 : (size_t)vs0;
     size_t ve = vs0 < 0 ? 0 : (size_t)ve0;
     size_t len = ve - vs;
     setCell(info.col, buf + vs, len);
     ValueCache* vc = info.cache;
     if (vc && vc->on && len <= (size_t)VC_BYTES) {
-      uint64_t h = hashBytes(buf + vs, len, 0x2d358dccaa6c78a5ull);
-      int slot = (int)((h ^ (h >> 29)) & (VC_SLOTS - 1));
+      int slot = valueSlot(h);
       vc->lookups++;
-      if (vc->hash[slot] == h && vc->len[slot] == (int32_t)len &&
-          memcmp(vc->bytes + slot * VC_BYTES, buf + vs, len) == 0) {
+      const VSlot& e = vc->slots[slot];
+      if (e.hash == h && e.len == (int32_t)len && memcmp(e.bytes, buf + vs, len) == 0) {
         vc->hits++;
-        const int32_t* ids = vc->ids + slot * VC_IDS;
-        for (int k = 0, ke = vc->count[slot]; k < ke; k++) push(ids[k]);
+        for (int k = 0, ke = e.count; k < ke; k++) push(e.ids[k]);
         return;
       }
       if (vc->lookups == 4096 && vc->hits < 1024) vc->on = false;
-      capturing = true;
-      capLen = 0;
+      // The slot is emptied now and filled once the value's tokens are found (flushBatch), unless a full batch
+      // was flushed in between.
+      vc->slots[slot].len = -1;
+      int before = nb;
+      size_t flushes = flushCount;
       index1(info, buf, vs, ve);
-      capturing = false;
-      if (capLen <= VC_IDS) {
-        vc->hash[slot] = h;
-        vc->len[slot] = (int32_t)len;
-        vc->count[slot] = capLen;
-        memcpy(vc->bytes + slot * VC_BYTES, buf + vs, len);
-        memcpy(vc->ids + slot * VC_IDS, captured, sizeof(int32_t) * capLen);
-      } else
-        vc->len[slot] = -1;
+      if (flushCount == flushes) captures.push_back(Capture{vc, slot, before, nb, h, buf + vs, (int32_t)len});
       return;
     }
     index1(info, buf, vs, ve);
@@ -906,18 +957,75 @@ class Build {
 
   int tokenOf(int d, const uint8_t* p, size_t len) { return find(d, p, len); }
 
+  /** Value hashes of the row being built and of the next one (filled a row ahead, with prefetches). */
+  std::vector<uint64_t> rowHash, nextHash;
+
+  /** Fills nextHash for log j (the first row of a buildRows call: no row before it did). */
+  void prepareHashes(uint32_t j) {
+    const LogRef& a = logRefs[j];
+    const uint8_t* b = groups[a.group].buf;
+    int cnt = a.end - a.first;
+    if ((int)nextHash.size() < cnt) nextHash.resize(cnt);
+    for (int k = 0; k < cnt; k++) {
+      const Staged& st = staged[a.first + k];
+      size_t len = st.vs < 0 ? 0 : (size_t)(st.ve - st.vs);
+      nextHash[k] = valueHash(b + (st.vs < 0 ? 0 : st.vs), len);
+    }
+  }
+
   /** Builds rows [from, to) of `order` (the next ones); the row group ends at `to`. */
   void buildRows(const uint32_t* order, int from, int to) {
     if (rowOcc.empty()) rowOcc.push_back(0);
+    const int n = (int)logRefs.size();
     for (int i = from; i < to; i++) {
+      // Rows are built in time order, their logs staged in arrival order: fetch ahead what the next rows read.
+      if (i + 8 < n) __builtin_prefetch(&logRefs[order[i + 8]]);
+      if (i + 4 < n) {
+        const LogRef& a = logRefs[order[i + 4]];
+        __builtin_prefetch(&staged[a.first]);
+      }
+      if (i + 2 < n) {
+        // The log's bytes (up to 1 KB of them).
+        const LogRef& a = logRefs[order[i + 2]];
+        if (a.first < a.end) {
+          const uint8_t* b = groups[a.group].buf;
+          int32_t s0 = staged[a.first].vs, s1 = staged[a.end - 1].ve;
+          if (s0 >= 0 && s1 > s0) {
+            for (int32_t o = s0 & ~63; o < s1 && o < s0 + 1024; o += 64) __builtin_prefetch(b + o);
+          }
+        }
+      }
+      if (i == from) prepareHashes(order[i]);
+      rowHash.swap(nextHash);
+      if (i + 1 < n) {
+        // The next row's value-cache slots: its values are hashed now, looked up in the next iteration.
+        const LogRef& a = logRefs[order[i + 1]];
+        const uint8_t* b = groups[a.group].buf;
+        int cnt = a.end - a.first;
+        if ((int)nextHash.size() < cnt) nextHash.resize(cnt);
+        for (int k = 0; k < cnt; k++) {
+          const Staged& st = staged[a.first + k];
+          ValueCache* vc = infos[st.info].cache;
+          size_t len = st.vs < 0 ? 0 : (size_t)(st.ve - st.vs);
+          if (vc && vc->on && len <= (size_t)VC_BYTES) {
+            uint64_t h = valueHash(b + (st.vs < 0 ? 0 : st.vs), len);
+            nextHash[k] = h;
+            __builtin_prefetch(&vc->slots[valueSlot(h)]);
+          }
+        }
+      }
+
       int j = (int)order[i];
       row = i;
-      Group& g = groups[lGroup[j]];
+      const LogRef& lr = logRefs[j];
+      Group& g = groups[lr.group];
       const uint8_t* buf = g.buf;
       if (g.topicS >= 0) setCell(g.topicCol, buf + g.topicS, (size_t)(g.topicE - g.topicS));
       if (g.sourceS >= 0) setCell(g.sourceCol, buf + g.sourceS, (size_t)(g.sourceE - g.sourceS));
-      for (int k = lFirst[j], ke = (size_t)(j + 1) < lFirst.size() ? lFirst[j + 1] : (int)sVS.size(); k < ke; k++)
-        content(buf, infos[sInfo[k]], sVS[k], sVE[k]);
+      for (int k = lr.first; k < lr.end; k++) {
+        const Staged& st = staged[k];
+        content(buf, infos[st.info], st.vs, st.ve, rowHash[k - lr.first]);
+      }
       for (const Tag& t : g.tags) setCell(t.col, buf + t.vs, t.ve - t.vs);
       if (g.topicS >= 0) {
         if (g.topicTok < 0)
@@ -940,6 +1048,7 @@ class Build {
         }
         for (int tok : g.tagToks) push(tok);
       }
+      if (nb > 0) flushBatch();
       rowOcc.push_back((int32_t)occ.size());
     }
   }
@@ -1217,9 +1326,10 @@ napi_value typed(napi_env env, napi_typedarray_type type, size_t count, size_t e
 
 /**
  * finish(scratch?) once every row is built: { arena: Uint8Array, tokStart: Int32Array, tokLen: Int32Array,
- * pStart: Int32Array (per token, its first entry in post; one more at the end), post: Uint32Array (row ids per token
- * in row order; in `scratch` when it is large enough and 4-aligned), text: [{name, toks: Int32Array in byte order}],
- * num: [{name, values: Float64Array ascending, toks: Int32Array}] }.
+ * enc: Uint8Array and encStart: Int32Array (token t's posting, encoded as writePosting does, is
+ * enc[encStart[t], encStart[t + 1])), text: [{name, toks: Int32Array in byte order}], num: [{name, values: Float64Array
+ * ascending, toks: Int32Array}] }. `scratch`: memory the caller no longer needs, used for the row ids when it is large
+ * enough (4 bytes per token occurrence) and 4-aligned.
  */
 napi_value Finish(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1236,10 +1346,12 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   napi_value arena = typed(env, napi_uint8_array, b->arenaUsed, 1, &p);
   if (b->arenaUsed) memcpy(p, b->arena.data(), b->arenaUsed);
   napi_set_named_property(env, res, "arena", arena);
-  int32_t *ts, *tl, *ps;
+  int32_t *ts, *tl;
   napi_set_named_property(env, res, "tokStart", typed(env, napi_int32_array, T, 4, (void**)&ts));
   napi_set_named_property(env, res, "tokLen", typed(env, napi_int32_array, T, 4, (void**)&tl));
-  napi_set_named_property(env, res, "pStart", typed(env, napi_int32_array, T + 1, 4, (void**)&ps));
+  std::vector<int32_t> pst(T);
+  pst.push_back(0);
+  int32_t* ps = pst.data();
   std::vector<int32_t> cursor(T);
   ps[0] = 0;
   for (size_t t = 0; t < T; t++) {
@@ -1248,27 +1360,74 @@ napi_value Finish(napi_env env, napi_callback_info info) {
     cursor[t] = ps[t];
     ps[t + 1] = ps[t] + b->rs[t].count;
   }
+  // Row ids per token (in the caller's scratch when it is large enough: the builder's arena of LogGroups, no longer
+  // needed once rows are built), then each token's posting encoded as postings.ts writePosting does.
   uint32_t* post = nullptr;
-  napi_value postArr = nullptr;
   if (argc >= 1 && !isNullish(env, argv[0])) {
     uint8_t* sd;
     size_t sl;
-    napi_value ab;
-    size_t off;
-    napi_typedarray_type type;
-    size_t length;
-    void* base;
-    if (napi_get_typedarray_info(env, argv[0], &type, &length, &base, &ab, &off) == napi_ok &&
-        type == napi_uint8_array && off % 4 == 0 && length >= occN * 4 && bytesOf(env, argv[0], sd, sl)) {
-      napi_create_typedarray(env, napi_uint32_array, occN, ab, off, &postArr);
-      post = (uint32_t*)sd;
-    }
+    if (bytesOf(env, argv[0], sd, sl) && ((uintptr_t)sd & 3) == 0 && sl >= occN * 4) post = (uint32_t*)sd;
   }
-  if (!post) postArr = typed(env, napi_uint32_array, occN, 4, (void**)&post);
-  napi_set_named_property(env, res, "post", postArr);
+  if (!post) {
+    if (b->postBuf.size() < occN) b->postBuf.resize(occN);
+    post = b->postBuf.data();
+  }
   const int32_t* occ = b->occ.data();
   for (int i = 0; i < b->n; i++) {
     for (int k = b->rowOcc[i], ke = b->rowOcc[i + 1]; k < ke; k++) post[cursor[occ[k]]++] = (uint32_t)i;
+  }
+  const uint32_t n = (uint32_t)b->n;
+  const size_t words = (n + 31) / 32;
+  auto vsize = [](uint32_t v) { return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5; };
+  int32_t* es;
+  napi_set_named_property(env, res, "encStart", typed(env, napi_int32_array, T + 1, 4, (void**)&es));
+  size_t total = 0;
+  for (size_t t = 0; t < T; t++) {
+    es[t] = (int32_t)total;
+    uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
+    if ((uint64_t)c * 32 > n)
+      total += 1 + words * 4;
+    else {
+      size_t sz = 1 + vsize(c);
+      uint32_t prev = 0;
+      for (int k = ps[t]; k < ps[t + 1]; k++) {
+        sz += vsize(post[k] - prev);
+        prev = post[k];
+      }
+      total += sz;
+    }
+  }
+  es[T] = (int32_t)total;
+  uint8_t* enc;
+  napi_set_named_property(env, res, "enc", typed(env, napi_uint8_array, total, 1, (void**)&enc));
+  for (size_t t = 0; t < T; t++) {
+    uint8_t* o = enc + es[t];
+    uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
+    if ((uint64_t)c * 32 > n) {
+      // Kind 1: a bitset of n bits as little-endian 32-bit words.
+      *o++ = 1;
+      memset(o, 0, words * 4);
+      for (int k = ps[t]; k < ps[t + 1]; k++) o[post[k] >> 3] |= (uint8_t)(1u << (post[k] & 7));
+    } else {
+      // Kind 0: the count, then delta varints.
+      *o++ = 0;
+      uint32_t v = c;
+      while (v >= 0x80) {
+        *o++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+      }
+      *o++ = (uint8_t)v;
+      uint32_t prev = 0;
+      for (int k = ps[t]; k < ps[t + 1]; k++) {
+        uint32_t d = post[k] - prev;
+        prev = post[k];
+        while (d >= 0x80) {
+          *o++ = (uint8_t)(d | 0x80);
+          d >>= 7;
+        }
+        *o++ = (uint8_t)d;
+      }
+    }
   }
   std::vector<std::vector<int32_t>> byDict(b->dicts.size());
   for (size_t t = 0; t < T; t++) byDict[b->toks[t].dict].push_back((int32_t)t);

@@ -432,6 +432,13 @@ export class NumberAppender {
     writePosting(this.pw, ids, this.n, from, to);
   }
 
+  /** A value whose posting is already encoded (`writePosting` bytes for this segment's n). */
+  addEncoded(value: number, posting: Uint8Array, pStart: number, pEnd: number): void {
+    this.values.push(value);
+    this.offs.push(this.pw.length);
+    this.pw.bytesOf(posting, pStart, pEnd);
+  }
+
   addBitset(value: number, words: Uint32Array): void {
     this.values.push(value);
     this.offs.push(this.pw.length);

@@ -266,6 +266,16 @@ struct Dict {
   std::unordered_map<double, int> nums;
 };
 
+/**
+ * push_back growing by a quarter, not doubling: builds keep their vectors' capacity for the next build, so capacity is
+ * what stays resident per builder thread.
+ */
+template <typename T>
+inline void pushGrow(std::vector<T>& v, const T& x) {
+  if (v.size() == v.capacity()) v.reserve(v.capacity() + v.capacity() / 4 + 1024);
+  v.push_back(x);
+}
+
 /** A growable byte buffer that keeps its capacity across resets. */
 struct Bytes {
   std::vector<uint8_t> v;
@@ -346,6 +356,9 @@ class Build {
   std::vector<int32_t> rowOcc;
   /** Row ids per token when finish() gets no scratch large enough. */
   std::vector<uint32_t> postBuf;
+  /** finish()'s outputs, handed to JS as views (valid until the next reset or finish). */
+  std::vector<int32_t> outTokStart, outTokLen, outEncStart, outPst;
+  std::vector<uint8_t> outEnc;
   int row = 0;
 
   Build() {
@@ -612,10 +625,10 @@ class Build {
         for (int c = logFirst[l], ce = logFirst[l + 1]; c < ce; c++) {
           KeyInfo& info = infos[cInfo[c]];
           if (info.col < 0) info.col = colId(info.name);
-          staged.push_back(Staged{cVS[c] == (size_t)-1 ? -1 : (int32_t)cVS[c],
+          pushGrow(staged, Staged{cVS[c] == (size_t)-1 ? -1 : (int32_t)cVS[c],
                                   cVE[c] == (size_t)-1 ? -1 : (int32_t)cVE[c], cInfo[c]});
         }
-        logRefs.push_back(LogRef{g, first, (int32_t)staged.size()});
+        pushGrow(logRefs, LogRef{g, first, (int32_t)staged.size()});
         if (l == 0) {
           for (Tag& tg : tags) {
             std::string name = "__tag__:";
@@ -696,7 +709,8 @@ class Build {
     int tok = newToken(d, (int)arenaUsed, (int)len);
     slots[q] = Slot{h, pre, tok + 1, (int32_t)arenaUsed, d, (int32_t)len};
     arenaUsed += len;
-    if (toks.size() * 2 > slots.size()) rehash();
+    // Load factor at most 3/4: linear probing stays short, and the table (32 bytes a slot) half the size of 1/2's.
+    if (toks.size() * 4 > slots.size() * 3) rehash();
     return tok;
   }
 
@@ -705,7 +719,7 @@ class Build {
     if (st.lastRow == row) return;
     st.lastRow = row;
     st.count++;
-    occ.push_back(tok);
+    pushGrow(occ, tok);
   }
 
   void numberIn(int d, double v) {
@@ -1324,6 +1338,25 @@ napi_value typed(napi_env env, napi_typedarray_type type, size_t count, size_t e
   return arr;
 }
 
+void noFree(napi_env, void*, void*) {}
+
+/**
+ * A typed array over memory this build owns (no copy, nothing left for the GC to free): the caller must not use it
+ * after the build's next reset() or finish(). SegmentBuild.writeNative uses them only before it returns.
+ */
+napi_value view(napi_env env, napi_typedarray_type type, void* data, size_t count, size_t elem) {
+  static uint8_t empty[8];
+  napi_value ab, arr;
+  if (napi_create_external_arraybuffer(env, count ? data : empty, count * elem, noFree, nullptr, &ab) != napi_ok) {
+    // Where external buffers are not allowed: a copy.
+    void* p;
+    napi_create_arraybuffer(env, count * elem, &p, &ab);
+    if (count) memcpy(p, data, count * elem);
+  }
+  napi_create_typedarray(env, type, count, ab, 0, &arr);
+  return arr;
+}
+
 /**
  * finish(scratch?) once every row is built: { arena: Uint8Array, tokStart: Int32Array, tokLen: Int32Array,
  * enc: Uint8Array and encStart: Int32Array (token t's posting, encoded as writePosting does, is
@@ -1342,16 +1375,14 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   size_t occN = b->occ.size();
   napi_value res;
   napi_create_object(env, &res);
-  void* p;
-  napi_value arena = typed(env, napi_uint8_array, b->arenaUsed, 1, &p);
-  if (b->arenaUsed) memcpy(p, b->arena.data(), b->arenaUsed);
-  napi_set_named_property(env, res, "arena", arena);
-  int32_t *ts, *tl;
-  napi_set_named_property(env, res, "tokStart", typed(env, napi_int32_array, T, 4, (void**)&ts));
-  napi_set_named_property(env, res, "tokLen", typed(env, napi_int32_array, T, 4, (void**)&tl));
-  std::vector<int32_t> pst(T);
-  pst.push_back(0);
-  int32_t* ps = pst.data();
+  napi_set_named_property(env, res, "arena", view(env, napi_uint8_array, b->arena.data(), b->arenaUsed, 1));
+  b->outTokStart.resize(T);
+  b->outTokLen.resize(T);
+  int32_t* ts = b->outTokStart.data();
+  int32_t* tl = b->outTokLen.data();
+  b->outPst.resize(T);
+  b->outPst.push_back(0);
+  int32_t* ps = b->outPst.data();
   std::vector<int32_t> cursor(T);
   ps[0] = 0;
   for (size_t t = 0; t < T; t++) {
@@ -1379,8 +1410,9 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   const uint32_t n = (uint32_t)b->n;
   const size_t words = (n + 31) / 32;
   auto vsize = [](uint32_t v) { return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5; };
-  int32_t* es;
-  napi_set_named_property(env, res, "encStart", typed(env, napi_int32_array, T + 1, 4, (void**)&es));
+  b->outEncStart.resize(T);
+  b->outEncStart.push_back(0);
+  int32_t* es = b->outEncStart.data();
   size_t total = 0;
   for (size_t t = 0; t < T; t++) {
     es[t] = (int32_t)total;
@@ -1398,8 +1430,8 @@ napi_value Finish(napi_env env, napi_callback_info info) {
     }
   }
   es[T] = (int32_t)total;
-  uint8_t* enc;
-  napi_set_named_property(env, res, "enc", typed(env, napi_uint8_array, total, 1, (void**)&enc));
+  if (b->outEnc.size() < total) b->outEnc.resize(total + total / 4);
+  uint8_t* enc = b->outEnc.data();
   for (size_t t = 0; t < T; t++) {
     uint8_t* o = enc + es[t];
     uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
@@ -1429,6 +1461,10 @@ napi_value Finish(napi_env env, napi_callback_info info) {
       }
     }
   }
+  napi_set_named_property(env, res, "tokStart", view(env, napi_int32_array, ts, T, 4));
+  napi_set_named_property(env, res, "tokLen", view(env, napi_int32_array, tl, T, 4));
+  napi_set_named_property(env, res, "encStart", view(env, napi_int32_array, es, T + 1, 4));
+  napi_set_named_property(env, res, "enc", view(env, napi_uint8_array, enc, total, 1));
   std::vector<std::vector<int32_t>> byDict(b->dicts.size());
   for (size_t t = 0; t < T; t++) byDict[b->toks[t].dict].push_back((int32_t)t);
   napi_value text, nums;

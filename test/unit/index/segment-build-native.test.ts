@@ -858,6 +858,33 @@ test('one build per config reused across segments with reset(), both engines, fa
   }
 });
 
+test('native builds of two configs alive at once (a worker builds for several logstores) keep apart', () => {
+  const want = nativeEngine();
+  const r = prng(501);
+  const schemas = [genSchema(r), genSchema(r)];
+  const builds = schemas.map((s) => new SegmentBuild(compile(s.config)));
+  for (let k = 0; k < 3; k++) {
+    const cases: Case[] = schemas.map((s, i) => ({
+      seed: 501,
+      config: s.config,
+      ops: toOps(r, genGroups(r, s, int(r, 1, 1200))),
+      scratch: i === 0 ? 'large' : 'none',
+      level: undefined,
+    }));
+    for (const b of builds) b.reset();
+    // Groups added to both in turn, then the segments written one after the other.
+    const most = Math.max(...cases.map((c) => c.ops.length));
+    for (let i = 0; i < most; i++) {
+      for (const [j, c] of cases.entries()) feed(builds[j]!, c.ops.slice(i, i + 1));
+    }
+    for (const [j, c] of cases.entries()) {
+      const path = writeCase(builds[j]!, c, `two-${k}-${j}`);
+      assert.equal(builds[j]!.engine, want);
+      assertSame(jsFile(c, `two-${k}-${j}-js`), path, `two builds at once: segment ${k} of build ${j}`);
+    }
+  }
+});
+
 test('a malformed LogGroup throws in both engines and adds nothing; the segment after it is the JS one', () => {
   const want = nativeEngine();
   const c = genCase(401, 800, 200);

@@ -7,17 +7,28 @@
 import { createRequire } from 'node:module';
 import type { CompiledIndex } from './index-config.js';
 
-/** What `finish` returns: tokens, their postings, and the dictionaries in output order of their tokens. */
+/**
+ * What `finish` returns (views of the build's memory: valid until its next reset or finish). Text dictionaries come
+ * as DictAppender blocks (see DictAppender.addBlocks), numeric ones as values with their tokens' encoded postings.
+ */
 export interface NativeBuildResult {
   /** Token bytes (numeric tokens have none). */
   readonly arena: Uint8Array;
   readonly tokStart: Int32Array;
   readonly tokLen: Int32Array;
-  /** Every token's posting, encoded as postings.ts writePosting does: token t's is enc[encStart[t], encStart[t + 1]). */
+  /** Every text dictionary's blocks, back to back. */
+  readonly dictBytes: Uint8Array;
+  /** Text dictionaries (any order): blocks from dictBytes[at], per block [postings length, entries length, first token]. */
+  readonly text: readonly {
+    readonly name: string;
+    readonly tokens: number;
+    readonly at: number;
+    readonly blocks: Int32Array;
+  }[];
+  /** A numeric token t's posting (writePosting's encoding) is enc[encStart[t], encStart[t] + encSize[t]). */
   readonly enc: Uint8Array;
   readonly encStart: Int32Array;
-  /** Text dictionaries (any order), each with its tokens in byte order. */
-  readonly text: readonly { readonly name: string; readonly toks: Int32Array }[];
+  readonly encSize: Int32Array;
   /** Numeric dictionaries (any order), each with its values ascending and their tokens. */
   readonly num: readonly { readonly name: string; readonly values: Float64Array; readonly toks: Int32Array }[];
 }

@@ -1064,14 +1064,11 @@ export class SegmentBuild implements IndexSink {
       groups.end();
       this.kept.length = 0;
       const r = nat.finish(scratch);
-      const { arena, tokStart, tokLen, enc, encStart } = r;
+      const { arena, tokStart, tokLen, enc, encStart, encSize, dictBytes } = r;
       const text = [...r.text].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const d of text) {
         const dw = w.dict(d.name);
-        for (const t of d.toks) {
-          const s = tokStart[t]!;
-          dw.addEncoded(arena, s, s + tokLen[t]!, enc, encStart[t]!, encStart[t + 1]!);
-        }
+        dw.addBlocks(dictBytes, d.at, d.blocks, d.tokens, arena, tokStart, tokLen);
         dw.end();
       }
       const nums = [...r.num].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -1079,7 +1076,7 @@ export class SegmentBuild implements IndexSink {
         const nw = w.numbers(d.name);
         for (let k = 0; k < d.values.length; k++) {
           const t = d.toks[k]!;
-          nw.addEncoded(d.values[k]!, enc, encStart[t]!, encStart[t + 1]!);
+          nw.addEncoded(d.values[k]!, enc, encStart[t]!, encStart[t]! + encSize[t]!);
         }
         nw.end();
       }

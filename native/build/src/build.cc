@@ -35,6 +35,7 @@ constexpr int VC_SLOTS = 1024;
 constexpr int VC_BYTES = 128;
 constexpr int VC_IDS = 48;
 constexpr int MAX_CACHES = 64;
+constexpr size_t DICT_BLOCK = 64;  // segment-format.ts
 
 constexpr uint32_t TAG_LOG = (1 << 3) | 2;
 constexpr uint32_t TAG_TOPIC = (3 << 3) | 2;
@@ -1409,11 +1410,13 @@ napi_value view(napi_env env, napi_typedarray_type type, void* data, size_t coun
 }
 
 /**
- * finish(scratch?) once every row is built: { arena: Uint8Array, tokStart: Int32Array, tokLen: Int32Array,
- * enc: Uint8Array and encStart: Int32Array (token t's posting, encoded as writePosting does, is
- * enc[encStart[t], encStart[t + 1])), text: [{name, toks: Int32Array in byte order}], num: [{name, values: Float64Array
- * ascending, toks: Int32Array}] }. `scratch`: memory the caller no longer needs, used for the row ids when it is large
- * enough (4 bytes per token occurrence) and 4-aligned.
+ * finish(scratch?) once every row is built: { arena: Uint8Array (token bytes), tokStart / tokLen: Int32Array,
+ * dictBytes: Uint8Array and text: [{name, tokens, at, blocks: Int32Array}] (each text dictionary's blocks written as
+ * DictAppender writes them, back to back from dictBytes[at]: per block its postings' length, its entries' length and
+ * its first token), enc / encStart / encSize (a numeric token t's posting, encoded as writePosting does, is
+ * enc[encStart[t], encStart[t] + encSize[t])) and num: [{name, values: Float64Array ascending, toks: Int32Array}] }.
+ * `scratch`: memory the caller no longer needs, used for the row ids when it is large enough (4 bytes per token
+ * occurrence) and 4-aligned. The arrays are views of the build's memory: valid until its next reset() or finish().
  */
 napi_value Finish(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1460,69 +1463,94 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   }
   const uint32_t n = (uint32_t)b->n;
   const size_t words = (n + 31) / 32;
-  auto vsize = [](uint32_t v) { return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5; };
-  b->outEncStart.resize(T);
-  b->outEncStart.push_back(0);
-  int32_t* es = b->outEncStart.data();
-  size_t total = 0;
+  auto vsize = [](uint32_t v) -> size_t {
+    return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+  };
+  auto putVarint = [](uint8_t* o, uint32_t v) {
+    while (v >= 0x80) {
+      *o++ = (uint8_t)(v | 0x80);
+      v >>= 7;
+    }
+    *o++ = (uint8_t)v;
+    return o;
+  };
+  // A token's posting as postings.ts writePosting encodes it: kind 1 = a bitset of n bits (little-endian 32-bit
+  // words) when more than 1 row in 32 holds it, else kind 0 = the count and delta varints.
+  std::vector<int32_t> encSize(T);
   for (size_t t = 0; t < T; t++) {
-    es[t] = (int32_t)total;
     uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
+    size_t sz;
     if ((uint64_t)c * 32 > n)
-      total += 1 + words * 4;
+      sz = 1 + words * 4;
     else {
-      size_t sz = 1 + vsize(c);
+      sz = 1 + vsize(c);
       uint32_t prev = 0;
       for (int k = ps[t]; k < ps[t + 1]; k++) {
         sz += vsize(post[k] - prev);
         prev = post[k];
       }
-      total += sz;
     }
+    encSize[t] = (int32_t)sz;
   }
-  es[T] = (int32_t)total;
-  if (b->outEnc.size() < total) b->outEnc.resize(total + total / 4);
-  uint8_t* enc = b->outEnc.data();
-  for (size_t t = 0; t < T; t++) {
-    uint8_t* o = enc + es[t];
+  auto encode = [&](uint8_t* o, size_t t) {
     uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
     if ((uint64_t)c * 32 > n) {
-      // Kind 1: a bitset of n bits as little-endian 32-bit words.
       *o++ = 1;
       memset(o, 0, words * 4);
       for (int k = ps[t]; k < ps[t + 1]; k++) o[post[k] >> 3] |= (uint8_t)(1u << (post[k] & 7));
-    } else {
-      // Kind 0: the count, then delta varints.
-      *o++ = 0;
-      uint32_t v = c;
-      while (v >= 0x80) {
-        *o++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-      }
-      *o++ = (uint8_t)v;
-      uint32_t prev = 0;
-      for (int k = ps[t]; k < ps[t + 1]; k++) {
-        uint32_t d = post[k] - prev;
-        prev = post[k];
-        while (d >= 0x80) {
-          *o++ = (uint8_t)(d | 0x80);
-          d >>= 7;
-        }
-        *o++ = (uint8_t)d;
+      return o + words * 4;
+    }
+    *o++ = 0;
+    o = putVarint(o, c);
+    uint32_t prev = 0;
+    for (int k = ps[t]; k < ps[t + 1]; k++) {
+      o = putVarint(o, post[k] - prev);
+      prev = post[k];
+    }
+    return o;
+  };
+  std::vector<std::vector<int32_t>> byDict(b->dicts.size());
+  for (size_t t = 0; t < T; t++) byDict[b->toks[t].dict].push_back((int32_t)t);
+  const uint8_t* a = b->arena.data();
+  // Text dictionaries: tokens in byte order, then written as DictAppender's blocks of DICT_BLOCK tokens, each its
+  // postings (pw) followed by its entries (kw: varint length, bytes, varint offset of the posting in pw, varint
+  // length), all dictionaries back to back in `dictBytes`. Numeric ones: postings in `enc`, token by token.
+  size_t blobTotal = 0, encTotal = 0;
+  for (size_t d = 0; d < b->dicts.size(); d++) {
+    std::vector<int32_t>& list = byDict[d];
+    if (b->dicts[d].numeric) {
+      for (int32_t t : list) encTotal += encSize[t];
+      continue;
+    }
+    std::sort(list.begin(), list.end(), [&](int32_t x, int32_t y) {
+      const Token& tx = b->toks[x];
+      const Token& ty = b->toks[y];
+      int m = std::min(tx.len, ty.len);
+      int c = memcmp(a + tx.start, a + ty.start, (size_t)m);
+      return c != 0 ? c < 0 : tx.len < ty.len;
+    });
+    for (size_t k = 0; k < list.size(); k += DICT_BLOCK) {
+      uint32_t off = 0;
+      for (size_t q = k; q < list.size() && q < k + DICT_BLOCK; q++) {
+        int32_t t = list[q];
+        uint32_t len = (uint32_t)b->toks[t].len;
+        blobTotal += encSize[t] + vsize(len) + len + vsize(off) + vsize((uint32_t)encSize[t]);
+        off += (uint32_t)encSize[t];
       }
     }
   }
-  napi_set_named_property(env, res, "tokStart", view(env, napi_int32_array, ts, T, 4));
-  napi_set_named_property(env, res, "tokLen", view(env, napi_int32_array, tl, T, 4));
-  napi_set_named_property(env, res, "encStart", view(env, napi_int32_array, es, T + 1, 4));
-  napi_set_named_property(env, res, "enc", view(env, napi_uint8_array, enc, total, 1));
-  std::vector<std::vector<int32_t>> byDict(b->dicts.size());
-  for (size_t t = 0; t < T; t++) byDict[b->toks[t].dict].push_back((int32_t)t);
+  if (b->outEnc.size() < blobTotal + encTotal) b->outEnc.resize(blobTotal + encTotal + (blobTotal + encTotal) / 4);
+  uint8_t* blob = b->outEnc.data();
+  uint8_t* enc = blob + blobTotal;
+  b->outEncStart.assign(T, 0);
+  b->outEncStart.push_back(0);
+  int32_t* es = b->outEncStart.data();
   napi_value text, nums;
   napi_create_array(env, &text);
   napi_create_array(env, &nums);
   uint32_t nt = 0, nn = 0;
-  const uint8_t* a = b->arena.data();
+  uint8_t* bo = blob;
+  size_t encAt = 0;
   for (size_t d = 0; d < b->dicts.size(); d++) {
     Dict& dict = b->dicts[d];
     std::vector<int32_t>& list = byDict[d];
@@ -1532,15 +1560,34 @@ napi_value Finish(napi_env env, napi_callback_info info) {
     napi_set_named_property(env, o, "name", name);
     int32_t* out;
     if (!dict.numeric) {
-      std::sort(list.begin(), list.end(), [&](int32_t x, int32_t y) {
-        const Token& tx = b->toks[x];
-        const Token& ty = b->toks[y];
-        int m = std::min(tx.len, ty.len);
-        int c = memcmp(a + tx.start, a + ty.start, (size_t)m);
-        return c != 0 ? c < 0 : tx.len < ty.len;
-      });
-      napi_set_named_property(env, o, "toks", typed(env, napi_int32_array, list.size(), 4, (void**)&out));
-      if (!list.empty()) memcpy(out, list.data(), list.size() * 4);
+      // blocks: per block [pw bytes, kw bytes, its first token], in dictBytes from `at`.
+      size_t nBlocks = (list.size() + DICT_BLOCK - 1) / DICT_BLOCK;
+      napi_value at;
+      napi_create_double(env, (double)(bo - blob), &at);
+      napi_set_named_property(env, o, "at", at);
+      napi_set_named_property(env, o, "blocks", typed(env, napi_int32_array, nBlocks * 3, 4, (void**)&out));
+      for (size_t k = 0, blk = 0; k < list.size(); k += DICT_BLOCK, blk++) {
+        size_t e = std::min(list.size(), k + DICT_BLOCK);
+        uint8_t* start = bo;
+        for (size_t q = k; q < e; q++) bo = encode(bo, (size_t)list[q]);
+        uint8_t* kwStart = bo;
+        uint32_t off = 0;
+        for (size_t q = k; q < e; q++) {
+          const Token& tk = b->toks[list[q]];
+          bo = putVarint(bo, (uint32_t)tk.len);
+          memcpy(bo, a + tk.start, (size_t)tk.len);
+          bo += tk.len;
+          bo = putVarint(bo, off);
+          bo = putVarint(bo, (uint32_t)encSize[list[q]]);
+          off += (uint32_t)encSize[list[q]];
+        }
+        out[3 * blk] = (int32_t)(kwStart - start);
+        out[3 * blk + 1] = (int32_t)(bo - kwStart);
+        out[3 * blk + 2] = list[k];
+      }
+      napi_value count;
+      napi_create_double(env, (double)list.size(), &count);
+      napi_set_named_property(env, o, "tokens", count);
       napi_set_element(env, text, nt++, o);
     } else {
       std::vector<std::pair<double, int32_t>> vals;
@@ -1556,12 +1603,25 @@ napi_value Finish(napi_env env, napi_callback_info info) {
       napi_set_named_property(env, o, "values", typed(env, napi_float64_array, vals.size(), 8, (void**)&vo));
       napi_set_named_property(env, o, "toks", typed(env, napi_int32_array, vals.size(), 4, (void**)&out));
       for (size_t k = 0; k < vals.size(); k++) {
+        int32_t t = vals[k].second;
         vo[k] = vals[k].first;
-        out[k] = vals[k].second;
+        out[k] = t;
+        es[t] = (int32_t)encAt;
+        encode(enc + encAt, (size_t)t);
+        encAt += encSize[t];
       }
       napi_set_element(env, nums, nn++, o);
     }
   }
+  // A numeric token's posting is enc[encStart[t], encStart[t] + encSize[t]).
+  std::vector<int32_t>& sizes = b->outPst;  // reused: the postings' row starts are no longer needed
+  sizes.assign(encSize.begin(), encSize.end());
+  napi_set_named_property(env, res, "tokStart", view(env, napi_int32_array, ts, T, 4));
+  napi_set_named_property(env, res, "tokLen", view(env, napi_int32_array, tl, T, 4));
+  napi_set_named_property(env, res, "encStart", view(env, napi_int32_array, es, T, 4));
+  napi_set_named_property(env, res, "encSize", view(env, napi_int32_array, sizes.data(), T, 4));
+  napi_set_named_property(env, res, "enc", view(env, napi_uint8_array, enc, encTotal, 1));
+  napi_set_named_property(env, res, "dictBytes", view(env, napi_uint8_array, blob, blobTotal, 1));
   napi_set_named_property(env, res, "text", text);
   napi_set_named_property(env, res, "num", nums);
   return res;

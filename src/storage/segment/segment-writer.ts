@@ -376,6 +376,36 @@ export class DictAppender {
     this.postingWritten(at);
   }
 
+  /**
+   * Whole blocks already laid out as `flush` writes them (the native build writes them): `bytes[at, ...)` holds, per
+   * block, its postings then its entries; `blocks` has per block the postings' length, the entries' length and the
+   * index of its first token, whose bytes are `tokenBytes[tokStart[i], tokStart[i] + tokLen[i])`. Only on an empty
+   * dictionary; `tokens` tokens in all, DICT_BLOCK per block but the last.
+   */
+  addBlocks(
+    bytes: Uint8Array,
+    at: number,
+    blocks: Int32Array,
+    tokens: number,
+    tokenBytes: Uint8Array,
+    tokStart: Int32Array,
+    tokLen: Int32Array,
+  ): void {
+    if (this.count !== 0) throw new Error('DictAppender.addBlocks: only on an empty dictionary');
+    for (let b = 0; b < blocks.length; b += 3) {
+      const pLen = blocks[b]!;
+      const kLen = blocks[b + 1]!;
+      const t = blocks[b + 2]!;
+      const p = this.out.put(bytes.subarray(at, at + pLen));
+      const k = this.out.put(bytes.subarray(at + pLen, at + pLen + kLen));
+      at += pLen + kLen;
+      const s = tokStart[t]!;
+      this.first.push(Buffer.from(tokenBytes.buffer, tokenBytes.byteOffset + s, tokLen[t]!).toString('utf8'));
+      this.blocks.push({ ...k, postings: p.off });
+    }
+    this.count = tokens;
+  }
+
   /** Starts a dictionary entry: a new block every DICT_BLOCK tokens, then the token's length and bytes. */
   private tokenBytes(buf: Uint8Array, start: number, end: number): void {
     if (this.count % DICT_BLOCK === 0) {
@@ -409,7 +439,8 @@ export class DictAppender {
   }
 
   end(): void {
-    if (this.count > 0) this.flush();
+    // A block is pending when it holds an entry (addBlocks leaves none).
+    if (this.kw.length > 0) this.flush();
     this.done({ name: this.name, tokens: this.count, first: this.first, blocks: this.blocks });
   }
 }

@@ -833,12 +833,14 @@ class Build {
   size_t flushCount = 0;
   void flushBatch() {
     flushCount++;
+    // Find every token first (their slots were prefetched), prefetching each one's row state, then push them.
     for (int k = 0; k < nb; k++) {
       const Pending& e = batch[k];
       int tok = e.dict < 0 ? batchIds[k] : findHashed(e.dict, e.p, (size_t)e.len, e.hash);
       batchIds[k] = tok;
-      push(tok);
+      __builtin_prefetch(&rs[tok]);
     }
+    for (int k = 0; k < nb; k++) push(batchIds[k]);
     for (const Capture& c : captures) {
       ValueCache* vc = c.vc;
       int count = c.to - c.from;
@@ -1048,7 +1050,9 @@ class Build {
       if (i + 8 < n) __builtin_prefetch(&logRefs[order[i + 8]]);
       if (i + 4 < n) {
         const LogRef& a = logRefs[order[i + 4]];
-        __builtin_prefetch(&staged[a.first]);
+        const char* p = (const char*)&staged[a.first];
+        const char* e = (const char*)&staged[a.end];
+        for (; p < e; p += 64) __builtin_prefetch(p);
       }
       if (i + 2 < n) {
         // The log's bytes (up to 1 KB of them).

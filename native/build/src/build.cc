@@ -1452,10 +1452,16 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   // Row ids per token (in the caller's scratch when it is large enough: the builder's arena of LogGroups, no longer
   // needed once rows are built), then each token's posting encoded as postings.ts writePosting does.
   uint32_t* post = nullptr;
+  uint8_t* scratch = nullptr;
+  size_t scratchLen = 0;
   if (argc >= 1 && !isNullish(env, argv[0])) {
     uint8_t* sd;
     size_t sl;
-    if (bytesOf(env, argv[0], sd, sl) && ((uintptr_t)sd & 3) == 0 && sl >= occN * 4) post = (uint32_t*)sd;
+    if (bytesOf(env, argv[0], sd, sl) && ((uintptr_t)sd & 3) == 0 && sl >= occN * 4) {
+      post = (uint32_t*)sd;
+      scratch = sd;
+      scratchLen = sl;
+    }
   }
   if (!post) {
     if (b->postBuf.size() < occN) b->postBuf.resize(occN);
@@ -1543,8 +1549,15 @@ napi_value Finish(napi_env env, napi_callback_info info) {
       }
     }
   }
-  if (b->outEnc.size() < blobTotal + encTotal) b->outEnc.resize(blobTotal + encTotal + (blobTotal + encTotal) / 4);
-  uint8_t* blob = b->outEnc.data();
+  // The encoded dictionaries go after the row ids in the scratch when they fit there too (memory the builder keeps
+  // anyway), else in a buffer of the build's own.
+  uint8_t* blob;
+  if (scratch && scratchLen - occN * 4 >= blobTotal + encTotal)
+    blob = scratch + occN * 4;
+  else {
+    if (b->outEnc.size() < blobTotal + encTotal) b->outEnc.resize(blobTotal + encTotal + (blobTotal + encTotal) / 4);
+    blob = b->outEnc.data();
+  }
   uint8_t* enc = blob + blobTotal;
   b->outEncStart.assign(T, 0);
   b->outEncStart.push_back(0);

@@ -77,17 +77,22 @@ export class SegmentBuilder {
   /**
    * Stops the workers that are idle now and hold a big build's buffers (see BIG_BUILD_BYTES). The indexer calls it
    * before a merge: after a bulk load, the merge worker started while both builders sat out their idle time, and
-   * their memory added up (the peak RSS of a 5M-log load).
+   * their memory added up (the peak RSS of a 5M-log load). Resolves once those threads have exited; MergeRunner
+   * starts the merge only then (stopping is not instant: a 5M load peaked while stopped builders and a new merge
+   * worker overlapped).
    */
-  releaseIdle(): void {
+  releaseIdle(): Promise<void> {
+    const stopping: Promise<number>[] = [];
     for (const slot of this.slots) {
       const worker = slot.worker;
       if (!worker || slot.job || !slot.big) continue;
       if (slot.idle) clearTimeout(slot.idle);
       slot.idle = undefined;
       slot.worker = undefined;
-      void worker.terminate();
+      stopping.push(worker.terminate());
     }
+    // Resolves once their threads are gone (and with them their memory, native build state included).
+    return Promise.all(stopping).then(() => {});
   }
 
   get workers(): number {

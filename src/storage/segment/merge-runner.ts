@@ -19,15 +19,21 @@ export class MergeRunner {
   private active = 0;
   private idle: NodeJS.Timeout | undefined;
 
-  /** `beforeMerge`: called as each merge is queued (the indexer frees idle builders' memory there). */
-  constructor(private readonly beforeMerge: () => void = () => {}) {}
+  /**
+   * `beforeMerge`: called as each merge is queued (the indexer frees idle builders' memory there); the merge starts
+   * once what it returns has settled, so a merge worker's memory never adds up with that of builders being stopped.
+   */
+  constructor(private readonly beforeMerge: () => Promise<void> | void = () => {}) {}
 
   merge(req: MergeRequest): Promise<void> {
-    this.beforeMerge();
+    const before = Promise.resolve(this.beforeMerge()).catch(() => {});
     this.active++;
     if (this.idle) clearTimeout(this.idle);
     this.idle = undefined;
-    const run = this.queue.then(() => this.run(req));
+    const run = this.queue.then(async () => {
+      await before;
+      return this.run(req);
+    });
     this.queue = run.catch(() => {});
     void this.queue.then(() => {
       if (--this.active > 0 || !this.worker) return;

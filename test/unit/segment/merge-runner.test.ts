@@ -63,3 +63,30 @@ test('an idle merge worker stops, and the next merge starts a new one', async ()
     await runner.close();
   }
 });
+
+test('a merge starts only once beforeMerge has settled (builders being stopped free their memory first)', async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let called = 0;
+  const runner = new MergeRunner(() => {
+    called++;
+    return gate;
+  });
+  const gen = new NginxLogGenerator(9);
+  try {
+    const a = segments(gen, 20, 2);
+    const done = runner.merge({ inputs: a, output: join(dir, '0000000300.seg'), id: '0000000300', configVersion: 1 });
+    assert.equal(called, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(runner.running, false, 'no merge worker while beforeMerge is pending');
+    release();
+    await done;
+    const r = SegmentReader.open(join(dir, '0000000300.seg'));
+    assert.equal(r.n, 400);
+    r.close();
+  } finally {
+    await runner.close();
+  }
+});

@@ -21,7 +21,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <locale.h>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -1644,7 +1646,9 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, res, "num", nums);
   // This thread's malloc arena keeps what the build freed (vectors outgrown, finish()'s scratch): give its free pages
   // back, so a builder's resident memory is what its next build uses, not its high-water mark.
+#ifdef __GLIBC__
   malloc_trim(0);
+#endif
   return res;
 }
 

@@ -12,7 +12,8 @@
  * /work/main/node_modules && npx tsc -p tsconfig.json`), then
  * `node dist/bench/build-ab.js --a /tmp/old/dist --b dist [--rounds 6] [--merge] [--level-a 3] [--level-b 1]`
  * (`--level-*`: the zstd level passed to SegmentBuild.write, as the builder worker does; trees before the option
- * ignore it). Needs: ~100 MB of temp space (removed afterwards).
+ * ignore it). `--native-a off` / `--native-b off`: that tree's JS build path instead of the native addon (the JS path
+ * against the C++ one: `--a dist --b dist --native-a off`). Needs: ~100 MB of temp space (removed afterwards).
  */
 
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -35,18 +36,22 @@ interface Tree {
   readonly merge: (inputs: unknown[], path: string, id: string, version: number) => unknown;
 }
 
-async function load(name: string, dist: string, level: number | undefined): Promise<Tree> {
+async function load(name: string, dist: string, level: number | undefined, native: boolean): Promise<Tree> {
   const at = (p: string) => join(resolve(dist), p);
   const cfg = (await import(at('src/index/index-config.js'))) as {
     compileIndex: (doc: unknown, ttl: number) => unknown;
   };
-  const sb = (await import(at('src/index/segment-build.js'))) as { SegmentBuild: new (c: unknown) => Build };
+  const sb = (await import(at('src/index/segment-build.js'))) as {
+    SegmentBuild: new (c: unknown, o?: { native?: boolean }) => Build;
+  };
   const sm = (await import(at('src/storage/segment/segment-merge.js'))) as { mergeSegments: Tree['merge'] };
   const sr = (await import(at('src/storage/segment/segment-reader.js'))) as {
     SegmentReader: { open: Tree['open'] };
   };
   const compiled = cfg.compileIndex({ config: NGINX_INDEX, version: 1, lastModifyTime: 0 }, 3650);
-  return { name, build: new sb.SegmentBuild(compiled), level, open: sr.SegmentReader.open, merge: sm.mergeSegments };
+  // `native: false` (trees since the native build): the JS path of the same tree.
+  const build = new sb.SegmentBuild(compiled, native ? {} : { native: false });
+  return { name, build, level, open: sr.SegmentReader.open, merge: sm.mergeSegments };
 }
 
 function cpuMs(): number {
@@ -63,10 +68,16 @@ async function main(): Promise<void> {
   const num = (name: string): number | undefined => (opt(name) === undefined ? undefined : Number(opt(name)));
   const a = opt('a');
   const b = opt('b');
-  if (!a || !b) throw new Error('usage: build-ab --a DIST --b DIST [--rounds R] [--merge] [--level-a L] [--level-b L]');
+  if (!a || !b)
+    throw new Error(
+      'usage: build-ab --a DIST --b DIST [--rounds R] [--merge] [--level-a L] [--level-b L] [--native-a off] [--native-b off]',
+    );
   const rounds = num('rounds') ?? 6;
   const merge = args.includes('--merge');
-  const trees = [await load('A', a, num('level-a')), await load('B', b, num('level-b'))];
+  const trees = [
+    await load('A', a, num('level-a'), opt('native-a') !== 'off'),
+    await load('B', b, num('level-b'), opt('native-b') !== 'off'),
+  ];
   const { encodeLogGroup } = await import('../src/protocol/log-group.js');
   const gen = new NginxLogGenerator(42, DAY);
   const sets = Array.from({ length: merge ? 8 : 3 }, () =>

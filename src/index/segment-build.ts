@@ -84,6 +84,11 @@ class ValueCache {
   }
 }
 
+export interface SegmentBuildOptions {
+  /** false: always the JS path. Default: the native addon (native-build.ts) when it loaded. */
+  readonly native?: boolean;
+}
+
 /**
  * Builds one segment straight from serialized LogGroups, at the byte level: the same rows, columns, dictionaries and
  * postings as the in-memory head followed by `writeSegment` (a test checks the files are identical), at a fraction of
@@ -101,12 +106,11 @@ class ValueCache {
  *
  * Values holding non-ASCII bytes (or JSON fields) take the string path of the head (decoded, tokenized by the
  * Tokenizer, re-encoded), so Unicode lowercasing, invalid UTF-8 (U+FFFD) and non-ASCII delimiters stay exact.
+ *
+ * When the native addon loaded (native-build.ts, native/build), builds whose strings are all ASCII and that hold no
+ * JSON-indexed key run there instead (about half the CPU); this class stays the reference it is tested against
+ * (segment-build-native.test.ts: identical files) and writes the file from what the addon returns.
  */
-export interface SegmentBuildOptions {
-  /** false: always the JS path. Default: the native addon (native-build.ts) when it loaded. */
-  readonly native?: boolean;
-}
-
 export class SegmentBuild implements IndexSink {
   /** Logs staged so far. */
   n = 0;

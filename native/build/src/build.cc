@@ -11,7 +11,7 @@
  * per call (~70 ns) is paid per group, not per value.
  *
  * Memory: the LogGroup bytes stay in the caller's buffers (the JS wrapper keeps them alive until the build is reset);
- * this keeps offsets into them. Everything else is owned here and reused across builds (reset keeps capacity).
+ * this keeps pointers into them. Everything else is owned here and reused across builds (reset keeps capacity).
  */
 #include <node_api.h>
 
@@ -847,8 +847,8 @@ class Build {
     for (const Capture& c : captures) {
       ValueCache* vc = c.vc;
       int count = c.to - c.from;
-      // A capture cut by a full batch (from < 0) is not cached.
-      if (c.from >= 0 && count <= VC_IDS) {
+      // (A value whose tokens spanned a flush of a full batch was not captured: see content().)
+      if (count <= VC_IDS) {
         VSlot& vs = vc->slots[c.slot];
         vs.hash = c.hash;
         vs.len = c.len;

@@ -2,6 +2,7 @@ import { at, readLenEnd, readTag, readVarint, seek, skipField } from '../protoco
 import { ByteWriter } from '../storage/segment/bytes.js';
 import { GROUP_ROWS, type SegmentFooter } from '../storage/segment/segment-format.js';
 import {
+  compareTokens,
   type GroupAppender,
   SegmentFileWriter,
   type SegmentWriterOptions,
@@ -955,9 +956,7 @@ export class SegmentBuild implements IndexSink {
     }
     this.engine = 'js';
     const n = this.n;
-    const timeOrdered = timeOrder(this.times, n);
-    const sortedTimes = new Uint32Array(n);
-    for (let i = 0; i < n; i++) sortedTimes[i] = this.times[timeOrdered[i]!]!;
+    const { order: timeOrdered, sorted: sortedTimes } = byTime(this.times, n);
     const w = new SegmentFileWriter(path, options);
     try {
       w.times(sortedTimes, n);
@@ -1012,13 +1011,18 @@ export class SegmentBuild implements IndexSink {
         }
         nw.end();
       }
-      const shards: Record<string, [number, number][]> = {};
-      for (const [k, r] of this.shards) shards[k] = [[r[0], r[1]]];
-      return w.finish({ id, shards, replaces: [], configVersion });
+      return w.finish(this.footerMeta(id, configVersion));
     } catch (err) {
       w.abort();
       throw err;
     }
+  }
+
+  /** What the footer records besides the sections: the shard-log records this segment holds. */
+  private footerMeta(id: string, configVersion: number) {
+    const shards: Record<string, [number, number][]> = {};
+    for (const [k, r] of this.shards) shards[k] = [[r[0], r[1]]];
+    return { id, shards, replaces: [], configVersion };
   }
 
   /** write() over the native build: same sections, same order, same bytes as the JS path. */
@@ -1035,9 +1039,7 @@ export class SegmentBuild implements IndexSink {
     this.built = true;
     const times = new Uint32Array(n);
     nat.times(times);
-    const order = timeOrder(times, n);
-    const sortedTimes = new Uint32Array(n);
-    for (let i = 0; i < n; i++) sortedTimes[i] = times[order[i]!]!;
+    const { order, sorted: sortedTimes } = byTime(times, n);
     const w = new SegmentFileWriter(path, options);
     try {
       w.times(sortedTimes, n);
@@ -1069,13 +1071,13 @@ export class SegmentBuild implements IndexSink {
       this.kept.length = 0;
       const r = nat.finish(scratch);
       const { arena, tokStart, tokLen, enc, encStart, encSize, dictBytes } = r;
-      const text = [...r.text].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const text = [...r.text].sort((a, b) => compareTokens(a.name, b.name));
       for (const d of text) {
         const dw = w.dict(d.name);
         dw.addBlocks(dictBytes, d.at, d.blocks, d.tokens, arena, tokStart, tokLen);
         dw.end();
       }
-      const nums = [...r.num].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const nums = [...r.num].sort((a, b) => compareTokens(a.name, b.name));
       for (const d of nums) {
         const nw = w.numbers(d.name);
         for (let k = 0; k < d.values.length; k++) {
@@ -1084,9 +1086,7 @@ export class SegmentBuild implements IndexSink {
         }
         nw.end();
       }
-      const shards: Record<string, [number, number][]> = {};
-      for (const [k, r2] of this.shards) shards[k] = [[r2[0], r2[1]]];
-      return w.finish({ id, shards, replaces: [], configVersion });
+      return w.finish(this.footerMeta(id, configVersion));
     } catch (err) {
       w.abort();
       throw err;
@@ -1203,6 +1203,14 @@ function sortTokenStrings(toks: readonly number[], arena: Buffer, meta: Int32Arr
     out[j] = (x.charCodeAt(l - 3) << 16) | (x.charCodeAt(l - 2) << 8) | x.charCodeAt(l - 1);
   }
   return out;
+}
+
+/** The stable time order of the first `n` logs (timeOrder) and their times in that order. */
+function byTime(times: Uint32Array, n: number): { order: Uint32Array; sorted: Uint32Array } {
+  const order = timeOrder(times, n);
+  const sorted = new Uint32Array(n);
+  for (let i = 0; i < n; i++) sorted[i] = times[order[i]!]!;
+  return { order, sorted };
 }
 
 /** Indexes of `names` in ascending (UTF-16) name order. */

@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, mock, test } from 'node:test';
+import { prng } from '../../../bench/nginx-generator.js';
 import { type CompiledIndex, compileIndex, validateIndexConfig } from '../../../src/index/index-config.js';
 import { nativeBuildAvailable } from '../../../src/index/native-build.js';
 import { SegmentBuild } from '../../../src/index/segment-build.js';
@@ -49,18 +50,6 @@ function nativeEngine(): 'native' | 'js' {
 // --- Seeded generator -------------------------------------------------------------------------------------------
 
 type Rnd = () => number;
-
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function prng(seed: number): Rnd {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const int = (r: Rnd, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: Rnd, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

@@ -11,8 +11,8 @@
  * How to run: compile both trees (e.g. `git archive OLD | tar -x -C /tmp/old && cd /tmp/old && ln -s
  * /work/main/node_modules && npx tsc -p tsconfig.json`), then
  * `node dist/bench/build-ab.js --a /tmp/old/dist --b dist [--rounds 6] [--merge] [--level-a 3] [--level-b 1]`
- * (`--level-*`: the zstd level passed to SegmentBuild.write, as the builder worker does; trees before the option
- * ignore it). `--native-a off` / `--native-b off`: that tree's JS build path instead of the native addon (the JS path
+ * (`--level-*`: the zstd level passed to SegmentBuild.write, with the builder worker's 128-row groups and no
+ * dictionary, as YOUNG_SEGMENT; trees before the options ignore them). `--native-a off` / `--native-b off`: that tree's JS build path instead of the native addon (the JS path
  * against the C++ one: `--a dist --b dist --native-a off`). Needs: ~100 MB of temp space (removed afterwards).
  */
 
@@ -26,7 +26,13 @@ interface Build {
   readonly n: number;
   reset(): void;
   addGroup(shardKey: string, seq: number, bytes: Uint8Array): void;
-  write(path: string, id: string, configVersion: number, scratch?: Buffer, options?: { level?: number }): unknown;
+  write(
+    path: string,
+    id: string,
+    configVersion: number,
+    scratch?: Buffer,
+    options?: { level?: number; groupRows?: number; groupDict?: number },
+  ): unknown;
 }
 interface Tree {
   readonly name: string;
@@ -101,7 +107,13 @@ async function main(): Promise<void> {
           n += t.build.n;
           const id = `${r}${s}`.padStart(10, '0');
           const path = join(dir, `${t.name}${id}.seg`);
-          t.build.write(path, id, 1, scratch, t.level === undefined ? {} : { level: t.level });
+          t.build.write(
+            path,
+            id,
+            1,
+            scratch,
+            t.level === undefined ? {} : { level: t.level, groupRows: 128, groupDict: 0 },
+          );
           paths.push(path);
           bytes.set(t.name, bytes.get(t.name)! + statSync(path).size);
         }

@@ -1,6 +1,6 @@
 import { at, readLenEnd, readTag, readVarint, seek, skipField } from '../protocol/wire.js';
 import { ByteWriter } from '../storage/segment/bytes.js';
-import { GROUP_ROWS, type SegmentFooter } from '../storage/segment/segment-format.js';
+import { MAX_GROUP_ROWS, type SegmentFooter } from '../storage/segment/segment-format.js';
 import {
   compareTokens,
   type GroupAppender,
@@ -463,7 +463,7 @@ export class SegmentBuild implements IndexSink {
         );
         for (const tok of g.tagToks) this.push(tok);
       }
-      if (i + 1 === n || i + 1 - this.groupBase === GROUP_ROWS) this.endRowGroup(groups, i + 1);
+      if (i + 1 === n || i + 1 - this.groupBase === groups.rows) this.endRowGroup(groups, i + 1);
     }
     this.rowOcc[n] = this.occUsed;
     // The value bytes are no longer needed (cells hold copies).
@@ -674,7 +674,7 @@ export class SegmentBuild implements IndexSink {
         this.colStart[c]!.fill(-1);
       } else {
         this.colData.push(new ByteWriter(1 << 12));
-        const start = new Int32Array(GROUP_ROWS);
+        const start = new Int32Array(MAX_GROUP_ROWS);
         start.fill(-1);
         this.colStart.push(start);
       }
@@ -941,7 +941,8 @@ export class SegmentBuild implements IndexSink {
    * Writes the segment atomically to `path` (rows in time order) and returns its footer. `scratch`: memory the caller
    * no longer needs once rows are built (the builder's arena of decoded LogGroups), used for the postings of all
    * tokens when it is large enough, instead of a buffer of the build's own (~4 bytes per token occurrence).
-   * `options.level`: the zstd level (builder workers write young segments at a faster level; merges rewrite them).
+   * `options`: how the file is written (builder workers pass YOUNG_SEGMENT: a faster level, larger groups, no
+   * dictionary; merges rewrite those files soon).
    */
   write(
     path: string,
@@ -1049,8 +1050,8 @@ export class SegmentBuild implements IndexSink {
       const lens = this.natLens;
       if (this.natOut.length === 0) this.natOut = Buffer.allocUnsafe(1 << 18);
       const cw = groups.out;
-      for (let from = 0; from < n; from += GROUP_ROWS) {
-        const to = Math.min(n, from + GROUP_ROWS);
+      for (let from = 0; from < n; from += groups.rows) {
+        const to = Math.min(n, from + groups.rows);
         let len = nat.buildGroup(order, from, to, this.natOut, lens);
         if (len < 0) {
           this.natOut = Buffer.allocUnsafe(Math.max(-len, this.natOut.length * 2));

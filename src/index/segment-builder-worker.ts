@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { storedLogGroupBytes } from '../backend/stored-payload.js';
-import { YOUNG_ZSTD_LEVEL } from '../storage/segment/segment-writer.js';
+import { YOUNG_SEGMENT } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import { type CompiledIndex, compileIndex, type IndexDocument } from './index-config.js';
 import { SegmentBuild } from './segment-build.js';
@@ -83,7 +83,7 @@ parentPort?.on('message', (req: BuildRequest) => {
     }
     // Rows are built first (copying what they need out of the arena), so the arena can hold the postings.
     // A young segment: merged with its neighbours soon, so written at the faster zstd level.
-    build.write(req.path, req.id, cached.compiled.version, into, { level: YOUNG_ZSTD_LEVEL });
+    build.write(req.path, req.id, cached.compiled.version, into, YOUNG_SEGMENT);
     const reply: BuildReply = { seq: req.seq, ok: true, skipped };
     parentPort!.postMessage(reply);
   } catch (err) {

@@ -1,9 +1,11 @@
 /**
  * Segment file layout (one immutable file per segment, `<id>.seg`):
  *
- *   "SLUSEG03"
+ *   "SLUSEG04"
  *   times      zstd(delta varints of the sorted log times)
- *   groups     row groups of GROUP_ROWS rows. A column's section holds its cell of each row of the group (a cell
+ *   dict       optional (footer.groupDict): zstd(a raw-content zstd dictionary) that every group frame below was
+ *              compressed against: the decoded frames of the segment's first groups, up to GROUP_DICT_BYTES
+ *   groups     row groups of footer.groupRows rows. A column's section holds its cell of each row of the group (a cell
  *              is varint(len+1) + UTF-8, or 0 = absent); a column with no value in the group has an empty section.
  *              Group = header: varint(section length) per column, a bit mask of the columns whose section is wide
  *              (> 16 bytes per row), varint(compressed length) of each of the two frames; then zstd(the narrow
@@ -16,7 +18,13 @@
  * Only the footer (with its sparse token index: the first token of each block) and the time column are held in
  * memory; token blocks, postings and column blocks are read on demand.
  */
-export const MAGIC = Buffer.from('SLUSEG03', 'latin1');
+export const MAGIC = Buffer.from('SLUSEG04', 'latin1');
+/**
+ * Format 3 (before 2026-11-23): format 4 without the dictionary. Small frames compress worse than large ones, so groups
+ * were 128 rows, and a page of a rare term decoded ~240 KB of frames for 85 rows; with the segment's dictionary
+ * 32-row groups take no more disk and decode ~2.5x faster (docs/benchmarks.md, session 6).
+ */
+export const MAGIC_V3 = Buffer.from('SLUSEG03', 'latin1');
 /**
  * Format 2 (written by 318e711 only): one zstd frame per group of every section, then a u32 LE length per column.
  * Format 3 splits it into a frame of the narrow sections and one of the wide ones: with one frame a scan of one
@@ -25,15 +33,25 @@ export const MAGIC = Buffer.from('SLUSEG03', 'latin1');
 export const MAGIC_V2 = Buffer.from('SLUSEG02', 'latin1');
 /**
  * Format 1 ("SLUSEG01", written before 2026-11-22 evening): instead of row groups, per column blocks of BLOCK_ROWS
- * rows, each its own zstd frame (`ColumnFooter.blocks`). Still read; merges and reindexing rewrite it as format 3.
+ * rows, each its own zstd frame (`ColumnFooter.blocks`). Still read; merges and reindexing rewrite it in the current format.
  * A page of sparse rows (a rare IP over a day) touched one 1,024-row block of every column per row: ~1,300 frames
  * for 85 rows. Row groups decode one 128-row frame per row (measured 18.6–24.8 → 2.8–3.7 ms for 85 rows) for ~28 %
  * more column bytes (small frames compress less).
  */
 export const MAGIC_V1 = Buffer.from('SLUSEG01', 'latin1');
-/** Unit of the column-block API (`columnBlockBytes`): a format 1 block, or GROUP_ROWS / BLOCK_ROWS row groups. */
+/** Unit of the column-block API (`columnBlockBytes`): a format 1 block, or BLOCK_ROWS / groupRows row groups. */
 export const BLOCK_ROWS = 1024;
-export const GROUP_ROWS = 128;
+/**
+ * Rows per group of segments at rest (merges, head seals, reindexing), written at zstd level 3 against the segment's
+ * dictionary: a page row decodes one 32-row group. Young segments (builds, merged within seconds) keep
+ * YOUNG_GROUP_ROWS without a dictionary: at their fast level, per-frame costs dominate small frames.
+ */
+export const GROUP_ROWS = 32;
+export const YOUNG_GROUP_ROWS = 128;
+/** Most rows a group may hold (builders size per-group arrays by it); groupRows must divide BLOCK_ROWS. */
+export const MAX_GROUP_ROWS = 128;
+/** Bytes of decoded frames that make a segment's dictionary (see `dict` above). */
+export const GROUP_DICT_BYTES = 32 * 1024;
 /** Rows per group of format 2/3 files whose footer has no `groupRows` (written before it was recorded). */
 export const FIRST_GROUP_ROWS = 128;
 export const DICT_BLOCK = 64;
@@ -81,11 +99,16 @@ export interface SegmentFooter {
   readonly configVersion: number;
   readonly createdMs: number;
   readonly times: ByteRange;
-  /** 3 (a narrow and a wide frame per group) or 2 (one frame) for row groups; absent in format 1. */
+  /**
+   * 4 (format 3, frames possibly against `groupDict`), 3 (a narrow and a wide frame per group) or 2 (one frame) for
+   * row groups; absent in format 1.
+   */
   readonly format?: number;
+  /** Format 4: the zstd-compressed raw dictionary the group frames were compressed against (absent: none). */
+  readonly groupDict?: ByteRange;
   /** Rows per row group (absent: FIRST_GROUP_ROWS). */
   readonly groupRows?: number;
-  /** Formats 2 and 3: group i holds rows [i*GROUP_ROWS, (i+1)*GROUP_ROWS); null when no column has a value there. */
+  /** Formats 2 to 4: group i holds rows [i*groupRows, (i+1)*groupRows); null when no column has a value there. */
   readonly groups?: readonly (ByteRange | null)[];
   readonly columns: readonly ColumnFooter[];
   readonly dicts: readonly DictFooter[];

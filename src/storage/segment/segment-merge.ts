@@ -1,8 +1,14 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ByteWriter } from './bytes.js';
-import { type DictFooter, GROUP_ROWS, type NumberFooter, type SegmentFooter } from './segment-format.js';
+import type { DictFooter, NumberFooter, SegmentFooter } from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
-import { compareTokens, SegmentFileWriter, type SegmentSource, timeOrder } from './segment-writer.js';
+import {
+  compareTokens,
+  SegmentFileWriter,
+  type SegmentSource,
+  type SegmentWriterOptions,
+  timeOrder,
+} from './segment-writer.js';
 
 /**
  * A merge of time-ordered segments as a segment source: rows are merged by time (ties keep input order, then row
@@ -148,12 +154,14 @@ function normalize(entry: unknown): [number, number][] {
  * sort over the inputs' times (stable: input order, then row order, as the k-way merge), so each input is consumed
  * front to back; column cells are copied from one decompressed block per input at a time; dictionaries are merged
  * token by token comparing UTF-8 bytes (in UTF-16 order) and postings decoded straight into remapped ids.
+ * `options`: how the file is written (default: a segment at rest, see SegmentWriterOptions).
  */
 export function mergeSegments(
   inputs: readonly SegmentReader[],
   path: string,
   id: string,
   configVersion: number,
+  options: SegmentWriterOptions = {},
 ): SegmentFooter {
   const k = inputs.length;
   const base = new Array<number>(k + 1).fill(0);
@@ -181,7 +189,7 @@ export function mergeSegments(
     }
   }
   const files = inputs.map((s) => new RawFile(s.path));
-  const w = new SegmentFileWriter(path);
+  const w = new SegmentFileWriter(path, options);
   try {
     w.times(times, n);
     mergeColumns(inputs, src, n, w);
@@ -259,8 +267,8 @@ function mergeColumns(inputs: readonly SegmentReader[], src: Uint8Array, n: numb
   const cursors = names.map((name) => inputs.map((s) => new CellCursor(s, s.columnAt(name))));
   const g = w.rowGroups(names);
   const cw = g.out;
-  for (let b = 0; b < n; b += GROUP_ROWS) {
-    const end = Math.min(n, b + GROUP_ROWS);
+  for (let b = 0; b < n; b += g.rows) {
+    const end = Math.min(n, b + g.rows);
     for (const cur of cursors) {
       let any = false;
       for (let o = b; o < end; o++) if (cur[src[o]!]!.copyNext(cw)) any = true;

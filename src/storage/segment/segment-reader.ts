@@ -13,6 +13,7 @@ import {
   MAGIC,
   MAGIC_V1,
   MAGIC_V2,
+  MAGIC_V3,
   type NumberFooter,
   type SegmentFooter,
 } from './segment-format.js';
@@ -41,11 +42,13 @@ export class SegmentReader implements SearchPart {
   private readonly dicts = new Map<string, DictFooter>();
   private readonly numbers = new Map<string, NumberFooter>();
   private readonly numberTables = new Map<string, NumberTable>();
-  /** Formats 2 and 3 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
+  /** Formats 2 to 4 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
   private readonly groups: readonly (ByteRange | null)[] | undefined;
   private readonly format: number;
-  /** Rows per row group (formats 2 and 3). */
+  /** Rows per row group (formats 2 to 4). */
   private readonly rowsPerGroup: number;
+  /** Format 4: the dictionary the group frames were compressed against (footer.groupDict). */
+  private readonly ddict: InstanceType<typeof zstdBinding.DDict> | undefined;
   private readonly columnIndex = new Map<string, number>();
   /** Token → where its posting list is (null: absent), for terms queried recently. */
   private readonly termRefs = new Map<string, PostingRef | null>();
@@ -77,6 +80,8 @@ export class SegmentReader implements SearchPart {
     footer.columns.forEach((c, i) => {
       if (!this.columnIndex.has(c.name)) this.columnIndex.set(c.name, i);
     });
+    const gd = footer.groupDict;
+    this.ddict = gd ? new zstdBinding.DDict(zstdDecompress(this.read(gd.off, gd.len))) : undefined;
     const tr = new ByteReader(zstdDecompress(this.read(footer.times.off, footer.times.len)));
     this.times = new Uint32Array(footer.n);
     let t = 0;
@@ -95,7 +100,7 @@ export class SegmentReader implements SearchPart {
       const tail = Buffer.alloc(MAGIC.length + 4);
       readSync(fd, tail, 0, tail.length, size - tail.length);
       const magic = tail.subarray(4);
-      if (!magic.equals(MAGIC) && !magic.equals(MAGIC_V2) && !magic.equals(MAGIC_V1))
+      if (!magic.equals(MAGIC) && !magic.equals(MAGIC_V3) && !magic.equals(MAGIC_V2) && !magic.equals(MAGIC_V1))
         throw new Error(`segment ${path} has no end marker`);
       const flen = tail.readUInt32LE(0);
       const fbuf = Buffer.alloc(flen);
@@ -292,10 +297,10 @@ export class SegmentReader implements SearchPart {
   /**
    * `rows` of a page, with the row groups not in the caches read side by side on libuv's thread pool (group-reads.ts):
    * every group of every segment of the page at once, each decoded as its bytes arrive. Same rows, same caching as
-   * `rows`. Format 3 only (and at most a page of rows); otherwise the same as `rows`.
+   * `rows`. Formats 3 and 4 only (and at most a page of rows); otherwise the same as `rows`.
    */
   async rowsAsync(ids: readonly number[]): Promise<StoredRow[]> {
-    if (this.format !== 3 || ids.length > ROW_CACHE_PAGE) return this.rows(ids);
+    if (this.format < 3 || ids.length > ROW_CACHE_PAGE) return this.rows(ids);
     const out: StoredRow[] = new Array(ids.length);
     const todo = this.fromRowCache(ids, out);
     if (todo.length === 0) return out;
@@ -447,7 +452,13 @@ export class SegmentReader implements SearchPart {
 
   /** Group `range` with nothing decoded yet (format 2: decoded whole). */
   private rowGroup(range: ByteRange, span?: Buffer): RowGroup {
-    return new RowGroup(span ?? this.read(range.off, range.len), this.footer.columns.length, this.format, this.path);
+    return new RowGroup(
+      span ?? this.read(range.off, range.len),
+      this.footer.columns.length,
+      this.format,
+      this.path,
+      this.ddict,
+    );
   }
 
   /**
@@ -1005,7 +1016,7 @@ function missedBefore(key: string): boolean {
 }
 
 /**
- * A row group read from its segment. Format 3: a header (per column varint(section length), a bit mask of the
+ * A row group read from its segment. Formats 3 and 4 (frames against the segment's dictionary): a header (per column varint(section length), a bit mask of the
  * columns in the wide frame, varint(compressed length) of the narrow and of the wide frame), then the two frames;
  * each frame is its columns' sections in column order. Frames are decoded on first use, so a scan of a narrow
  * column never decodes the wide one. Format 2: one frame of every section, then a u32 LE length per column.
@@ -1027,6 +1038,7 @@ class RowGroup {
     columns: number,
     format: number,
     private readonly path: string,
+    private readonly ddict?: InstanceType<typeof zstdBinding.DDict>,
   ) {
     this.from = new Uint32Array(columns);
     this.to = new Uint32Array(columns);
@@ -1120,7 +1132,8 @@ class RowGroup {
   private decode(f: number, scratch: boolean, at = 0): Buffer {
     const size = this.raw[f]!;
     const out = scratch ? scratchGroupOut.subarray(at, at + size) : Buffer.allocUnsafe(size);
-    const n = scratchDctx.decompress(out, this.span!.subarray(this.spans[2 * f]!, this.spans[2 * f + 1]!));
+    const src = this.span!.subarray(this.spans[2 * f]!, this.spans[2 * f + 1]!);
+    const n = this.ddict ? scratchDctx.decompressUsingDDict(out, src, this.ddict) : scratchDctx.decompress(out, src);
     if (n !== size) throw new Error(`segment ${this.path}: row group frame decoded to ${n} bytes, not ${size}`);
     this.frames[f] = out;
     return out;

@@ -1,16 +1,21 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Compressor } from 'zstd-napi';
+import zstdBinding from 'zstd-napi/binding.js';
 import { ByteWriter, zstdCompress } from './bytes.js';
 import { writeBitset, writePosting } from './postings.js';
 import {
+  BLOCK_ROWS,
   type ByteRange,
   type ColumnFooter,
   DICT_BLOCK,
   type DictFooter,
+  GROUP_DICT_BYTES,
   GROUP_ROWS,
   MAGIC,
+  MAX_GROUP_ROWS,
   type NumberFooter,
   type SegmentFooter,
+  YOUNG_GROUP_ROWS,
 } from './segment-format.js';
 
 /** What a segment is built from: rows already in time order, with their dictionaries keyed by the new row ids. */
@@ -35,14 +40,14 @@ export interface SegmentSource {
  * written as they are produced, so memory stays at the columns' values and one token block at a time. The caller
  * runs it where blocking is acceptable (a worker thread, or the indexer between batches).
  */
-export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
-  const w = new SegmentFileWriter(path);
+export function writeSegment(path: string, src: SegmentSource, options: SegmentWriterOptions = {}): SegmentFooter {
+  const w = new SegmentFileWriter(path, options);
   try {
     w.times(src.times, src.n);
     const cols = src.columns.map((c) => c.values());
     const g = w.rowGroups(src.columns.map((c) => c.name));
-    for (let start = 0; start < src.n; start += GROUP_ROWS) {
-      const end = Math.min(src.n, start + GROUP_ROWS);
+    for (let start = 0; start < src.n; start += g.rows) {
+      const end = Math.min(src.n, start + g.rows);
       for (const values of cols) {
         const cw = g.out;
         let any = false;
@@ -83,6 +88,16 @@ export function writeSegment(path: string, src: SegmentSource): SegmentFooter {
  */
 export const YOUNG_ZSTD_LEVEL = 1;
 
+/**
+ * How builder workers write young segments: the fast level, YOUNG_GROUP_ROWS rows per group, no dictionary (small
+ * frames at level 1 cost twice the CPU per row; these files live seconds before a merge rewrites them).
+ */
+export const YOUNG_SEGMENT: SegmentWriterOptions = {
+  level: YOUNG_ZSTD_LEVEL,
+  groupRows: YOUNG_GROUP_ROWS,
+  groupDict: 0,
+};
+
 const compressors = new Map<number, (data: Uint8Array) => Buffer>();
 
 /** A compress function for `level` (one reused zstd context per level and thread); undefined = bytes.ts's level 3. */
@@ -104,6 +119,10 @@ const WRITE_BUFFER = 1 << 20;
 export interface SegmentWriterOptions {
   /** zstd level of times and row groups (default: bytes.ts's level 3). */
   readonly level?: number;
+  /** Rows per row group (default GROUP_ROWS); must divide BLOCK_ROWS and be at most MAX_GROUP_ROWS. */
+  readonly groupRows?: number;
+  /** Bytes of decoded frames that make the segment's dictionary (default GROUP_DICT_BYTES; 0 = no dictionary). */
+  readonly groupDict?: number;
 }
 
 /**
@@ -121,6 +140,10 @@ export class SegmentFileWriter {
   private readonly buf = Buffer.allocUnsafeSlow(WRITE_BUFFER);
   private pending = 0;
   readonly compress: (data: Uint8Array) => Buffer;
+  readonly level: number;
+  readonly groupRows: number;
+  readonly groupDictBytes: number;
+  private groupDict: ByteRange | undefined;
   private n = 0;
   private minTime = 0;
   private maxTime = 0;
@@ -135,6 +158,11 @@ export class SegmentFileWriter {
     options: SegmentWriterOptions = {},
   ) {
     this.compress = compressorFor(options.level);
+    this.level = options.level ?? 3;
+    this.groupRows = options.groupRows ?? GROUP_ROWS;
+    if (BLOCK_ROWS % this.groupRows !== 0 || this.groupRows > MAX_GROUP_ROWS)
+      throw new Error(`${this.groupRows} rows per group: must divide ${BLOCK_ROWS} and be at most ${MAX_GROUP_ROWS}`);
+    this.groupDictBytes = options.groupDict ?? GROUP_DICT_BYTES;
     this.tmp = `${path}.tmp`;
     this.fd = openSync(this.tmp, 'w');
     this.put(MAGIC);
@@ -184,11 +212,12 @@ export class SegmentFileWriter {
     this.timesRange = this.put(this.compress(tw.finish()));
   }
 
-  /** The row groups (second section): every column's cells, GROUP_ROWS rows at a time. */
+  /** The row groups (after the times): every column's cells, `groupRows` rows at a time. */
   rowGroups(names: readonly string[]): GroupAppender {
-    return new GroupAppender(this, names.length, (groups) => {
+    return new GroupAppender(this, names.length, (groups, dict) => {
       this.columns = names.map((name) => ({ name }));
       this.groups = groups;
+      this.groupDict = dict;
     });
   }
 
@@ -218,8 +247,9 @@ export class SegmentFileWriter {
       configVersion: meta.configVersion,
       createdMs: Date.now(),
       times: this.timesRange,
-      format: 3,
-      groupRows: GROUP_ROWS,
+      format: 4,
+      groupRows: this.groupRows,
+      ...(this.groupDict ? { groupDict: this.groupDict } : {}),
       groups: this.groups,
       columns: this.columns,
       dicts: this.dicts,
@@ -252,32 +282,61 @@ export class SegmentFileWriter {
 }
 
 /**
- * A section longer than this (16 bytes per cell of a full group) goes to the wide frame, the others to the narrow
+ * A section longer than this many bytes per row (16 bytes per cell) goes to the wide frame, the others to the narrow
  * one: a scan of a narrow column (status, method, sizes, IPs) then decodes a few KB per group, not the user agents
  * and paths beside them. A frame per wide section measured no better for one-column scans (the cost per group is
  * mostly fixed: read, header, one zstd call) and worse for pages (more zstd calls per row).
  */
-const WIDE_SECTION = 16 * GROUP_ROWS;
+const WIDE_BYTES_PER_ROW = 16;
 const EMPTY = new Uint8Array(0);
+
+/** One zstd context per thread for frames compressed against a segment's dictionary. */
+let dictCctx: InstanceType<typeof zstdBinding.CCtx> | undefined;
+/** Output of the narrow and of the wide frame. */
+const dictOut = [Buffer.allocUnsafe(1 << 14), Buffer.allocUnsafe(1 << 16)];
+
+/** A group held until the segment's dictionary exists: its header so far and its two decoded frames. */
+interface HeldGroup {
+  readonly head: Buffer;
+  readonly frames: readonly [Buffer, Buffer];
+  readonly slot: number;
+}
 
 /**
  * Row groups: for each group, append each column's cells to `out` in column order, calling `endColumn` after each
  * column (with whether any cell was present: an all-absent column keeps no bytes) and `endGroup` after the last.
+ *
+ * With a dictionary (the writer's `groupDictBytes` > 0), the first groups are held decoded until their frames reach
+ * that many bytes; their frames, concatenated, become the segment's raw-content dictionary (written compressed before
+ * the groups), and every group is compressed against it. Those first groups then cost a few bytes each (their data is
+ * the dictionary), and the later ones find their repeated values (user agents, paths) in it: 32-row groups take the
+ * disk of 128-row ones without it (docs/benchmarks.md, session 6). A segment whose groups never reach the size uses
+ * no dictionary.
  */
 export class GroupAppender {
   readonly out = new ByteWriter(1 << 18);
+  /** Rows per group: the caller ends a group every `rows` rows. */
+  readonly rows: number;
   private readonly head = new ByteWriter(64);
   private readonly frames = [new ByteWriter(1 << 16), new ByteWriter(1 << 18)];
   private readonly lens: number[] = [];
   private colStart = 0;
   private any = false;
   private readonly groups: (ByteRange | null)[] = [];
+  /** Groups held for the dictionary (while `held` is defined), and their frames' bytes. */
+  private held: HeldGroup[] | undefined;
+  private heldBytes = 0;
+  private cdict: InstanceType<typeof zstdBinding.CDict> | undefined;
+  private dictRange: ByteRange | undefined;
 
   constructor(
     private readonly file: SegmentFileWriter,
     private readonly columns: number,
-    private readonly done: (groups: (ByteRange | null)[]) => void,
-  ) {}
+    private readonly done: (groups: (ByteRange | null)[], dict: ByteRange | undefined) => void,
+  ) {
+    this.rows = file.groupRows;
+    if (file.groupDictBytes > 0) this.held = [];
+  }
 
   endColumn(present: boolean): void {
     if (!present) this.out.length = this.colStart;
@@ -301,22 +360,23 @@ export class GroupAppender {
       const mask = head.length;
       for (let i = 0; i < (columns + 7) >>> 3; i++) head.u8(0);
       const hb = head.finish();
+      const wideOver = WIDE_BYTES_PER_ROW * this.rows;
       let at = 0;
       for (let c = 0; c < columns; c++) {
         const l = this.lens[c]!;
-        const wide = l > WIDE_SECTION ? 1 : 0;
+        const wide = l > wideOver ? 1 : 0;
         if (wide) hb[mask + (c >>> 3)]! |= 1 << (c & 7);
         frames[wide]!.bytesOf(cells, at, at + l);
         at += l;
       }
-      const compress = this.file.compress;
-      const narrow = frames[0]!.length > 0 ? compress(frames[0]!.finish()) : EMPTY;
-      const wide = frames[1]!.length > 0 ? compress(frames[1]!.finish()) : EMPTY;
-      head.varint(narrow.length);
-      head.varint(wide.length);
-      const r = this.file.put(head.finish());
-      const len = r.len + this.file.put(narrow).len + this.file.put(wide).len;
-      this.groups.push({ off: r.off, len });
+      if (this.held) {
+        const narrow = Buffer.from(frames[0]!.finish());
+        const wide = Buffer.from(frames[1]!.finish());
+        this.held.push({ head: Buffer.from(hb), frames: [narrow, wide], slot: this.groups.length });
+        this.groups.push(null);
+        this.heldBytes += narrow.length + wide.length;
+        if (this.heldBytes >= this.file.groupDictBytes) this.makeDict();
+      } else this.putGroup(hb, frames[0]!.finish(), frames[1]!.finish(), this.groups.length);
     } else this.groups.push(null);
     this.out.reset();
     this.lens.length = 0;
@@ -325,7 +385,50 @@ export class GroupAppender {
   }
 
   end(): void {
-    this.done(this.groups);
+    // Too few bytes for a dictionary: the held groups are written without one.
+    if (this.held) this.flushHeld();
+    this.done(this.groups, this.dictRange);
+  }
+
+  /** The held groups' frames become the dictionary; it is written, then the held groups against it. */
+  private makeDict(): void {
+    const parts: Buffer[] = [];
+    for (const g of this.held!) parts.push(g.frames[0], g.frames[1]);
+    const dict = Buffer.concat(parts);
+    this.dictRange = this.file.put(zstdCompress(dict));
+    this.cdict = new zstdBinding.CDict(dict, this.file.level);
+    this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    const held = this.held!;
+    this.held = undefined;
+    for (const g of held) this.putGroup(g.head, g.frames[0], g.frames[1], g.slot);
+  }
+
+  /** Writes a group: `head` (the section lengths and mask), the frame lengths, the compressed frames. */
+  private putGroup(hb: Uint8Array, narrowRaw: Uint8Array, wideRaw: Uint8Array, slot: number): void {
+    const narrow = narrowRaw.length > 0 ? this.compressFrame(narrowRaw, 0) : EMPTY;
+    const wide = wideRaw.length > 0 ? this.compressFrame(wideRaw, 1) : EMPTY;
+    const r = this.file.put(hb);
+    const head = this.head;
+    head.reset();
+    head.varint(narrow.length);
+    head.varint(wide.length);
+    let len = r.len + this.file.put(head.finish()).len;
+    len += this.file.put(narrow).len;
+    len += this.file.put(wide).len;
+    this.groups[slot] = { off: r.off, len };
+  }
+
+  /** Frame `f` (0 narrow, 1 wide) compressed, against the dictionary when there is one (then valid until the next). */
+  private compressFrame(raw: Uint8Array, f: 0 | 1): Uint8Array {
+    if (!this.cdict) return this.file.compress(raw);
+    dictCctx ??= new zstdBinding.CCtx();
+    const bound = zstdBinding.compressBound(raw.length);
+    if (dictOut[f]!.length < bound) dictOut[f] = Buffer.allocUnsafe(Math.max(bound, dictOut[f]!.length * 2));
+    const n = dictCctx.compressUsingCDict(dictOut[f]!, raw, this.cdict);
+    return dictOut[f]!.subarray(0, n);
   }
 }
 

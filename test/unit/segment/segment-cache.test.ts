@@ -1,5 +1,5 @@
 /**
- * The decoded data of pages (format 1 column blocks, format 2/3 row groups) share one byte budget: a data dir holding
+ * The decoded data of pages (format 1 column blocks, format 2 to 4 row groups) share one byte budget: a data dir holding
  * both formats (one converting as its segments merge) must not hold a full budget of each. Reads through a small
  * budget still return exactly the cells of a plain column decode, including single-row reads in a row (phrase
  * checks), which reuse the group last decoded into the scratch buffers.
@@ -53,13 +53,14 @@ function expectedRows(seg: SegmentReader): (id: number) => StoredRow {
   });
 }
 
-test('format 1 blocks and format 3 groups share one decoded-data budget', () => {
+test('format 1 blocks and format 4 groups share one decoded-data budget', () => {
   const v1 = SegmentReader.open(join(REPO_ROOT, 'test', 'fixtures', 'segment-v1.seg'));
   const v3 = buildV3('budget');
   const budget = 160 * 1024;
   setDecodedCacheBudget(budget);
   try {
-    assert.equal(v3.footer.format, 3);
+    assert.equal(v3.footer.format, 4);
+    const R = v3.footer.groupRows!;
     const want1 = expectedRows(v1);
     const want3 = expectedRows(v3);
     const page = (seg: SegmentReader, want: (id: number) => StoredRow, ids: number[]): void => {
@@ -74,8 +75,8 @@ test('format 1 blocks and format 3 groups share one decoded-data budget', () => 
     for (let b = 0; b * 1024 < v1.n; b++) page(v1, want1, [b * 1024 + 1, b * 1024 + 2]);
     const afterV1 = decodedCacheStats();
     assert.ok(afterV1.entries > 0 && afterV1.bytes > 0);
-    // ...then every group of the format 3 one: more than the budget in all, so the blocks age out with the groups.
-    for (let g = 0; g * 128 < v3.n; g++) page(v3, want3, [g * 128 + 3, g * 128 + 100]);
+    // ...then every group of the format 4 one: more than the budget in all, so the blocks age out with the groups.
+    for (let g = 0; g * R < v3.n; g++) page(v3, want3, [g * R + 3, g * R + R - 4]);
     assert.ok(decodedCacheStats().entries > 0);
     // Single rows in a row (phrase checks), some sharing a group, others not, then back to an earlier group.
     for (const id of [3001, 3002, 3050, 3200, 3201, 3001, 129, 3002]) page(v3, want3, [id]);
@@ -134,7 +135,8 @@ test('the recent groups of bulk reads count against the same budget as pages', (
   try {
     const want = expectedRows(v3);
     // Fill the budget with pages' groups (two rows per group: admitted to the cache)...
-    for (let g = 0; g * 128 < v3.n; g++) v3.rows([g * 128 + 5, g * 128 + 6]);
+    const R = v3.footer.groupRows!;
+    for (let g = 0; g * R < v3.n; g++) v3.rows([g * R + 5, g * R + 6]);
     assert.ok(decodedCacheStats().bytes > budget / 2);
     // ...then a bulk read of every row, two columns, group by group (SQL, sidecars): its groups evict the pages'.
     const ids = Array.from({ length: v3.n }, (_, i) => i);

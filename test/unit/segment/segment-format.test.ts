@@ -1,23 +1,30 @@
 /**
- * Segment format 3 stores the columns in row groups of GROUP_ROWS rows (a zstd frame of the narrow columns' cells
- * and one of the wide ones). Older files must still open, read and merge: test/fixtures/segment-v1.seg was written
- * by the format 1 writer (commit f432509: per-column blocks of 1,024 rows) from `cell` below, segment-v2.seg by the
- * format 2 writer (318e711: one zstd frame per group). Every reader path (pages, single cells, bulk cells, whole
- * columns, block bytes, merge cursors) must give the same cells for every format and for a merge of formats 1 and 3.
- * If group reading breaks (headers, frames, sections, groups cut at group boundaries) or an older format stops
- * opening, these comparisons fail.
+ * Segment format 4 stores the columns in row groups of GROUP_ROWS rows (a zstd frame of the narrow columns' cells
+ * and one of the wide ones), compressed against the segment's dictionary (young segments: YOUNG_GROUP_ROWS rows, no
+ * dictionary). Older files must still open, read and merge: test/fixtures/segment-v1.seg was written by the format 1
+ * writer (commit f432509: per-column blocks of 1,024 rows) from `cell` below, segment-v2.seg by the format 2 writer
+ * (318e711: one zstd frame per group), segment-v3.seg by the format 3 writer (7ee4905: 128-row groups, no
+ * dictionary). Every reader path (pages, single cells, bulk cells, whole columns, block bytes, merge cursors) must
+ * give the same cells for every format and for a merge of formats 1 and 4. If group reading breaks (headers, frames,
+ * sections, the dictionary, groups cut at group boundaries) or an older format stops opening, these comparisons fail.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { NginxLogGenerator } from '../../../bench/nginx-generator.js';
 import { ByteReader } from '../../../src/storage/segment/bytes.js';
 import { count } from '../../../src/storage/segment/doc-set.js';
-import { BLOCK_ROWS, GROUP_ROWS } from '../../../src/storage/segment/segment-format.js';
+import { BLOCK_ROWS, GROUP_ROWS, YOUNG_GROUP_ROWS } from '../../../src/storage/segment/segment-format.js';
 import { mergeSegments, mergeSource } from '../../../src/storage/segment/segment-merge.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
-import { compareTokens, type SegmentSource, writeSegment } from '../../../src/storage/segment/segment-writer.js';
+import {
+  compareTokens,
+  type SegmentSource,
+  writeSegment,
+  YOUNG_SEGMENT,
+} from '../../../src/storage/segment/segment-writer.js';
 import { REPO_ROOT } from '../../helpers/server-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-segformat-'));
@@ -25,6 +32,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const V1 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v1.seg');
 const V2 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v2.seg');
+const V3 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v3.seg');
 const NAMES = ['a', 'b', 'c', 'long'];
 const N = 2600;
 const T0 = 1_767_225_600;
@@ -101,7 +109,8 @@ function checkReads(seg: SegmentReader, expected: (name: string, row: number) =>
     }
   }
   // Pages across group and block boundaries, newest first, one row per group, several per group, repeated.
-  const edges = [0, GROUP_ROWS - 1, GROUP_ROWS, GROUP_ROWS + 1, 2 * GROUP_ROWS - 1, BLOCK_ROWS - 1, BLOCK_ROWS];
+  const edges = [0, GROUP_ROWS - 1, GROUP_ROWS, GROUP_ROWS + 1, 2 * GROUP_ROWS - 1];
+  edges.push(YOUNG_GROUP_ROWS - 1, YOUNG_GROUP_ROWS, YOUNG_GROUP_ROWS + 1, BLOCK_ROWS - 1, BLOCK_ROWS);
   const pages = [
     [seg.n - 1, 2000, 1500, 1050, 1030, 700, 5],
     edges,
@@ -148,10 +157,11 @@ function countFive(n: number): number {
   return c;
 }
 
-test('format 1 (per-column blocks) and format 2 (one frame per group) segments still open and read on every path', () => {
+test('format 1 (per-column blocks), 2 (one frame per group) and 3 (no dictionary) segments still open and read on every path', () => {
   for (const [path, magic, format] of [
     [V1, 'SLUSEG01', undefined],
     [V2, 'SLUSEG02', 2],
+    [V3, 'SLUSEG03', 3],
   ] as const) {
     const seg = SegmentReader.open(path);
     try {
@@ -165,33 +175,110 @@ test('format 1 (per-column blocks) and format 2 (one frame per group) segments s
   }
 });
 
-test('format 3 round trip: row groups of GROUP_ROWS rows, a partial last group, every read path', () => {
-  const path = join(dir, 'v2.seg');
-  writeSegment(path, source('0000000002', 0, ''));
-  assert.equal(readFileSync(path).subarray(0, 8).toString('latin1'), 'SLUSEG03');
+test('format 4 round trip: row groups of GROUP_ROWS rows against the dictionary, a partial last group, every read path', () => {
+  // A dictionary of 4 KB (GROUP_DICT_BYTES is more than these rows hold): most groups are written against it.
+  const path = join(dir, 'v4.seg');
+  writeSegment(path, source('0000000002', 0, ''), { groupDict: 4096 });
+  assert.equal(readFileSync(path).subarray(0, 8).toString('latin1'), 'SLUSEG04');
   const seg = SegmentReader.open(path);
   try {
-    assert.equal(seg.footer.format, 3);
+    assert.equal(seg.footer.format, 4);
+    assert.equal(seg.footer.groupRows, GROUP_ROWS);
     assert.equal(seg.footer.groups!.length, Math.ceil(N / GROUP_ROWS));
+    assert.ok(seg.footer.groupDict, 'a dictionary: the groups hold more than 4 KB');
+    // The dictionary lies between the times and the first group.
+    assert.ok(seg.footer.groupDict.off >= seg.footer.times.off + seg.footer.times.len);
+    assert.ok(
+      seg.footer.groups!.every((g) => g === null || g.off >= seg.footer.groupDict!.off + seg.footer.groupDict!.len),
+    );
     assert.ok(seg.footer.columns.every((c) => c.blocks === undefined));
-    checkReads(seg, cell, 'v3');
+    checkReads(seg, cell, 'v4');
   } finally {
     seg.close();
   }
   // Wide sections (over 16 bytes a row) go to the second frame: a dense long column, wide in some groups only.
   const wideCell = (name: string, i: number): string | undefined =>
     name === 'long' ? (i < 1500 || i % 2 === 0 ? `${'w'.repeat(20 + (i % 40))}${i}` : undefined) : cell(name, i);
-  const widePath = join(dir, 'v3-wide.seg');
-  writeSegment(widePath, source('0000000005', 0, '', wideCell));
+  const widePath = join(dir, 'v4-wide.seg');
+  writeSegment(widePath, source('0000000005', 0, '', wideCell), { groupDict: 4096 });
   const wide = SegmentReader.open(widePath);
   try {
-    checkReads(wide, wideCell, 'v3 wide');
+    assert.ok(wide.footer.groupDict);
+    checkReads(wide, wideCell, 'v4 wide');
   } finally {
     wide.close();
   }
 });
 
-test('a merge of a format 1 and a format 3 segment writes format 3 with every cell in time order', () => {
+test('format 4 without a dictionary: young segments (YOUNG_GROUP_ROWS rows) and groups too small for one', () => {
+  const young = join(dir, 'young.seg');
+  writeSegment(young, source('0000000006', 0, ''), YOUNG_SEGMENT);
+  const y = SegmentReader.open(young);
+  try {
+    assert.equal(y.footer.format, 4);
+    assert.equal(y.footer.groupRows, YOUNG_GROUP_ROWS);
+    assert.equal(y.footer.groups!.length, Math.ceil(N / YOUNG_GROUP_ROWS));
+    assert.equal(y.footer.groupDict, undefined);
+    checkReads(y, cell, 'young');
+  } finally {
+    y.close();
+  }
+  // Short cells only: the groups never reach GROUP_DICT_BYTES, so they are written plain when the segment ends.
+  const tiny = (name: string, i: number): string | undefined => (name === 'b' ? cell(name, i) : undefined);
+  const small = join(dir, 'small.seg');
+  writeSegment(small, source('0000000007', 0, '', tiny));
+  const s = SegmentReader.open(small);
+  try {
+    assert.equal(s.footer.groupDict, undefined);
+    assert.equal(s.footer.groupRows, GROUP_ROWS);
+    checkReads(s, tiny, 'small');
+  } finally {
+    s.close();
+  }
+});
+
+test('on nginx logs, GROUP_ROWS-row groups against the dictionary take no more disk than 128-row groups without one', () => {
+  const gen = new NginxLogGenerator(5, T0);
+  const logs = Array.from({ length: 8 }, () => gen.group(1000).logs).flat();
+  logs.sort((x, y) => x.time - y.time);
+  const names = logs[0]!.contents.map((c) => c.key);
+  const src: SegmentSource = {
+    id: '0000000008',
+    n: logs.length,
+    times: Uint32Array.from(logs, (l) => l.time),
+    columns: names.map((name) => ({
+      name,
+      values: () => logs.map((l) => l.contents.find((c) => c.key === name)?.value),
+    })),
+    dicts: new Map(),
+    numbers: new Map(),
+    shards: { '0-0': [[0, 1]] },
+    replaces: [],
+    configVersion: 1,
+  };
+  const withDict = join(dir, 'nginx-dict.seg');
+  const plain = join(dir, 'nginx-128.seg');
+  writeSegment(withDict, src);
+  writeSegment(plain, src, { groupRows: 128, groupDict: 0 });
+  const a = SegmentReader.open(withDict);
+  const b = SegmentReader.open(plain);
+  try {
+    const bytes = (seg: SegmentReader): number =>
+      (seg.footer.groupDict?.len ?? 0) + seg.footer.groups!.reduce((sum, g) => sum + (g?.len ?? 0), 0);
+    assert.equal(a.footer.groupRows, GROUP_ROWS);
+    assert.ok(a.footer.groupDict);
+    // Without the dictionary, 32-row groups of these logs take ~35 % more than 128-row ones.
+    assert.ok(bytes(a) <= bytes(b) * 1.05, `${bytes(a)} bytes of groups and dictionary, ${bytes(b)} without`);
+    const ids = [0, 31, 32, 1000, 4095, 7999];
+    assert.deepEqual(a.rows(ids), b.rows(ids));
+    for (const name of names) assert.deepEqual(a.columnValues(name), b.columnValues(name), name);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a merge of a format 1 and a format 4 segment writes format 4 with every cell in time order', () => {
   const newer = join(dir, 'newer.seg');
   // Interleaved times (half a row apart) so every output group mixes rows of both inputs.
   writeSegment(newer, source('0000000003', 1, 'n'));
@@ -199,8 +286,8 @@ test('a merge of a format 1 and a format 3 segment writes format 3 with every ce
   const bytes = join(dir, 'merged-bytes.seg');
   const strings = join(dir, 'merged-strings.seg');
   try {
-    mergeSegments(inputs, bytes, '0000000004', 2);
-    writeSegment(strings, mergeSource(inputs, '0000000004', 2));
+    mergeSegments(inputs, bytes, '0000000004', 2, { groupDict: 4096 });
+    writeSegment(strings, mergeSource(inputs, '0000000004', 2), { groupDict: 4096 });
   } finally {
     for (const s of inputs) s.close();
   }
@@ -219,7 +306,8 @@ test('a merge of a format 1 and a format 3 segment writes format 3 with every ce
   for (const path of [bytes, strings]) {
     const seg = SegmentReader.open(path);
     try {
-      assert.equal(seg.footer.format, 3);
+      assert.equal(seg.footer.format, 4);
+      assert.ok(seg.footer.groupDict);
       assert.equal(seg.n, 2 * N);
       for (let id = 0; id < seg.n; id++) assert.equal(seg.time(id), all[id]!.t);
       const names = seg.footer.columns.map((c) => c.name);

@@ -33,7 +33,7 @@ const compiled = compileIndex(
 );
 
 let built = 0;
-/** A format 3 segment of `logs` generated logs (seed `seed`), with a sparse, long, non-ASCII column. */
+/** A format 4 segment of `logs` generated logs (seed `seed`), with a sparse, long, non-ASCII column. */
 function build(seed: number, logs: number): SegmentReader {
   const head = new HeadPart(`h${seed}`, compiled);
   const gen = new NginxLogGenerator(seed, 1_767_225_600);
@@ -57,7 +57,8 @@ test('rowsAsync returns what rows returns, with the same caching', async () => {
   const seg = build(3, 6000);
   const plain = build(3, 6000); // the same rows in another file: nothing of it in the caches
   try {
-    assert.equal(seg.footer.format, 3);
+    assert.equal(seg.footer.format, 4);
+    assert.ok(seg.footer.groupDict, 'frames against the segment dictionary');
     const check = async (ids: number[], label: string): Promise<void> => {
       assert.deepEqual(await seg.rowsAsync(ids), plain.rows(ids), label);
     };

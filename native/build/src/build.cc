@@ -239,6 +239,21 @@ struct Token {
   int len;  // -1: numeric
 };
 
+/** A text token with its sort key: its first 8 bytes, big-endian, zero-padded (see Finish). */
+struct KeyedToken {
+  uint64_t key;
+  int32_t tok;
+};
+
+/** `v`'s bytes reversed on little-endian hosts: a u64 loaded from memory then compares as the bytes do. */
+inline uint64_t bigEndian64(uint64_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  return v;
+#else
+  return __builtin_bswap64(v);
+#endif
+}
+
 /** Per token: the last row that holds it and how many rows do (apart from Token: touched once per occurrence). */
 struct RowState {
   int32_t lastRow;
@@ -1529,19 +1544,38 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   // postings (pw) followed by its entries (kw: varint length, bytes, varint offset of the posting in pw, varint
   // length), all dictionaries back to back in `dictBytes`. Numeric ones: postings in `enc`, token by token.
   size_t blobTotal = 0, encTotal = 0;
+  std::vector<KeyedToken> keyed;
   for (size_t d = 0; d < b->dicts.size(); d++) {
     std::vector<int32_t>& list = byDict[d];
     if (b->dicts[d].numeric) {
       for (int32_t t : list) encTotal += encSize[t];
       continue;
     }
-    std::sort(list.begin(), list.end(), [&](int32_t x, int32_t y) {
-      const Token& tx = b->toks[x];
-      const Token& ty = b->toks[y];
+    // Byte order (memcmp, then the shorter first) by each token's first 8 bytes as a big-endian u64, zero-padded:
+    // keys that differ order as the bytes do (a zero pad sorts first, as the shorter token must), so memcmp runs
+    // only on ties, on the bytes after the 8th. Sorting 16-byte (key, token) pairs also keeps the compares in cache
+    // instead of chasing each token into the arena (memcmp in this sort was ~3.6 % of the server's ingest CPU).
+    keyed.resize(list.size());
+    for (size_t q = 0; q < list.size(); q++) {
+      const Token& tk = b->toks[list[q]];
+      uint64_t k = 0;
+      memcpy(&k, a + tk.start, (size_t)std::min(tk.len, 8));
+      keyed[q] = {bigEndian64(k), list[q]};
+    }
+    auto tie = [&](const KeyedToken& x, const KeyedToken& y) {
+      const Token& tx = b->toks[x.tok];
+      const Token& ty = b->toks[y.tok];
       int m = std::min(tx.len, ty.len);
-      int c = memcmp(a + tx.start, a + ty.start, (size_t)m);
-      return c != 0 ? c < 0 : tx.len < ty.len;
+      if (m > 8) {
+        int c = memcmp(a + tx.start + 8, a + ty.start + 8, (size_t)(m - 8));
+        if (c != 0) return c < 0;
+      }
+      return tx.len < ty.len;
+    };
+    std::sort(keyed.begin(), keyed.end(), [&](const KeyedToken& x, const KeyedToken& y) {
+      return x.key != y.key ? x.key < y.key : tie(x, y);
     });
+    for (size_t q = 0; q < list.size(); q++) list[q] = keyed[q].tok;
     for (size_t k = 0; k < list.size(); k += DICT_BLOCK) {
       uint32_t off = 0;
       for (size_t q = k; q < list.size() && q < k + DICT_BLOCK; q++) {

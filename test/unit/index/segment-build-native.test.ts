@@ -758,6 +758,48 @@ test('native build = JS build: every scratch kind and zstd level on the same cas
   }
 });
 
+// The native build sorts each dictionary by a key of the token's first 8 bytes (big-endian, zero-padded) and
+// compares the rest only on equal keys: if that shortcut broke byte order, the tokens below (shared 8-byte prefixes,
+// prefixes of each other, trailing NULs that pad as the key's own zeros, 0x7f, the empty value) would come out in
+// another order than the JS build's and the files would differ.
+test('native build = JS build: dictionary order of tokens that tie on their first 8 bytes', () => {
+  const r = prng(7);
+  const fixed = ['abcdefgh', 'abcdefghi', 'abcdefgh\u0000', 'abcdefg', 'abcdefg\u0000', 'abcdefg\u0000\u0000', 'ab'];
+  fixed.push('ab\u0000', '\u0000', '\u0000\u0000', '\u007f', 'abcdefghabcdefgz', 'abcdefghabcdefga', 'abcdefghabcdefg');
+  fixed.push('/api/v1/', '/api/v1/\u0000', 'zzzzzzzzzzzzzzzzzzzz', 'zzzzzzzzzzzzzzzzzzzy', 'a\u007f', 'a\u0000b');
+  const token = (): string =>
+    chance(r, 0.3)
+      ? pick(r, fixed)
+      : pick(r, ['/api/v1/', 'abcdefgh', 'abcdefg', 'zzzzzzzz', '']) +
+        Array.from({ length: int(r, 0, 12) }, () => pick(r, ['a', 'b', 'z', '\u0000', '\u007f', '0'])).join('');
+  const logs: Log[] = Array.from({ length: 1500 }, (_, i) => ({
+    time: 1_767_225_600 + i,
+    contents: [
+      { key: 'path', value: Array.from({ length: int(r, 0, 4) }, token).join(' ') },
+      { key: 'k', value: token() },
+    ],
+  }));
+  const config = {
+    line: { token: [' '], caseSensitive: true },
+    keys: { path: { type: 'text', token: [' '], caseSensitive: true }, k: { type: 'text', token: [','] } },
+  };
+  validateIndexConfig(config);
+  const c: Case = {
+    seed: 7,
+    config,
+    ops: [{ kind: 'add', shard: '0-0', seq: 1, bytes: encodeGroup({ logs, tags: [] }) }],
+    scratch: 'large',
+    level: 1,
+  };
+  const want = nativeEngine();
+  const a = jsFile(c, 'ties-js');
+  const build = new SegmentBuild(compile(config));
+  feed(build, c.ops);
+  const b = writeCase(build, c, 'ties-default');
+  assert.equal(build.engine, want);
+  assertSame(a, b, 'tokens tied on their first 8 bytes');
+});
+
 /** `c` plus one group (one log) holding `extra`; with `json`, the config indexes key 'req' as JSON. */
 function withFallback(c: Case, extra: Group, json: boolean): Case {
   const keys = { ...((c.config['keys'] as Record<string, unknown> | undefined) ?? {}) };

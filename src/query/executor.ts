@@ -14,6 +14,7 @@ import { type SearchPart, type StoredRow, timeRangeIds } from '../storage/segmen
 import { SegmentReader } from '../storage/segment/segment-reader.js';
 import type { QueryNode } from './parser/ast.js';
 import { parseSearch, splitStatement } from './parser/parser.js';
+import { PartWindow } from './part-window.js';
 import { Planner } from './planner.js';
 
 export interface SearchOptions {
@@ -28,6 +29,11 @@ export interface SearchOptions {
   readonly signal?: AbortSignal;
   /** Absolute time (ms) after which the query stops with what it has. */
   readonly deadlineMs?: number;
+  /**
+   * Evaluate every segment whole instead of by windows at the page's end (`pageOf`): the reference the windowed pages
+   * are tested against.
+   */
+  readonly wholeParts?: boolean;
 }
 
 export interface SearchResult {
@@ -171,6 +177,9 @@ function selectPage(index: CompiledIndex, parts: readonly SearchPart[], node: Qu
   order.sort((a, b) =>
     o.reverse ? parts[b]!.maxTime - parts[a]!.maxTime || a - b : parts[a]!.minTime - parts[b]!.minTime || a - b,
   );
+  // Segments are read by windows at the page's end (pageOf) unless a phrase among the top-level AND is verified
+  // lazily across parts (the streams below).
+  const windows = !o.wholeParts && node.kind !== 'all' && !planner.defersPhrase(node);
   for (let k = 0; k < order.length; k++) {
     const p = order[k]!;
     const part = parts[p]!;
@@ -180,13 +189,25 @@ function selectPage(index: CompiledIndex, parts: readonly SearchPart[], node: Qu
       break;
     }
     if (want === 0) continue;
+    /** The time of the page's want-th row so far: a later part's rows past it cannot enter the page. */
+    let last: number | undefined;
     if (streams.length === 0 && cands.length >= want) {
       // The page so far: its want-th row bounds what a later part could still contribute.
       cands.sort(byTimeAsc);
       if (o.reverse) cands.reverse();
       cands.length = want;
-      const last = cands[want - 1]!.time;
+      last = cands[want - 1]!.time;
       if (o.reverse ? part.maxTime < last : part.minTime > last) break;
+    }
+    if (windows && part instanceof SegmentReader) {
+      let [lo, hi] = timeRangeIds(part, o.from, o.to);
+      processed += hi - lo;
+      // Rows tied with the bound may still enter the page (ties order by part and row): only rows past it are cut.
+      if (last !== undefined && o.reverse) lo = Math.max(lo, timeRangeIds(part, last, last)[0]);
+      if (last !== undefined && !o.reverse) hi = Math.min(hi, timeRangeIds(part, last + 1, last + 1)[0]);
+      for (const id of pageOf(planner, node, part, lo, hi, want, o.reverse))
+        cands.push({ time: part.time(id), part: p, id });
+      continue;
     }
     const { ids, check, fields, inRange } = matching(planner, node, part, o.from, o.to);
     processed += inRange;
@@ -409,6 +430,60 @@ export function listTopics(parts: readonly SearchPart[], token: string, limit: n
     .sort()
     .filter((t) => t > token)
     .slice(0, limit);
+}
+
+/** Rows of the first window of a page (pageOf); later windows are sized from the matches found so far. */
+const FIRST_WINDOW = 4096;
+
+/**
+ * The first `want` matches of `node` among rows [lo, hi) of a segment, in result order (newest first for `reverse`):
+ * the query is evaluated over windows of rows from that end (PartWindow), each sized from the density of matches in
+ * the windows before (at least doubling), until `want` are found or the range ends. A page of a frequent term reads a
+ * few KB of its postings per segment; a rare one grows its windows to the whole range in a few steps.
+ */
+function pageOf(
+  planner: Planner,
+  node: QueryNode,
+  seg: SegmentReader,
+  lo: number,
+  hi: number,
+  want: number,
+  reverse: boolean,
+): number[] {
+  const out: number[] = [];
+  let size = FIRST_WINDOW;
+  let seen = 0;
+  let start = lo;
+  let end = hi;
+  while (start < end && out.length < want) {
+    // Windows start on a multiple of 32 (whole bitset words); ids outside [start, end) are not taken.
+    const base = reverse ? Math.max(start, end - size) & ~31 : start & ~31;
+    const stop = reverse ? end : Math.min(end, base + size);
+    const set = planner.evaluate(node, new PartWindow(seg, base, stop));
+    if (reverse) {
+      eachDescending(set, (id) => {
+        const row = id + base;
+        if (row < start) return false;
+        out.push(row);
+        return out.length < want;
+      });
+      seen += stop - Math.max(start, base);
+      end = Math.max(start, base);
+    } else {
+      eachAscending(set, (id) => {
+        const row = id + base;
+        if (row < start) return true;
+        out.push(row);
+        return out.length < want;
+      });
+      seen += stop - start;
+      start = stop;
+    }
+    // The next window: enough rows for the matches still wanted at the density seen so far, at least twice this one.
+    const need = out.length === 0 ? 8 * size : (((want - out.length) * seen) / out.length) * 1.25;
+    size = Math.max(2 * size, Math.ceil(need / 32) * 32);
+  }
+  return out;
 }
 
 function matching(

@@ -177,6 +177,12 @@ export class Planner {
     return { set: acc!, check: (row) => checks.every((c) => c(row)), ...(fields ? { fields } : {}) };
   }
 
+  /** Whether evaluateDeferred would defer a phrase check of `node` (a phrase among its top-level AND). */
+  defersPhrase(node: QueryNode): boolean {
+    const children = node.kind === 'and' ? node.children : [node];
+    return children.some((c) => c.kind === 'term' && this.phraseOf(c) !== undefined);
+  }
+
   /** The tokens of a term that needs a phrase check (a non-wildcard text term of several tokens). */
   private phraseOf(node: TermNode): { plan: FieldPlan & { kind: 'text' }; tokens: string[] } | undefined {
     const plan = this.plan(node.field);

@@ -237,6 +237,33 @@ export function clip(s: DocSet, lo: number, hi: number, n: number): DocSet {
   return { kind: 'bits', words, n: s.n };
 }
 
+/**
+ * The members in [base, end), renumbered from 0 (`base` a multiple of 32): the set as a window of a part sees it
+ * (query windows, see SegmentReader.termWindow). A copy: the input may be shared (posting cache).
+ */
+export function windowOf(s: DocSet, base: number, end: number): DocSet {
+  const n = end - base;
+  if (n <= 0) return EMPTY;
+  if (s.kind === 'ids') {
+    const a = lowerBound(s.ids, base);
+    const b = lowerBound(s.ids, end);
+    const ids = new Uint32Array(b - a);
+    for (let i = a; i < b; i++) ids[i - a] = s.ids[i]! - base;
+    return fromIds(ids, n);
+  }
+  const words = s.words.slice(base >>> 5, (end + 31) >>> 5);
+  clearPast(words, n);
+  return { kind: 'bits', words, n };
+}
+
+/** Clears the bits at n and above (a window's last word holds rows past its end). */
+export function clearPast(words: Uint32Array, n: number): void {
+  const rem = n & 31;
+  const last = n >>> 5;
+  if (rem !== 0 && last < words.length) words[last]! &= (2 ** rem - 1) >>> 0;
+  for (let i = rem === 0 ? last : last + 1; i < words.length; i++) words[i] = 0;
+}
+
 /** Number of members in [lo, hi). */
 export function countIn(s: DocSet, lo: number, hi: number): number {
   if (hi <= lo) return 0;

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import zstdBinding from 'zstd-napi/binding.js';
 import { ByteReader, zstdDecompress } from './bytes.js';
-import { andMany, type DocSet, EMPTY, orMany, UnionBuilder } from './doc-set.js';
+import { andMany, clearPast, type DocSet, EMPTY, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
 import { readGroup } from './group-reads.js';
 import type { SearchPart, StoredRow } from './part.js';
 import { readPosting } from './postings.js';
@@ -130,10 +130,26 @@ export class SegmentReader implements SearchPart {
   }
 
   term(dict: string, token: string): DocSet {
+    const ref = this.termRef(dict, token);
+    return ref ? this.posting(ref, true) : EMPTY;
+  }
+
+  /**
+   * `term` over rows [base, end) only, renumbered from 0 (`base` a multiple of 32): a page that needs the newest rows
+   * evaluates its query over windows of a segment (executor.ts, `pageOf`). A dense posting's words of the window are
+   * read, not its whole bitset; a sparse one is decoded whole (through the posting cache) and clipped.
+   */
+  termWindow(dict: string, token: string, base: number, end: number): DocSet {
+    const ref = this.termRef(dict, token);
+    return ref ? this.postingWindow(ref, base, end) : EMPTY;
+  }
+
+  /** Where `token`'s posting list is in `dict` (null: absent), remembered per segment. */
+  private termRef(dict: string, token: string): PostingRef | null {
     const d = this.dicts.get(dict);
-    if (!d) return EMPTY;
+    if (!d) return null;
     const b = blockFor(d, token);
-    if (b < 0) return EMPTY;
+    if (b < 0) return null;
     const key = `${dict}\0${token}`;
     let ref = this.termRefs.get(key);
     if (ref === undefined) {
@@ -142,7 +158,20 @@ export class SegmentReader implements SearchPart {
       if (this.termRefs.size >= TERM_REFS) this.termRefs.delete(this.termRefs.keys().next().value as string);
       this.termRefs.set(key, ref);
     }
-    return ref ? this.posting(ref, true) : EMPTY;
+    return ref;
+  }
+
+  /** Rows [base, end) of the posting at `p`, renumbered from 0 (see termWindow). */
+  private postingWindow(p: { readonly off: number; readonly len: number }, base: number, end: number): DocSet {
+    const cached = cachedSet(`${this.path}#${p.off}`);
+    if (cached) return windowOf(cached, base, end);
+    if (this.read(p.off, 1)[0] !== 1) return windowOf(this.posting(p, true), base, end);
+    // A bitset: the words of the window only.
+    const words = new Uint32Array(((end + 31) >>> 5) - (base >>> 5));
+    const bytes = Buffer.from(words.buffer, 0, words.length * 4);
+    this.readInto(bytes, p.off + 1 + (base >>> 5) * 4);
+    clearPast(words, end - base);
+    return { kind: 'bits', words, n: end - base };
   }
 
   /**
@@ -207,10 +236,46 @@ export class SegmentReader implements SearchPart {
     return cachedSet(key) ?? cacheSet(key, this.numericRange(field, lo, loInclusive, hi, hiInclusive));
   }
 
-  private numericRange(field: string, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): DocSet {
+  /**
+   * `numeric` over rows [base, end) only, renumbered from 0 (`base` a multiple of 32; see termWindow): each value's
+   * posting is read for the window (a dense one's words of the window, a sparse one whole), up to
+   * NUMERIC_WINDOW_VALUES values.
+   */
+  numericWindow(
+    field: string,
+    lo: number,
+    loInclusive: boolean,
+    hi: number,
+    hiInclusive: boolean,
+    base: number,
+    end: number,
+  ): DocSet {
+    const range = this.valueRange(field, lo, loInclusive, hi, hiInclusive);
+    if (!range) return EMPTY;
+    // Many values (a range of a double field): their union over the whole segment, computed once and cached, is
+    // cheaper than a read per value per window.
+    if (range[1] - range[0] > NUMERIC_WINDOW_VALUES)
+      return windowOf(this.numeric(field, lo, loInclusive, hi, hiInclusive), base, end);
+    const { offsets } = this.numberTable(field)!;
+    const sets: DocSet[] = [];
+    for (let i = range[0]; i < range[1]; i++) {
+      const s = this.postingWindow({ off: offsets[i]!, len: offsets[i + 1]! - offsets[i]! }, base, end);
+      if (!isEmpty(s)) sets.push(s);
+    }
+    return orMany(sets, end - base);
+  }
+
+  /** Indexes [start, end) of the field's values in the range, or undefined when none is. */
+  private valueRange(
+    field: string,
+    lo: number,
+    loInclusive: boolean,
+    hi: number,
+    hiInclusive: boolean,
+  ): [number, number] | undefined {
     const table = this.numberTable(field);
-    if (!table) return EMPTY;
-    const { values, offsets } = table;
+    if (!table) return undefined;
+    const { values } = table;
     let a = 0;
     let z = values.length;
     while (a < z) {
@@ -225,8 +290,14 @@ export class SegmentReader implements SearchPart {
       if (values[m]! < hi || (hiInclusive && values[m] === hi)) a = m + 1;
       else z = m;
     }
-    const end = a;
-    if (end <= start) return EMPTY;
+    return a > start ? [start, a] : undefined;
+  }
+
+  private numericRange(field: string, lo: number, loInclusive: boolean, hi: number, hiInclusive: boolean): DocSet {
+    const range = this.valueRange(field, lo, loInclusive, hi, hiInclusive);
+    if (!range) return EMPTY;
+    const { offsets } = this.numberTable(field)!;
+    const [start, end] = range;
     // Postings of consecutive values are contiguous: one read covers the whole range.
     const base = offsets[start]!;
     const buf = this.read(base, offsets[end]! - base);
@@ -835,7 +906,7 @@ export class SegmentReader implements SearchPart {
   }
 
   /** A posting list; with `cache`, through the shared posting cache (terms of queries, not bulk merges). */
-  private posting(p: PostingRef, cache = false): DocSet {
+  private posting(p: { readonly off: number; readonly len: number }, cache = false): DocSet {
     if (!cache) return readPosting(new ByteReader(this.read(p.off, p.len)), this.n);
     const key = `${this.path}#${p.off}`;
     return cachedSet(key) ?? cacheSet(key, readPosting(new ByteReader(this.read(p.off, p.len)), this.n));
@@ -848,13 +919,18 @@ export class SegmentReader implements SearchPart {
 
   private read(off: number, len: number): Buffer {
     const buf = Buffer.allocUnsafe(len);
+    this.readInto(buf, off);
+    return buf;
+  }
+
+  private readInto(buf: Buffer, off: number): void {
+    const len = buf.length;
     let done = 0;
     while (done < len) {
       const got = readSync(this.fd, buf, done, len - done, off + done);
       if (got === 0) throw new Error(`segment ${this.path} is truncated at ${off + done}`);
       done += got;
     }
-    return buf;
   }
 }
 
@@ -894,6 +970,8 @@ function cacheSet(key: string, set: DocSet): DocSet {
 
 /** Token lookups remembered per segment. */
 const TERM_REFS = 4096;
+/** Most values of a numeric range read value by value for a window (numericWindow). */
+const NUMERIC_WINDOW_VALUES = 16;
 
 /**
  * Rows recently returned in pages, shared by all segments, least recently used first. A page of 100 rows spread over

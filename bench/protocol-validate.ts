@@ -1,13 +1,15 @@
 /**
- * LogGroup wire-path throughput: the allocation-free ingest validator, our decoder/encoder, and protobufjs on the same
- * schema for reference. Input: one ~1 MB nginx-like LogGroup (bench/protocol-fixtures.ts).
+ * LogGroup wire-path throughput: the allocation-free ingest validator (with the C validator of the sluice-lz4 addon
+ * when it loaded, and the JS one alone), our decoder/encoder, and protobufjs on the same schema for reference.
+ * Input: one ~1 MB nginx-like LogGroup (bench/protocol-fixtures.ts).
  *
  * Run: npx tsc -p tsconfig.json && node dist/bench/protocol-validate.js
  * MB/s are of serialized protobuf bytes (1 MB = 1e6 bytes).
  */
 import protobuf from 'protobufjs';
 import { decodeLogGroup, encodeLogGroup } from '../src/protocol/log-group.js';
-import { DEFAULT_LOG_GROUP_LIMITS, validateLogGroup } from '../src/protocol/log-group-validate.js';
+import { DEFAULT_LOG_GROUP_LIMITS, validateLogGroup, validateLogGroupJs } from '../src/protocol/log-group-validate.js';
+import { nativeValidate } from '../src/protocol/native-validate.js';
 import { mbPerSec, row } from './protocol-bench-util.js';
 import { nginxGroup } from './protocol-fixtures.js';
 
@@ -26,12 +28,13 @@ console.log(
   `LogGroup: ${logs} logs, ${bytes.length} bytes (${(bytes.length / logs).toFixed(0)} B/log), node ${process.version}`,
 );
 
+const strict = { ...DEFAULT_LOG_GROUP_LIMITS, keyPolicy: 'strict' } as const;
+const engine = nativeValidate() ? 'C' : 'JS: no addon';
 const results: [string, number][] = [
-  ['validateLogGroup (lenient keys)', mbPerSec(bytes.length, () => validateLogGroup(bytes, DEFAULT_LOG_GROUP_LIMITS))],
-  [
-    'validateLogGroup (strict keys)',
-    mbPerSec(bytes.length, () => validateLogGroup(bytes, { ...DEFAULT_LOG_GROUP_LIMITS, keyPolicy: 'strict' })),
-  ],
+  [`validateLogGroup (${engine}, lenient keys)`, mbPerSec(bytes.length, () => validateLogGroup(bytes))],
+  [`validateLogGroup (${engine}, strict keys)`, mbPerSec(bytes.length, () => validateLogGroup(bytes, strict))],
+  ['validateLogGroupJs (lenient keys)', mbPerSec(bytes.length, () => validateLogGroupJs(bytes))],
+  ['validateLogGroupJs (strict keys)', mbPerSec(bytes.length, () => validateLogGroupJs(bytes, strict))],
   ['decodeLogGroup', mbPerSec(bytes.length, () => decodeLogGroup(bytes))],
   ['protobufjs decode', mbPerSec(bytes.length, () => PbLogGroup.decode(bytes))],
   ['encodeLogGroup', mbPerSec(bytes.length, () => encodeLogGroup(group))],

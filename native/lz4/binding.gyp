@@ -8,7 +8,7 @@
   'targets': [
     {
       'target_name': 'sluice_lz4',
-      'sources': ['src/binding.c', 'src/lz4-lib.c'],
+      'sources': ['src/binding.c', 'src/lz4-lib.c', 'src/validate.c'],
       'include_dirs': ['<(lz4_lib)'],
       'defines': ['NAPI_VERSION=8'],
       'cflags': ['-O3'],

@@ -7,6 +7,8 @@
  * any acceleration: every LZ4 decoder reads it unchanged. The 16 KB compression state is allocated once per
  * loading of the module (the env's instance data) rather than a stack array per call: a thread calls this only from
  * its own JS, so each worker thread that loads the addon gets a state of its own.
+ *
+ * validateLogGroup (the server's PutLogs check, no state): see validate.c.
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "lz4.h"
+#include "validate.h"
 
 static void free_state(napi_env env, void* data, void* hint) {
   (void)env;
@@ -203,6 +206,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "compress", fn);
   if (napi_create_function(env, "frameLines", NAPI_AUTO_LENGTH, frame_lines, NULL, &fn) != napi_ok) return NULL;
   napi_set_named_property(env, exports, "frameLines", fn);
+  if (napi_create_function(env, "validateLogGroup", NAPI_AUTO_LENGTH, validate_napi, NULL, &fn) != napi_ok) return NULL;
+  napi_set_named_property(env, exports, "validateLogGroup", fn);
   napi_create_string_utf8(env, LZ4_versionString(), NAPI_AUTO_LENGTH, &version);
   napi_set_named_property(env, exports, "lz4Version", version);
   return exports;

@@ -4,7 +4,7 @@
  *   "SLUSEG04"
  *   times      zstd(delta varints of the sorted log times)
  *   dict       optional (footer.groupDict): zstd(a raw-content zstd dictionary) that every group frame below was
- *              compressed against: the decoded frames of the segment's first groups, up to GROUP_DICT_BYTES
+ *              compressed against: the decoded frames of the segment's first groups, once they reach GROUP_DICT_BYTES
  *   groups     row groups of footer.groupRows rows. A column's section holds its cell of each row of the group (a cell
  *              is varint(len+1) + UTF-8, or 0 = absent); a column with no value in the group has an empty section.
  *              Group = header: varint(section length) per column, a bit mask of the columns whose section is wide
@@ -33,8 +33,8 @@ export const MAGIC_V3 = Buffer.from('SLUSEG03', 'latin1');
 export const MAGIC_V2 = Buffer.from('SLUSEG02', 'latin1');
 /**
  * Format 1 ("SLUSEG01", written before 2026-11-22 evening): instead of row groups, per column blocks of BLOCK_ROWS
- * rows, each its own zstd frame (`ColumnFooter.blocks`). Still read; merges and reindexing rewrite it in the current format.
- * A page of sparse rows (a rare IP over a day) touched one 1,024-row block of every column per row: ~1,300 frames
+ * rows, each its own zstd frame (`ColumnFooter.blocks`). Still read; merges and reindexing rewrite it in the current
+ * format. A page of sparse rows (a rare IP over a day) touched one 1,024-row block of every column per row: ~1,300 frames
  * for 85 rows. Row groups decode one 128-row frame per row (measured 18.6–24.8 → 2.8–3.7 ms for 85 rows) for ~28 %
  * more column bytes (small frames compress less).
  */

@@ -209,6 +209,15 @@ function selectPage(index: CompiledIndex, parts: readonly SearchPart[], node: Qu
         cands.push({ time: part.time(id), part: p, id });
       continue;
     }
+    if (!o.wholeParts && !windows && node.kind !== 'all' && part instanceof SegmentReader) {
+      // A phrase verified lazily: its candidates are pulled from windows of the segment, evaluated as the pulls
+      // reach them, instead of the whole segment's AND of every phrase token.
+      const [lo, hi] = timeRangeIds(part, o.from, o.to);
+      processed += hi - lo;
+      const stream = windowStream(planner, node, part, lo, hi, o.reverse);
+      if (stream) streams.push({ p, ...stream });
+      continue;
+    }
     const { ids, check, fields, inRange } = matching(planner, node, part, o.from, o.to);
     processed += inRange;
     if (part.timeSorted && check) {
@@ -484,6 +493,63 @@ function pageOf(
     size = Math.max(2 * size, Math.ceil(need / 32) * 32);
   }
   return out;
+}
+
+/**
+ * The candidates of a lazily verified phrase query (Planner.evaluateDeferred) among rows [lo, hi) of a segment, pulled
+ * one at a time in result order: windows of rows from the page's end are evaluated as the pulls reach them, each four
+ * times the last. Undefined when the range holds no candidate.
+ */
+function windowStream(
+  planner: Planner,
+  node: QueryNode,
+  seg: SegmentReader,
+  lo: number,
+  hi: number,
+  reverse: boolean,
+): { pull: () => number; next: number; check: (row: StoredRow) => boolean; fields?: ReadonlySet<string> } | undefined {
+  let size = FIRST_WINDOW;
+  let start = lo;
+  let end = hi;
+  let ids: number[] = [];
+  let at = 0;
+  let check: ((row: StoredRow) => boolean) | undefined;
+  let fields: ReadonlySet<string> | undefined;
+  /** Evaluates windows until one holds candidates (into `ids`); false once the range is done. */
+  const fill = (): boolean => {
+    while (start < end) {
+      const base = reverse ? Math.max(start, end - size) & ~31 : start & ~31;
+      const stop = reverse ? end : Math.min(end, base + size);
+      const r = planner.evaluateDeferred(node, new PartWindow(seg, base, stop));
+      check ??= r.check;
+      fields ??= r.fields;
+      ids = [];
+      at = 0;
+      if (reverse) {
+        eachDescending(r.set, (id) => {
+          const row = id + base;
+          if (row < start) return false;
+          ids.push(row);
+          return true;
+        });
+        end = Math.max(start, base);
+      } else {
+        eachAscending(r.set, (id) => {
+          const row = id + base;
+          if (row >= start) ids.push(row);
+          return true;
+        });
+        start = stop;
+      }
+      size *= 4;
+      if (ids.length > 0) return true;
+    }
+    return false;
+  };
+  const pull = (): number => (at < ids.length || fill() ? ids[at++]! : -1);
+  const next = pull();
+  if (next < 0 || !check) return undefined;
+  return { pull, next, check, ...(fields ? { fields } : {}) };
 }
 
 function matching(

@@ -3,7 +3,8 @@
  * evaluates the query over a few thousand rows, reading only those rows' words of dense postings. Those pages must be
  * exactly the pages of evaluating every segment whole (`wholeParts`), for dense and sparse terms, numeric ranges over
  * a few values and over many (the cached whole-range fallback), NOT, OR, prefixes, a phrase inside an OR (verified
- * per window), both orders, offsets, partial time ranges, overlapping segments and the head. A window off by one row,
+ * per window), top-level phrases (verified lazily, their candidates pulled window by window), both orders, offsets,
+ * partial time ranges, overlapping segments and the head. A window off by one row,
  * a bitset word misaligned, a tail bit left set or a bound cutting a tied row would change some page here.
  */
 import assert from 'node:assert/strict';
@@ -91,6 +92,11 @@ test('pages read by windows equal pages of whole segments', () => {
     'k:mid and not "y x"',
     'k:nothing',
     'a or b',
+    // Top-level phrases: verified lazily across segments, their candidates pulled from windows.
+    '"x y"',
+    '"y x" and status >= 404',
+    'k:"x y" and not status:200',
+    '"x y" and "y x"',
   ];
   const ids = (q: string, from: number, to: number, offset: number, line: number, reverse: boolean, whole: boolean) =>
     search(idx.config, idx.parts(), parseQuery(q), { from, to, offset, line, reverse, wholeParts: whole }).rows.map(

@@ -36,6 +36,11 @@ export class PartWindow implements SearchPart {
     return this.seg.termWindow(dict, token, this.base, this.end);
   }
 
+  /** Rows holding every one of `tokens` (a phrase's candidates), through the segment's cache of windows. */
+  allTerms(dict: string, tokens: readonly string[]): DocSet {
+    return this.seg.allTermsWindow(dict, tokens, this.base, this.end);
+  }
+
   prefix(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {
     // A prefix expands to many tokens: its union over the segment (cached for plain prefixes), then the window.
     return windowOf(this.seg.prefix(dict, prefix, test), this.base, this.end);

@@ -23,6 +23,7 @@ import {
   type TermNode,
   type TermPiece,
 } from './parser/ast.js';
+import { PartWindow } from './part-window.js';
 
 /** How a query field maps onto the index. */
 type FieldPlan =
@@ -322,9 +323,9 @@ export class Planner {
   }
 }
 
-/** Rows holding every token (through the segment's cache when the part is a segment). */
+/** Rows holding every token (through the segment's cache when the part is a segment or a window of one). */
 function allTerms(part: SearchPart, dict: string, tokens: readonly string[]): DocSet {
-  if (part instanceof SegmentReader) return part.allTerms(dict, tokens);
+  if (part instanceof SegmentReader || part instanceof PartWindow) return part.allTerms(dict, tokens);
   return andMany(
     tokens.map((t) => part.term(dict, t)),
     part.n,

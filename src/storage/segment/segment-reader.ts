@@ -193,6 +193,27 @@ export class SegmentReader implements SearchPart {
     );
   }
 
+  /**
+   * `allTerms` over rows [base, end) only (see termWindow), cached like `allTerms`: a repeated phrase page meets the
+   * same windows (their sizes depend only on the range and the matches), so it finds its candidates cached.
+   */
+  allTermsWindow(dict: string, tokens: readonly string[], base: number, end: number): DocSet {
+    if (tokens.length === 1) return this.termWindow(dict, tokens[0]!, base, end);
+    const whole = cachedSet(`${this.path}#a:${dict}\0${tokens.join('\0')}`);
+    if (whole) return windowOf(whole, base, end);
+    const key = `${this.path}#a:${dict}\0${tokens.join('\0')}@${base}-${end}`;
+    return (
+      cachedSet(key) ??
+      cacheSet(
+        key,
+        andMany(
+          tokens.map((t) => this.termWindow(dict, t, base, end)),
+          end - base,
+        ),
+      )
+    );
+  }
+
   prefix(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {
     // A plain prefix's union is cached like a term's posting list (its expansion costs a scan of many token blocks).
     if (test) return this.prefixUnion(dict, prefix, test);

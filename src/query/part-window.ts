@@ -5,9 +5,9 @@ import type { SegmentReader } from '../storage/segment/segment-reader.js';
 /**
  * Rows [base, end) of a segment as a part of their own, ids renumbered from 0 (`base` a multiple of 32, so a dense
  * posting's window is whole words). A page wants only the newest (or oldest) `offset + line` matches: evaluating its
- * query over windows at that end of each segment (executor.ts, `pageOf`) reads and combines a few KB of each posting
- * instead of whole bitsets of every segment (`status >= 500 and method:POST` over a 5M-row day combined ~15 bitsets of
- * 40 KB per segment for a page of 100 rows).
+ * query over windows at that end of each segment (executor.ts: `pageOf`, and `windowStream` for phrases verified
+ * lazily) reads and combines a few KB of each posting instead of whole bitsets of every segment (`status >= 500 and
+ * method:POST` over a 5M-row day combined ~15 bitsets of 40 KB per segment for a page of 100 rows).
  */
 export class PartWindow implements SearchPart {
   readonly id: string;

@@ -445,6 +445,32 @@ export function listTopics(parts: readonly SearchPart[], token: string, limit: n
 const FIRST_WINDOW = 4096;
 
 /**
+ * Rows [lo, hi) of a segment taken by windows from the page's end (newest first for `reverse`). `step(size, evaluate,
+ * visit)` evaluates the next window of about `size` rows (it starts on a multiple of 32: whole bitset words), visits
+ * its rows in result order (only rows of [lo, hi) not in an earlier window) until `visit` returns false, and returns
+ * the number of rows the window added.
+ */
+function windowWalk(lo: number, hi: number, reverse: boolean) {
+  let start = lo;
+  let end = hi;
+  return {
+    done: (): boolean => start >= end,
+    step(size: number, evaluate: (base: number, stop: number) => DocSet, visit: (row: number) => boolean): number {
+      const base = reverse ? Math.max(start, end - size) & ~31 : start & ~31;
+      const stop = reverse ? end : Math.min(end, base + size);
+      const set = evaluate(base, stop);
+      const from = start;
+      if (reverse) eachDescending(set, (id) => id + base >= from && visit(id + base));
+      else eachAscending(set, (id) => id + base < from || visit(id + base));
+      const rows = stop - Math.max(start, base);
+      if (reverse) end = Math.max(start, base);
+      else start = stop;
+      return rows;
+    },
+  };
+}
+
+/**
  * The first `want` matches of `node` among rows [lo, hi) of a segment, in result order (newest first for `reverse`):
  * the query is evaluated over windows of rows from that end (PartWindow), each sized from the density of matches in
  * the windows before (at least doubling), until `want` are found or the range ends. A page of a frequent term reads a
@@ -460,34 +486,15 @@ function pageOf(
   reverse: boolean,
 ): number[] {
   const out: number[] = [];
+  const walk = windowWalk(lo, hi, reverse);
   let size = FIRST_WINDOW;
   let seen = 0;
-  let start = lo;
-  let end = hi;
-  while (start < end && out.length < want) {
-    // Windows start on a multiple of 32 (whole bitset words); ids outside [start, end) are not taken.
-    const base = reverse ? Math.max(start, end - size) & ~31 : start & ~31;
-    const stop = reverse ? end : Math.min(end, base + size);
-    const set = planner.evaluate(node, new PartWindow(seg, base, stop));
-    if (reverse) {
-      eachDescending(set, (id) => {
-        const row = id + base;
-        if (row < start) return false;
-        out.push(row);
-        return out.length < want;
-      });
-      seen += stop - Math.max(start, base);
-      end = Math.max(start, base);
-    } else {
-      eachAscending(set, (id) => {
-        const row = id + base;
-        if (row < start) return true;
-        out.push(row);
-        return out.length < want;
-      });
-      seen += stop - start;
-      start = stop;
-    }
+  while (!walk.done() && out.length < want) {
+    seen += walk.step(
+      size,
+      (base, stop) => planner.evaluate(node, new PartWindow(seg, base, stop)),
+      (row) => out.push(row) < want,
+    );
     // The next window: enough rows for the matches still wanted at the density seen so far, at least twice this one.
     const need = out.length === 0 ? 8 * size : (((want - out.length) * seen) / out.length) * 1.25;
     size = Math.max(2 * size, Math.ceil(need / 32) * 32);
@@ -508,39 +515,24 @@ function windowStream(
   hi: number,
   reverse: boolean,
 ): { pull: () => number; next: number; check: (row: StoredRow) => boolean; fields?: ReadonlySet<string> } | undefined {
+  const walk = windowWalk(lo, hi, reverse);
   let size = FIRST_WINDOW;
-  let start = lo;
-  let end = hi;
   let ids: number[] = [];
   let at = 0;
   let check: ((row: StoredRow) => boolean) | undefined;
   let fields: ReadonlySet<string> | undefined;
+  const evaluate = (base: number, stop: number): DocSet => {
+    const r = planner.evaluateDeferred(node, new PartWindow(seg, base, stop));
+    check ??= r.check;
+    fields ??= r.fields;
+    return r.set;
+  };
   /** Evaluates windows until one holds candidates (into `ids`); false once the range is done. */
   const fill = (): boolean => {
-    while (start < end) {
-      const base = reverse ? Math.max(start, end - size) & ~31 : start & ~31;
-      const stop = reverse ? end : Math.min(end, base + size);
-      const r = planner.evaluateDeferred(node, new PartWindow(seg, base, stop));
-      check ??= r.check;
-      fields ??= r.fields;
+    while (!walk.done()) {
       ids = [];
       at = 0;
-      if (reverse) {
-        eachDescending(r.set, (id) => {
-          const row = id + base;
-          if (row < start) return false;
-          ids.push(row);
-          return true;
-        });
-        end = Math.max(start, base);
-      } else {
-        eachAscending(r.set, (id) => {
-          const row = id + base;
-          if (row >= start) ids.push(row);
-          return true;
-        });
-        start = stop;
-      }
+      walk.step(size, evaluate, (row) => ids.push(row) > 0);
       size *= 4;
       if (ids.length > 0) return true;
     }

@@ -46,7 +46,18 @@ const DAY_SEC = 86_400;
 const SLICE_MS = 20;
 const RETENTION_EVERY_MS = 60_000;
 const MERGE_BACKOFF_MS = 60_000;
-const MERGE_DEFER_FACTOR = 4;
+/**
+ * While builds are queued or running, merges wait until segments exceed this many times the bound. A bulk load of
+ * 5M logs (2.1 GB) makes 70–90 young segments of one flush each; with a cap of 4× the bound, merges started
+ * mid-load and took ~6 % of the two cores from the builds. The cap still bounds the segments (file handles and
+ * per-segment query work) under an overload that never lets the builds drain.
+ */
+export const MERGE_DEFER_FACTOR = 32;
+
+/** Whether a merge waits for the builds: they are what makes acknowledged logs searchable. */
+export function mergeWaitsForBuilds(pendingBuilds: number, segments: number, maxSegments: number): boolean {
+  return pendingBuilds > 0 && segments <= MERGE_DEFER_FACTOR * maxSegments;
+}
 
 /**
  * Tails every shard log of every logstore that has an index config and keeps its LogstoreIndex current: new records
@@ -183,8 +194,11 @@ export class Indexer {
       // Builds come first: while some are queued or running, a merge (which competes with them for the same cores)
       // waits unless segments pile up past MERGE_DEFER_FACTOR times the bound, so a bulk load becomes searchable
       // sooner and is compacted right after.
-      const deferMerge =
-        this.builder.pending > 0 && entry.index.segmentCount() <= MERGE_DEFER_FACTOR * this.options.maxSegments;
+      const deferMerge = mergeWaitsForBuilds(
+        this.builder.pending,
+        entry.index.segmentCount(),
+        this.options.maxSegments,
+      );
       if (!this.merges.has(key) && !deferMerge && Date.now() >= (this.mergeBackoff.get(key) ?? 0)) {
         // Merges run beside the indexing loop (on the worker), one per logstore at a time; a failed merge waits
         // MERGE_BACKOFF_MS before the next attempt instead of retrying on every pass.

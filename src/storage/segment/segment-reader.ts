@@ -165,7 +165,9 @@ export class SegmentReader implements SearchPart {
   private postingWindow(p: { readonly off: number; readonly len: number }, base: number, end: number): DocSet {
     const cached = cachedSet(`${this.path}#${p.off}`);
     if (cached) return windowOf(cached, base, end);
-    if (this.read(p.off, 1)[0] !== 1) return windowOf(this.posting(p, true), base, end);
+    // A small posting (a rare token's few ids) is read whole at once: a separate read of its kind byte first cost a
+    // second pread per segment of every distinct needle.
+    if (p.len <= SMALL_POSTING || this.read(p.off, 1)[0] !== 1) return windowOf(this.posting(p, true), base, end);
     // A bitset: the words of the window only.
     const words = new Uint32Array(((end + 31) >>> 5) - (base >>> 5));
     const bytes = Buffer.from(words.buffer, 0, words.length * 4);
@@ -991,6 +993,8 @@ function cacheSet(key: string, set: DocSet): DocSet {
 
 /** Token lookups remembered per segment. */
 const TERM_REFS = 4096;
+/** Postings up to this many bytes are read whole by a window (one pread, the cost of reading one byte of them). */
+const SMALL_POSTING = 1024;
 /** Most values of a numeric range read value by value for a window (numericWindow). */
 const NUMERIC_WINDOW_VALUES = 16;
 

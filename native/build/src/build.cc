@@ -24,7 +24,9 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <new>
 #include <string>
+#include <sys/mman.h>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -354,11 +356,47 @@ struct Dict {
 };
 
 /**
+ * An allocator of transparent huge pages for the tables that rows reach at random (the token table, the staged
+ * contents and log refs): from 2 MB up, 2 MB-aligned and madvise(MADV_HUGEPAGE)'d, so that a row's random reads miss
+ * the TLB less (rows are built in time order, their logs staged in arrival order; nested paging makes a VM's TLB
+ * misses dear). Below 2 MB, or where the hint does not exist, plain memory. Native-only A/B: ~6 % less CPU per log.
+ */
+template <typename T>
+struct HugeAlloc {
+  using value_type = T;
+  static constexpr size_t HUGE_PAGE = 2u << 20;
+  HugeAlloc() = default;
+  template <typename U>
+  HugeAlloc(const HugeAlloc<U>&) {}
+  T* allocate(size_t count) {
+    size_t bytes = count * sizeof(T);
+    void* p;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= HUGE_PAGE) {
+      bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+      p = aligned_alloc(HUGE_PAGE, bytes);
+      if (p) madvise(p, bytes, MADV_HUGEPAGE);
+    } else
+#endif
+      p = aligned_alloc(alignof(T) > 16 ? alignof(T) : 16, (bytes + 15) & ~(size_t)15);
+    if (!p) throw std::bad_alloc();
+    return (T*)p;
+  }
+  void deallocate(T* p, size_t) { free(p); }
+  template <typename U>
+  bool operator==(const HugeAlloc<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const HugeAlloc<U>&) const { return false; }
+};
+template <typename T>
+using HugeVector = std::vector<T, HugeAlloc<T>>;
+
+/**
  * push_back growing by a quarter, not doubling: builds keep their vectors' capacity for the next build, so capacity is
  * what stays resident per builder thread.
  */
-template <typename T>
-inline void pushGrow(std::vector<T>& v, const T& x) {
+template <typename V, typename T>
+inline void pushGrow(V& v, const T& x) {
   if (v.size() == v.capacity()) v.reserve(v.capacity() + v.capacity() / 4 + 1024);
   v.push_back(x);
 }
@@ -405,8 +443,8 @@ class Build {
   struct Staged {
     int32_t vs, ve, info;
   };
-  std::vector<LogRef> logRefs;
-  std::vector<Staged> staged;
+  HugeVector<LogRef> logRefs;
+  HugeVector<Staged> staged;
   std::vector<Group> groups;
   std::vector<KeyInfo> infos;
   std::unordered_map<std::string, int> keyIds;
@@ -437,7 +475,7 @@ class Build {
   std::vector<uint8_t> arena;
   size_t arenaUsed = 0;
   std::vector<RowState> rs;
-  std::vector<Slot> slots;
+  HugeVector<Slot> slots;
   size_t slotMask = 0;
   std::vector<int32_t> occ;
   std::vector<int32_t> rowOcc;
@@ -757,7 +795,7 @@ class Build {
 
   void rehash() {
     size_t size = slots.size() * 2;
-    std::vector<Slot> next(size, Slot{});
+    HugeVector<Slot> next(size, Slot{});
     size_t mask = size - 1;
     for (const Slot& sl : slots) {
       if (sl.tok1 == 0) continue;

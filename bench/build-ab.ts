@@ -13,7 +13,10 @@
  * `node dist/bench/build-ab.js --a /tmp/old/dist --b dist [--rounds 6] [--merge] [--level-a 3] [--level-b 1]`
  * (`--level-*`: the zstd level passed to SegmentBuild.write, with the builder worker's 128-row groups and no
  * dictionary, as YOUNG_SEGMENT; trees before the options ignore them). `--native-a off` / `--native-b off`: that tree's JS build path instead of the native addon (the JS path
- * against the C++ one: `--a dist --b dist --native-a off`). Needs: ~100 MB of temp space (removed afterwards).
+ * against the C++ one: `--a dist --b dist --native-a off`). `--arena`: as the builder worker does, each build's
+ * LogGroups are first copied back to back into one arena buffer (not timed: the worker's LZ4 decode writes them there,
+ * so they are in cache and in one allocation) and that arena is the build's scratch; without it each LogGroup is a
+ * buffer of its own, read cold, and the scratch a separate buffer. Needs: ~100 MB of temp space (removed afterwards).
  */
 
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
     );
   const rounds = num('rounds') ?? 6;
   const merge = args.includes('--merge');
+  const useArena = args.includes('--arena');
   const trees = [
     await load('A', a, num('level-a'), opt('native-a') !== 'off'),
     await load('B', b, num('level-b'), opt('native-b') !== 'off'),
@@ -92,6 +96,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-build-ab-'));
   // The worker writes postings into the arena of its decoded LogGroups: a scratch of the same size here.
   const scratch = Buffer.allocUnsafeSlow(24 << 20);
+  // --arena: one arena per tree (as one per builder worker, sized as it sizes its own), reused by its builds.
+  const arenaSize = Math.ceil(Math.max(...sets.map((s) => s.reduce((a, g) => a + g.length, 0))) * 1.05);
+  const arenas = new Map<string, Buffer>(trees.map((t) => [t.name, Buffer.allocUnsafeSlow(arenaSize)]));
   const out = new Map<string, string[]>(trees.map((t) => [t.name, []]));
   const bytes = new Map<string, number>(trees.map((t) => [t.name, 0]));
   let seq = 0;
@@ -100,10 +107,21 @@ async function main(): Promise<void> {
       for (const t of r % 2 ? [...trees].reverse() : trees) {
         const paths: string[] = [];
         let n = 0;
-        const t0 = cpuMs();
+        let built = 0;
         for (const [s, groups] of sets.entries()) {
+          let inputs: readonly Uint8Array[] = groups;
+          const arena = useArena ? arenas.get(t.name)! : scratch;
+          if (useArena) {
+            let at = 0;
+            inputs = groups.map((g) => {
+              arena.set(g, at);
+              at += g.length;
+              return arena.subarray(at - g.length, at);
+            });
+          }
+          const c0 = cpuMs();
           t.build.reset();
-          for (const g of groups) t.build.addGroup('0-0', seq++, g);
+          for (const g of inputs) t.build.addGroup('0-0', seq++, g);
           n += t.build.n;
           const id = `${r}${s}`.padStart(10, '0');
           const path = join(dir, `${t.name}${id}.seg`);
@@ -111,13 +129,13 @@ async function main(): Promise<void> {
             path,
             id,
             1,
-            scratch,
+            arena,
             t.level === undefined ? {} : { level: t.level, groupRows: 128, groupDict: 0 },
           );
+          built += cpuMs() - c0;
           paths.push(path);
           bytes.set(t.name, bytes.get(t.name)! + statSync(path).size);
         }
-        const built = cpuMs() - t0;
         let line = `${((built * 1000) / n).toFixed(2)}`;
         if (merge) {
           const readers = paths.map((p) => t.open(p));

@@ -27,6 +27,9 @@
 #include <new>
 #include <string>
 #include <sys/mman.h>
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(MADV_COLLAPSE)
+#define MADV_COLLAPSE 25  // Linux 6.1+; older kernels answer EINVAL and keep the hint alone
+#endif
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -485,6 +488,9 @@ class Build {
   std::vector<int32_t> outTokStart, outTokLen, outEncStart, outPst;
   std::vector<uint8_t> outEnc;
   int row = 0;
+  /** The caller's buffer last given huge pages (see hugeBacking). */
+  void* advisedBase = nullptr;
+  size_t advisedLen = 0;
 
   Build() {
     slots.assign(1 << 15, Slot{});
@@ -1368,6 +1374,37 @@ napi_value num(napi_env env, double v) {
   return r;
 }
 
+/**
+ * Asks for huge pages under the ArrayBuffer that holds a staged group: the builder worker's arena of decoded LogGroups,
+ * reused by its builds, which rows then read at random (see HugeAlloc). Once per buffer: the hint (for pages faulted
+ * later), then a synchronous collapse of the pages it already has (the worker's LZ4 decode touched them first). Only
+ * the 2 MB-aligned part of the buffer is advised; a smaller buffer gets nothing. The bytes are left as they are.
+ * bench:build-ab --arena: ~0-8 % less CPU per log (copying the groups into huge pages of our own measured about the
+ * same at the price of ~16-32 MB more resident per builder).
+ */
+void hugeBacking(napi_env env, napi_value v, Build& b) {
+#ifdef MADV_HUGEPAGE
+  napi_typedarray_type type;
+  size_t length, off;
+  void* data;
+  napi_value ab;
+  void* base;
+  size_t abLen;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok ||
+      napi_get_arraybuffer_info(env, ab, &base, &abLen) != napi_ok)
+    return;
+  if (base == b.advisedBase && abLen == b.advisedLen) return;
+  b.advisedBase = base;
+  b.advisedLen = abLen;
+  constexpr uintptr_t HUGE_PAGE = 2u << 20;
+  uintptr_t s = ((uintptr_t)base + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+  uintptr_t e = ((uintptr_t)base + abLen) & ~(HUGE_PAGE - 1);
+  if (e <= s) return;
+  madvise((void*)s, e - s, MADV_HUGEPAGE);
+  madvise((void*)s, e - s, MADV_COLLAPSE);
+#endif
+}
+
 napi_value AddGroup(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1376,6 +1413,7 @@ napi_value AddGroup(napi_env env, napi_callback_info info) {
   size_t len;
   if (!b || argc < 1 || !bytesOf(env, argv[0], data, len)) return throwError(env, "addGroup(bytes)");
   if (b->built > 0) return throwError(env, "addGroup after rows were built");
+  hugeBacking(env, argv[0], *b);
   const char* err = nullptr;
   int r = b->addGroup(data, len, err);
   if (r == -2) {

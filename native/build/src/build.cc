@@ -457,7 +457,7 @@ class Build {
   std::unordered_map<std::string, ValueCache*> cacheByKey;
 
   // Per-group parse scratch.
-  std::vector<size_t> logS, logE, cKS, cKE, cVS, cVE;
+  std::vector<size_t> cKS, cKE, cVS, cVE;
   std::vector<uint32_t> logTime;
   std::vector<int> logFirst, cInfo;
 
@@ -601,6 +601,70 @@ class Build {
   }
 
   /**
+   * Reads log `l` of a group (its bytes up to `le`, from r.at): its time and its contents' key and value bounds (and
+   * the keys' KeyInfos) into the per-group scratch. False with r.err set when malformed.
+   */
+  bool parseLog(Reader& r, const uint8_t* buf, size_t le, size_t l, size_t& contents, bool& ascii, bool& json) {
+    if (logFirst.size() < l + 2) logFirst.resize(l * 2 + 64);
+    if (logTime.size() < l + 1) logTime.resize(l * 2 + 64);
+    uint32_t t;
+    uint32_t time = 0;
+    logFirst[l] = (int)contents;
+    while (r.at < le) {
+      if (!r.tag(le, t)) return false;
+      if (t == TAG_CONTENT) {
+        size_t ce;
+        if (!r.lenEnd(le, ce)) return false;
+        if (contents >= cKS.size()) {
+          size_t size = contents * 2 + 256;
+          cKS.resize(size);
+          cKE.resize(size);
+          cVS.resize(size);
+          cVE.resize(size);
+          cInfo.resize(size);
+        }
+        int64_t ks = -1, ke = -1, vs = -1, ve = -1;
+        while (r.at < ce) {
+          uint32_t u;
+          if (!r.tag(ce, u)) return false;
+          if (u == TAG_KEY) {
+            size_t x;
+            if (!r.lenEnd(ce, x)) return false;
+            ks = (int64_t)r.at;
+            ke = (int64_t)x;
+            r.at = x;
+          } else if (u == TAG_VALUE) {
+            size_t x;
+            if (!r.lenEnd(ce, x)) return false;
+            vs = (int64_t)r.at;
+            ve = (int64_t)x;
+            r.at = x;
+          } else if (!r.skip(u & 7, ce))
+            return false;
+        }
+        cKS[contents] = (size_t)ks;
+        cKE[contents] = (size_t)ke;
+        cVS[contents] = (size_t)vs;
+        cVE[contents] = (size_t)ve;
+        cInfo[contents] = keyInfo(buf, ks, ks < 0 ? -1 : ke, contents - (size_t)logFirst[l]);
+        json = json || infos[cInfo[contents]].json;
+        if (ks >= 0) ascii = ascii && asciiBytes(buf + ks, (size_t)(ke - ks));
+        if (vs >= 0) ascii = ascii && asciiBytes(buf + vs, (size_t)(ve - vs));
+        contents++;
+        r.at = ce;
+      } else if (t == TAG_TIME) {
+        uint64_t v;
+        bool big;
+        if (!r.varint(le, v, big)) return false;
+        time = big ? 0 : (uint32_t)(v & 0xffffffffull);
+      } else if (!r.skip(t & 7, le))
+        return false;
+    }
+    logTime[l] = time;
+    return true;
+  }
+
+  /**
    * Stages one LogGroup. Returns the logs staged, -1 when the group needs the JS path (a non-ASCII string or a
    * JSON-indexed key; nothing staged), or -2 with `err` set when the bytes are malformed (nothing staged).
    */
@@ -609,19 +673,16 @@ class Build {
     int64_t topicS = -1, topicE = -1, sourceS = -1, sourceE = -1;
     std::vector<Tag> tags;
     size_t logs = 0, contents = 0;
-    bool ascii = true;
+    bool ascii = true, json = false;
     uint32_t t;
     size_t e;
     while (r.at < end) {
       if (!r.tag(end, t)) goto bad;
       if (t == TAG_LOG) {
         if (!r.lenEnd(end, e)) goto bad;
-        if (logs >= logS.size()) {
-          logS.resize(logs * 2 + 64);
-          logE.resize(logs * 2 + 64);
-        }
-        logS[logs] = r.at;
-        logE[logs] = e;
+        // Read as it is met: one pass over the group's bytes (larger than L2), not one for the logs' bounds and
+        // another for their contents.
+        if (!parseLog(r, buf, e, logs, contents, ascii, json)) goto bad;
         logs++;
         r.at = e;
       } else if (t == TAG_TOPIC || t == TAG_SOURCE) {
@@ -661,76 +722,12 @@ class Build {
         goto bad;
     }
     if (logFirst.size() < logs + 1) logFirst.resize(logs + 1);
-    if (logTime.size() < logs) logTime.resize(logs);
-    for (size_t l = 0; l < logs; l++) {
-      size_t le = logE[l];
-      r.at = logS[l];
-      uint32_t time = 0;
-      logFirst[l] = (int)contents;
-      while (r.at < le) {
-        if (!r.tag(le, t)) goto bad;
-        if (t == TAG_CONTENT) {
-          size_t ce;
-          if (!r.lenEnd(le, ce)) goto bad;
-          if (contents >= cKS.size()) {
-            size_t size = contents * 2 + 256;
-            cKS.resize(size);
-            cKE.resize(size);
-            cVS.resize(size);
-            cVE.resize(size);
-            cInfo.resize(size);
-          }
-          int64_t ks = -1, ke = -1, vs = -1, ve = -1;
-          while (r.at < ce) {
-            uint32_t u;
-            if (!r.tag(ce, u)) goto bad;
-            if (u == TAG_KEY) {
-              size_t x;
-              if (!r.lenEnd(ce, x)) goto bad;
-              ks = (int64_t)r.at;
-              ke = (int64_t)x;
-              r.at = x;
-            } else if (u == TAG_VALUE) {
-              size_t x;
-              if (!r.lenEnd(ce, x)) goto bad;
-              vs = (int64_t)r.at;
-              ve = (int64_t)x;
-              r.at = x;
-            } else if (!r.skip(u & 7, ce))
-              goto bad;
-          }
-          cKS[contents] = (size_t)ks;
-          cKE[contents] = (size_t)ke;
-          cVS[contents] = (size_t)vs;
-          cVE[contents] = (size_t)ve;
-          if (ks >= 0) ascii = ascii && asciiBytes(buf + ks, (size_t)(ke - ks));
-          if (vs >= 0) ascii = ascii && asciiBytes(buf + vs, (size_t)(ve - vs));
-          contents++;
-          r.at = ce;
-        } else if (t == TAG_TIME) {
-          uint64_t v;
-          bool big;
-          if (!r.varint(le, v, big)) goto bad;
-          time = big ? 0 : (uint32_t)(v & 0xffffffffull);
-        } else if (!r.skip(t & 7, le))
-          goto bad;
-      }
-      logTime[l] = time;
-    }
     logFirst[logs] = (int)contents;
     for (const Tag& tg : tags) {
       ascii = ascii && asciiBytes(buf + tg.ks, tg.ke - tg.ks) && asciiBytes(buf + tg.vs, tg.ve - tg.vs);
     }
-    if (!ascii) return -1;
-    // Keys (KeyInfos made here have no effect on the output if the build then moves to JS).
-    for (size_t l = 0; l < logs; l++) {
-      for (int c = logFirst[l], ce = logFirst[l + 1]; c < ce; c++) {
-        int64_t ks = (int64_t)cKS[c];
-        int idx = keyInfo(buf, ks, ks < 0 ? -1 : (int64_t)cKE[c], (size_t)(c - logFirst[l]));
-        if (infos[idx].json) return -1;
-        cInfo[c] = idx;
-      }
-    }
+    // (KeyInfos made for a group that is then rejected or goes to JS have no effect on the output.)
+    if (!ascii || json) return -1;
     // Stage: columns created in arrival order (topic, source, the first log's keys, tags, later logs' new keys).
     {
       int g = (int)groups.size();

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadServerConfig } from '../server/config.js';
 import { DataDirLockedError } from '../server/data-lock.js';
 import { startServer } from '../server/server.js';
@@ -29,6 +30,8 @@ export async function serve(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  const heapFlag = serverHeapFlag(process.execArgv);
+  if (heapFlag) setFlagsFromString(heapFlag);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, (line) => console.error(`[sluice] ${line}`));
@@ -65,4 +68,22 @@ export async function serve(argv: readonly string[]): Promise<number> {
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+/**
+ * How much the server's V8 heaps may grow past their live size before the next full GC: 4x, not V8's dynamic factor
+ * (which stays near its minimum on a server whose GCs are cheap). V8 counts external memory allocated since the last
+ * full GC (request bodies, the payloads handed to the index builders: ~1.7 GB per 5M logs) against that headroom, so
+ * with a ~15 MB live heap the event loop's isolate ran a full GC every ~20 MB of bodies: 80 per 5M-log load, each
+ * marked on V8's helper threads beside the builds. With 4x: ~21 full GCs per load and ~10 % less server CPU for
+ * it (docs/benchmarks.md, session 7), for ~30 MB more peak RSS. The flag is read at every heap limit computation,
+ * so setting it at start-up takes effect at the next GC; worker isolates created later get it too (the builders'
+ * heaps stay bounded by their resourceLimits). A `--heap-growing-percent` given to node itself wins.
+ */
+export const SERVER_HEAP_GROWING_PERCENT = 300;
+
+/** The V8 flag `sluice serve` sets for its heaps, or undefined when node was started with one of its own. */
+export function serverHeapFlag(execArgv: readonly string[]): string | undefined {
+  if (execArgv.some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a))) return undefined;
+  return `--heap-growing-percent=${SERVER_HEAP_GROWING_PERCENT}`;
 }

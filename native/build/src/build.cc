@@ -178,17 +178,15 @@ struct Reader {
 };
 
 inline bool asciiBytes(const uint8_t* p, size_t n) {
-  uint64_t acc = 0;
-  while (n >= 8) {
-    uint64_t w;
-    memcpy(&w, p, 8);
+  if (n < 8) return (loadShort(p, n) & 0x8080808080808080ull) == 0;
+  // 8-byte words, the last one ending at p + n (overlapping the one before it): no byte loop for the tail.
+  uint64_t acc = 0, w;
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    memcpy(&w, p + i, 8);
     acc |= w;
-    p += 8;
-    n -= 8;
   }
-  uint8_t tail = 0;
-  for (size_t i = 0; i < n; i++) tail |= p[i];
-  return ((acc & 0x8080808080808080ull) | (tail & 0x80)) == 0;
+  memcpy(&w, p + n - 8, 8);
+  return ((acc | w) & 0x8080808080808080ull) == 0;
 }
 
 struct Delims {

@@ -1003,19 +1003,22 @@ class Build {
     while (e > s && (p[e - 1] == ' ' || (p[e - 1] >= 9 && p[e - 1] <= 13))) e--;
     if (s == e) return false;
     size_t i = s;
+    bool neg = p[i] == '-';
     if (p[i] == '+' || p[i] == '-') i++;
-    size_t digits = 0;
+    const size_t first = i;
+    size_t digits = 0, frac = 0;
+    bool exponent = false;
     while (i < e && p[i] >= '0' && p[i] <= '9') i++, digits++;
     if (isLong) {
       if (digits == 0 || i != e) return false;
     } else {
-      size_t frac = 0;
       if (i < e && p[i] == '.') {
         i++;
         while (i < e && p[i] >= '0' && p[i] <= '9') i++, frac++;
       }
       if (digits == 0 && frac == 0) return false;
       if (i < e && (p[i] == 'e' || p[i] == 'E')) {
+        exponent = true;
         i++;
         if (i < e && (p[i] == '+' || p[i] == '-')) i++;
         size_t exp = 0;
@@ -1023,6 +1026,19 @@ class Build {
         if (exp == 0) return false;
       }
       if (i != e) return false;
+    }
+    if (!exponent && digits + frac <= 15) {
+      // Clinger's fast path: at most 15 digits make an integer m < 2^53 and 10^frac (frac <= 15) is exact, so
+      // m / 10^frac is one correctly rounded division, the double strtod returns (without its copy and its general
+      // algorithm: strtod was ~0.5 % of a loading server's CPU).
+      static constexpr double POW10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                           1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+      uint64_t m = 0;
+      for (size_t k = first; k < e; k++)
+        if (p[k] != '.') m = m * 10 + (uint64_t)(p[k] - '0');
+      double v = (double)m / POW10[frac];
+      out = neg ? -v : v;
+      return true;
     }
     char small[64];
     std::string big;

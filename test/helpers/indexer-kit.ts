@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import type { Indexer, ShardSource } from '../../src/index/indexer.js';
-import type { LogstoreIndex } from '../../src/index/logstore-index.js';
+import type { LogstoreIndex, LogstoreIndexOptions } from '../../src/index/logstore-index.js';
 import type { ShardMeta } from '../../src/meta/meta-store.js';
 import { encodeLogGroup } from '../../src/protocol/log-group.js';
 import { parseQuery, search } from '../../src/query/executor.js';
@@ -28,6 +28,14 @@ export function tempDirs(prefix: string): () => string {
 }
 
 export const NOW = Math.floor(Date.now() / 1000);
+/** LogstoreIndex options under which the head seals and segments merge only when the test calls seal / mergeOnce. */
+export const MANUAL_SEALS: LogstoreIndexOptions = Object.freeze({
+  sealRows: 1e9,
+  sealAgeMs: 1e12,
+  maxSegments: 100,
+  maxSegmentRows: 1e9,
+});
+
 /** Full text on spaces and `n` as a long key. */
 export const CONFIG = { line: { token: [' '] }, keys: { n: { type: 'long' } } };
 

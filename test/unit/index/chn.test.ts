@@ -16,6 +16,7 @@ import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { parseQuery, search } from '../../../src/query/executor.js';
 import type { SearchPart } from '../../../src/storage/segment/part.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+import { MANUAL_SEALS } from '../../helpers/indexer-kit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-chn-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,12 +37,7 @@ function hits(config: CompiledIndex, parts: SearchPart[], q: string): number[] {
 
 function threeWays(config: Record<string, unknown>, name: string, each: (c: CompiledIndex, p: SearchPart[]) => void) {
   const compiled = compileIndex({ config, version: 1, lastModifyTime: 0 }, 30);
-  const idx = LogstoreIndex.open(join(dir, name), compiled, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const idx = LogstoreIndex.open(join(dir, name), compiled, MANUAL_SEALS);
   idx.add('0-0', 0, group());
   each(compiled, idx.parts());
   idx.seal();

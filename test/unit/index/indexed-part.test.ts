@@ -16,6 +16,7 @@ import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { parseQuery, search } from '../../../src/query/executor.js';
 import type { SearchPart } from '../../../src/storage/segment/part.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+import { MANUAL_SEALS } from '../../helpers/indexer-kit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-indexed-part-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,12 +71,7 @@ for (const [name, fill] of [
     const v = value(fill);
     assert.ok(Buffer.byteLength(v.slice(0, v.indexOf(' within') + 7)) <= MAX_INDEXED_BYTES);
     assert.ok(Buffer.byteLength(v.slice(0, v.indexOf(' late'))) > MAX_INDEXED_BYTES);
-    const idx = LogstoreIndex.open(join(dir, `head-${name}`), compiled, {
-      sealRows: 1e9,
-      sealAgeMs: 1e12,
-      maxSegments: 100,
-      maxSegmentRows: 1e9,
-    });
+    const idx = LogstoreIndex.open(join(dir, `head-${name}`), compiled, MANUAL_SEALS);
     idx.add('0-0', 0, group(v));
     check(idx.parts(), v, 'head');
     idx.seal();

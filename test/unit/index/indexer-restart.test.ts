@@ -15,7 +15,7 @@ import { LogstoreIndex } from '../../../src/index/logstore-index.js';
 import { FileMetaStore } from '../../../src/meta/embedded/file-meta-store.js';
 import { mergeSource } from '../../../src/storage/segment/segment-merge.js';
 import { writeSegment } from '../../../src/storage/segment/segment-writer.js';
-import { allN, CONFIG, record, source, tempDirs, waitRows } from '../../helpers/indexer-kit.js';
+import { allN, CONFIG, MANUAL_SEALS, record, source, tempDirs, waitRows } from '../../helpers/indexer-kit.js';
 
 const tempDir = tempDirs('sluice-idx-restart-');
 
@@ -87,13 +87,12 @@ for (const worker of [false, true]) {
     const records = Array.from({ length: 15 }, (_, s) => record(s, 10));
     // Records 5..9 were built (a later parallel build) but 0..4 were not when the process died.
     const compiled = compileIndex(doc, 30);
-    const opts = { sealRows: 1e9, sealAgeMs: 1e12, maxSegments: 100, maxSegmentRows: 1e9 };
-    const pre = LogstoreIndex.open(join(dir, 'index', 'p', 'ls', 'u1'), compiled, opts);
+    const pre = LogstoreIndex.open(join(dir, 'index', 'p', 'ls', 'u1'), compiled, MANUAL_SEALS);
     for (let s = 5; s < 10; s++) pre.add('0-0', s, records[s]!.payload);
     pre.seal();
     pre.close();
 
-    const options = { ...opts, pollMs: 5, batchRecords: 4, worker, flushBytes: 1, flushMs: 1e12 };
+    const options = { ...MANUAL_SEALS, pollMs: 5, batchRecords: 4, worker, flushBytes: 1, flushMs: 1e12 };
     const indexer = new Indexer(meta, source(records), join(dir, 'index'), options);
     indexer.start();
     await waitRows(indexer, 150);
@@ -112,8 +111,7 @@ for (const worker of [false, true]) {
 test('a crash between writing a merge and deleting its inputs neither loses nor double counts', () => {
   const dir = tempDir();
   const compiled = compileIndex({ config: CONFIG, lastModifyTime: 0, version: 1 }, 30);
-  const options = { sealRows: 1e9, sealAgeMs: 1e12, maxSegments: 100, maxSegmentRows: 1e9 };
-  const idx = LogstoreIndex.open(dir, compiled, options);
+  const idx = LogstoreIndex.open(dir, compiled, MANUAL_SEALS);
   for (let s = 0; s < 3; s++) {
     idx.add('0-0', s, record(s, 50).payload);
     idx.seal();
@@ -126,7 +124,7 @@ test('a crash between writing a merge and deleting its inputs neither loses nor 
   writeSegment(join(dir, '9999999999.seg'), mergeSource(inputs, '9999999999', 1));
   idx.close();
 
-  const reopened = LogstoreIndex.open(dir, compiled, options);
+  const reopened = LogstoreIndex.open(dir, compiled, MANUAL_SEALS);
   assert.equal(reopened.segmentCount(), 2);
   assert.equal(reopened.rowCount(), 200);
   assert.deepEqual(

@@ -12,6 +12,7 @@ import { compileIndex } from '../../../src/index/index-config.js';
 import { LogstoreIndex } from '../../../src/index/logstore-index.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { histogram, parseQuery, search } from '../../../src/query/executor.js';
+import { MANUAL_SEALS } from '../../helpers/indexer-kit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-histogram-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,12 +22,7 @@ test('histograms equal the matching rows bucketed, on every path', () => {
     { config: { line: { token: [' '] }, keys: { k: { type: 'text', token: [' '] } } }, lastModifyTime: 0, version: 1 },
     30,
   );
-  const idx = LogstoreIndex.open(dir, config, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const idx = LogstoreIndex.open(dir, config, MANUAL_SEALS);
   const T = 10_000;
   let seq = 0;
   const add = (from: number, to: number): void => {
@@ -73,12 +69,7 @@ test('histograms equal the matching rows bucketed, on every path', () => {
 test('`*` over a segment spanning more seconds than its per-second table allows counts row by row', () => {
   const sub = mkdtempSync(join(dir, 'wide-'));
   const config = compileIndex({ config: { line: { token: [' '] } }, lastModifyTime: 0, version: 1 }, 30);
-  const idx = LogstoreIndex.open(sub, config, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const idx = LogstoreIndex.open(sub, config, MANUAL_SEALS);
   const T = 1_000_000;
   // 300 rows over 30 days (span far above 4 days and 2 x rows) and 300 rows within one hour.
   const logs = [];

@@ -13,6 +13,7 @@ import { compileIndex } from '../../../src/index/index-config.js';
 import { LogstoreIndex } from '../../../src/index/logstore-index.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { parseQuery, search } from '../../../src/query/executor.js';
+import { MANUAL_SEALS } from '../../helpers/indexer-kit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-early-stop-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,12 +23,7 @@ test('pages that stop early equal pages that read every part', () => {
     { config: { line: { token: [' '] }, keys: { k: { type: 'text', token: [' '] } } }, lastModifyTime: 0, version: 1 },
     30,
   );
-  const idx = LogstoreIndex.open(dir, config, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const idx = LogstoreIndex.open(dir, config, MANUAL_SEALS);
   let seq = 0;
   let n = 0;
   const add = (times: number[]): void => {

@@ -18,6 +18,7 @@ import { LogstoreIndex } from '../../../src/index/logstore-index.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { parseQuery, search } from '../../../src/query/executor.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+import { MANUAL_SEALS } from '../../helpers/indexer-kit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-page-windows-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,12 +35,7 @@ test('pages read by windows equal pages of whole segments', () => {
     },
     30,
   );
-  const idx = LogstoreIndex.open(dir, config, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const idx = LogstoreIndex.open(dir, config, MANUAL_SEALS);
   const rnd = prng(7);
   let seq = 0;
   let n = 0;

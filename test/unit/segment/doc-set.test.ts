@@ -29,6 +29,7 @@ import {
   UnionBuilder,
 } from '../../../src/storage/segment/doc-set.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+import { MANUAL_SEALS } from '../../helpers/indexer-kit.js';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -171,12 +172,7 @@ test('a segment answers numeric ranges over many values and prefixes over many t
     { config: { keys: { v: { type: 'long' }, w: { type: 'text', token: [' '] } } }, lastModifyTime: 0, version: 1 },
     30,
   );
-  const idx = LogstoreIndex.open(dir, compiled, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const idx = LogstoreIndex.open(dir, compiled, MANUAL_SEALS);
   const N = 6000;
   const logs = Array.from({ length: N }, (_, i) => ({
     time: 1000 + i,
@@ -232,12 +228,7 @@ test('TTL drops whole segments older than the cut, keeps the rest searchable', (
   const dir = mkdtempSync(join(tmpdir(), 'sluice-ttl-'));
   dirs.push(dir);
   const compiled = compileIndex({ config: { line: {} }, lastModifyTime: 0, version: 1 }, 30);
-  const idx = LogstoreIndex.open(dir, compiled, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const idx = LogstoreIndex.open(dir, compiled, MANUAL_SEALS);
   const group = (t: number) =>
     encodeLogGroup({ logs: [{ time: t, contents: [{ key: 'k', value: `v${t}` }] }], tags: [] });
   idx.add('0-0', 0, group(1000));
@@ -255,12 +246,7 @@ test('TTL drops whole segments older than the cut, keeps the rest searchable', (
   // Progress is kept: a restart does not re-index the dropped records.
   idx.seal();
   idx.close();
-  const again = LogstoreIndex.open(dir, compiled, {
-    sealRows: 1e9,
-    sealAgeMs: 1e12,
-    maxSegments: 100,
-    maxSegmentRows: 1e9,
-  });
+  const again = LogstoreIndex.open(dir, compiled, MANUAL_SEALS);
   assert.equal(again.resumeAt('0-0', 0), 3);
   assert.equal(again.rowCount(), 1);
   again.close();

@@ -34,6 +34,8 @@
 #include <unordered_set>
 #include <vector>
 
+void InitRows(napi_env env, napi_value exports);  // rows.cc
+
 namespace {
 
 constexpr int GROUP_ROWS = 128;
@@ -1814,6 +1816,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value cls;
   napi_define_class(env, "Build", NAPI_AUTO_LENGTH, New, nullptr, sizeof methods / sizeof methods[0], methods, &cls);
   napi_set_named_property(env, exports, "Build", cls);
+  InitRows(env, exports);
   return exports;
 }
 

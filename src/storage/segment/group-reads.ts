@@ -9,7 +9,10 @@ import { read } from 'node:fs';
  * for the disk.
  *
  * Decoding on worker threads as well was measured and not kept (docs/benchmarks.md, Search, "Page reads side by
- * side"): on these 2 cores it cost ~5 ms more server CPU per distinct needle for no shorter answer.
+ * side"): on these 2 cores it cost ~5 ms more server CPU per distinct needle for no shorter answer. This is now the
+ * path where the addon's page-row reader (native-rows.ts) is not built: that one reads, decodes and walks a segment's
+ * groups of a page in one job on the pool, with no JS object per group (a distinct needle over the bench day: ~14.5 ->
+ * ~6 ms of CPU in one process, docs/benchmarks.md).
  */
 export interface GroupRead {
   readonly fd: number;

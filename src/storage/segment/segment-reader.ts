@@ -3,6 +3,7 @@ import zstdBinding from 'zstd-napi/binding.js';
 import { ByteReader, zstdDecompress } from './bytes.js';
 import { andMany, clearPast, type DocSet, EMPTY, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
 import { readGroup } from './group-reads.js';
+import { type GroupDict, type NativeRows, nativeRows, placeNativeRows } from './native-rows.js';
 import type { SearchPart, StoredRow } from './part.js';
 import { readPosting } from './postings.js';
 import {
@@ -26,8 +27,10 @@ interface NumberTable {
 /**
  * An open segment file. Reads are synchronous `pread`s of a few KiB (a token block, a posting list, a column
  * block): they come from the page cache in the common case and cost less than scheduling async I/O per read. The
- * exception is a server's page of rows (`rowsAsync`): its ~100 row groups are read side by side, since those the page
- * cache misses cost ~200-400 µs of disk each.
+ * exception is a server's page of rows (`rowsAsync`): its ~100 row groups are read off the event loop, side by side,
+ * since those the page cache misses cost ~200-400 µs of disk each: by the addon's page-row reader (native-rows.ts, one
+ * job per segment and page that also decodes and walks them), or where it is not built by reads on libuv's pool
+ * decoded here (group-reads.ts).
  */
 export class SegmentReader implements SearchPart {
   readonly id: string;
@@ -53,6 +56,9 @@ export class SegmentReader implements SearchPart {
   /** Token → where its posting list is (null: absent), for terms queried recently. */
   private readonly termRefs = new Map<string, PostingRef | null>();
   private closed = false;
+  /** The addon's copy of the group dictionary (native-rows.ts; undefined until first used, null: none). */
+  private groupDictNative: GroupDict | null | undefined;
+  private names: string[] | undefined;
   /** Reads on the group reader threads in flight: the descriptor is closed when the last one settles. */
   private pins = 0;
 
@@ -399,51 +405,131 @@ export class SegmentReader implements SearchPart {
     const todo = this.fromRowCache(ids, out);
     if (todo.length === 0) return out;
     todo.sort((a, b) => ids[a]! - ids[b]!);
-    const fields: [string, string][][] = todo.map(() => []);
-    const groups = this.groups!;
-    const cols = this.footer.columns;
-    const reads: Promise<void>[] = [];
-    const ats: number[] = [];
+    const fields: [string, string][][] = new Array(todo.length);
     this.pins++;
     try {
-      let s = 0;
-      while (s < todo.length) {
-        const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
-        const e = this.groupRun(ids, todo, s, g, ats);
-        const range = groups[g];
-        if (range) {
-          const key = `${this.path}#${range.off}`;
-          const group = cachedGroup(key) ?? (key === scratchKey ? scratchHeld : undefined);
-          const base = s;
-          if (group) groupCells(group, cols, ats, fields, base);
-          else {
-            const rowsAt = ats.slice();
-            // As in `rows`: a group serving several rows of the page, or missed before, goes into the decoded-data
-            // cache (distinct pages of common terms keep meeting the same newest groups); the others are decoded
-            // into the scratch buffers and not kept.
-            const keep = e - s > 1 || missedBefore(key);
-            const decode = (span: Buffer): void =>
-              groupCells(
-                keep ? this.cacheGroup(key, range, span) : this.scratchGroup(key, range, true, span),
-                cols,
-                rowsAt,
-                fields,
-                base,
-              );
-            reads.push(readGroup({ fd: this.fd, off: range.off, len: range.len, decode }));
-          }
-        }
-        s = e;
-      }
-      // Every read settles before the descriptor may close (a failed one must not leave others reading it).
-      const settled = await Promise.allSettled(reads);
-      const failed = settled.find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      const native = nativeRows();
+      if (native) await this.nativeGroupRows(native, ids, todo, fields);
+      else await this.asyncGroupRows(ids, todo, fields);
     } finally {
       this.unpin();
     }
     this.finishRows(ids, todo, fields, out, true);
     return out;
+  }
+
+  /**
+   * rowsAsync's groups through the addon (native-rows.ts): the groups in the decoded-data cache are walked here, all
+   * the others read, decoded and walked by one job on the thread pool. Groups it reads are not cached (the row cache
+   * keeps the page's rows).
+   */
+  private async nativeGroupRows(
+    native: NativeRows,
+    ids: readonly number[],
+    todo: readonly number[],
+    fields: [string, string][][],
+  ): Promise<void> {
+    const job = this.nativePlan(ids, todo, fields);
+    if (!job) return;
+    const got = await native.readRows(this.fd, job.plan, job.ats, this.footer.columns.length, this.nativeDict(native));
+    placeNativeRows(got, this.columnNames(), job.dest, fields);
+  }
+
+  /**
+   * nativeGroupRows' plan: fills `fields` of the rows whose groups are in the decoded-data cache (or absent), and
+   * returns the others' groups ([offset, length, rows] each), their rows within them, and where each goes in `fields`.
+   */
+  private nativePlan(
+    ids: readonly number[],
+    todo: readonly number[],
+    fields: [string, string][][],
+  ): { plan: Float64Array; ats: Uint8Array; dest: number[] } | undefined {
+    const groups = this.groups!;
+    const cols = this.footer.columns;
+    const plan: number[] = [];
+    const rowsAt: number[] = [];
+    const dest: number[] = [];
+    const ats: number[] = [];
+    let s = 0;
+    while (s < todo.length) {
+      const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
+      const e = this.groupRun(ids, todo, s, g, ats);
+      const range = groups[g];
+      const group = range ? cachedGroup(`${this.path}#${range.off}`) : undefined;
+      if (!range || group) {
+        for (let k = s; k < e; k++) fields[k] = [];
+        if (group) groupCells(group, cols, ats, fields, s);
+      } else {
+        plan.push(range.off, range.len, e - s);
+        for (let k = s; k < e; k++) {
+          rowsAt.push(ats[k - s]!);
+          dest.push(k);
+        }
+      }
+      s = e;
+    }
+    if (plan.length === 0) return undefined;
+    return { plan: new Float64Array(plan), ats: new Uint8Array(rowsAt), dest };
+  }
+
+  /** The addon's copy of the group dictionary (format 4), made on first use; null when the segment has none. */
+  private nativeDict(native: NativeRows): GroupDict | null {
+    if (this.groupDictNative === undefined) {
+      const gd = this.footer.groupDict;
+      this.groupDictNative = gd ? new native.GroupDict(zstdDecompress(this.read(gd.off, gd.len))) : null;
+    }
+    return this.groupDictNative;
+  }
+
+  /** The footer's column names, in column order. */
+  private columnNames(): string[] {
+    this.names ??= this.footer.columns.map((c) => c.name);
+    return this.names;
+  }
+
+  /**
+   * rowsAsync's groups in JS: those not in the caches read side by side on libuv's thread pool (group-reads.ts), each
+   * decoded as its bytes arrive.
+   */
+  private async asyncGroupRows(ids: readonly number[], todo: readonly number[], fields: [string, string][][]) {
+    for (let k = 0; k < todo.length; k++) fields[k] = [];
+    const groups = this.groups!;
+    const cols = this.footer.columns;
+    const reads: Promise<void>[] = [];
+    const ats: number[] = [];
+    let s = 0;
+    while (s < todo.length) {
+      const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
+      const e = this.groupRun(ids, todo, s, g, ats);
+      const range = groups[g];
+      if (range) {
+        const key = `${this.path}#${range.off}`;
+        const group = cachedGroup(key) ?? (key === scratchKey ? scratchHeld : undefined);
+        const base = s;
+        if (group) groupCells(group, cols, ats, fields, base);
+        else {
+          const rowsAt = ats.slice();
+          // As in `rows`: a group serving several rows of the page, or missed before, goes into the decoded-data
+          // cache (distinct pages of common terms keep meeting the same newest groups); the others are decoded
+          // into the scratch buffers and not kept.
+          const keep = e - s > 1 || missedBefore(key);
+          const decode = (span: Buffer): void =>
+            groupCells(
+              keep ? this.cacheGroup(key, range, span) : this.scratchGroup(key, range, true, span),
+              cols,
+              rowsAt,
+              fields,
+              base,
+            );
+          reads.push(readGroup({ fd: this.fd, off: range.off, len: range.len, decode }));
+        }
+      }
+      s = e;
+    }
+    // Every read settles before the descriptor may close (a failed one must not leave others reading it).
+    const settled = await Promise.allSettled(reads);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**

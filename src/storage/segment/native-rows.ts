@@ -1,0 +1,89 @@
+/**
+ * The page-row reader of Sluice's optional addon (`native/build`, the `sluice-build` optional dependency, see
+ * native/build/src/rows.cc): a segment's row groups of a page read, decoded and walked on the thread pool, one job per
+ * segment and page. SegmentReader.rowsAsync uses it when it loaded (and `SLUICE_ROWS_NATIVE` is not `off`); otherwise
+ * its JS path (RowGroup, group-reads.ts) reads the same rows.
+ */
+import { createRequire } from 'node:module';
+
+/** A segment's raw-content zstd dictionary, digested once (format 4 segments). */
+export type GroupDict = object;
+
+/**
+ * The cells of a job's rows: `meta` is [rows, cells, rowStart (rows + 1), column (cells), at (cells + 1)]; row k's
+ * cells are [rowStart[k], rowStart[k + 1]), cell i of column `column[i]` with the value `text.slice(at[i], at[i + 1])`
+ * when the page's cells are all ASCII (one string for the page), else `values[i]`.
+ */
+export interface NativeRowCells {
+  readonly meta: Uint32Array;
+  readonly text?: string;
+  readonly values?: string[];
+}
+
+export interface NativeRows {
+  GroupDict: new (raw: Uint8Array) => GroupDict;
+  /**
+   * The cells of rows of groups (formats 3 and 4): `plan` holds [offset, length, rows asked] per group, `ats` each
+   * asked row's index within its group (ascending within a group), in plan order. Rejects on a short read or a
+   * malformed group.
+   */
+  readRows(
+    fd: number,
+    plan: Float64Array,
+    ats: Uint8Array,
+    columns: number,
+    dict: GroupDict | null,
+  ): Promise<NativeRowCells>;
+}
+
+/**
+ * Sets fields[dest[k]] to row k of `got` as [name, value] pairs, cells in column order (the JS path's order).
+ */
+export function placeNativeRows(
+  got: NativeRowCells,
+  names: readonly string[],
+  dest: readonly number[],
+  fields: [string, string][][],
+): void {
+  const m = got.meta;
+  const rows = m[0]!;
+  const cells = m[1]!;
+  const rowStart = 2;
+  const column = rowStart + rows + 1;
+  const at = column + cells;
+  const text = got.text;
+  const values = got.values;
+  for (let k = 0; k < rows; k++) {
+    const row: [string, string][] = [];
+    for (let i = m[rowStart + k]!, end = m[rowStart + k + 1]!; i < end; i++) {
+      const v = text !== undefined ? text.slice(m[at + i]!, m[at + i + 1]!) : values![i]!;
+      row.push([names[m[column + i]!]!, v]);
+    }
+    fields[dest[k]!] = row;
+  }
+}
+
+let loaded: NativeRows | null | undefined;
+let enabled = process.env['SLUICE_ROWS_NATIVE'] !== 'off';
+
+/** The addon's row reader, or undefined when it did not build or is turned off. */
+export function nativeRows(): NativeRows | undefined {
+  if (!enabled) return undefined;
+  if (loaded === undefined) {
+    loaded = null;
+    try {
+      const b = createRequire(import.meta.url)('sluice-build') as Partial<NativeRows>;
+      if (typeof b.readRows === 'function' && typeof b.GroupDict === 'function') loaded = b as NativeRows;
+    } catch {
+      // Not built (optional dependency): rowsAsync reads groups in JS.
+    }
+  }
+  return loaded ?? undefined;
+}
+
+/** Turns the addon's row reader on or off (tests run both paths); returns whether it was on. */
+export function setNativeRows(on: boolean): boolean {
+  const was = enabled;
+  enabled = on;
+  return was;
+}

@@ -496,7 +496,9 @@ function pageOf(
       (row) => out.push(row) < want,
     );
     // The next window: enough rows for the matches still wanted at the density seen so far, at least twice this one.
-    const need = out.length === 0 ? 8 * size : (((want - out.length) * seen) / out.length) * 1.25;
+    // None seen yet: the density is below about one per `seen` rows, so `want` matches need `want` times as many (a
+    // rare term's page then evaluates the rest of the segment at once instead of in three more windows).
+    const need = out.length === 0 ? want * seen : (((want - out.length) * seen) / out.length) * 1.25;
     size = Math.max(2 * size, Math.ceil(need / 32) * 32);
   }
   return out;

@@ -312,6 +312,10 @@ async function attach(
   const close = async (): Promise<void> => {
     client.close();
     await server.stop();
+    // SLUICE_BENCH_SERVER_LOG=FILE: what the server printed (e.g. with --trace-opt or --trace-gc in
+    // SLUICE_BENCH_SERVER_ARGS), written there after it stops.
+    const log = process.env['SLUICE_BENCH_SERVER_LOG'];
+    if (log) await writeFile(log, server.output());
     if (removeOnClose) await rm(dataDir, { recursive: true, force: true });
   };
   return { server, pid, dataDir, client, call, count, close };

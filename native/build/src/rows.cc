@@ -29,7 +29,8 @@
 
 namespace {
 
-constexpr int MAX_COLUMNS = 4096;
+/** A sanity bound on a segment's column count (a key per column: thousands are possible). */
+constexpr int MAX_COLUMNS = 1 << 24;
 
 struct Dict {
   ZSTD_DDict* ddict = nullptr;
@@ -109,7 +110,8 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   const uint32_t C = j.columns;
   uint64_t raw[2] = {0, 0};
   for (uint32_t c = 0; c < C; c++)
-    if (!varint(p, len, pos, lens[c])) return j.error = where + " has a malformed header", false;
+    if (!varint(p, len, pos, lens[c]) || lens[c] > (1u << 30))
+      return j.error = where + " has a malformed header", false;
   const size_t mask = pos;
   pos += (C + 7) / 8;
   if (pos > len) return j.error = where + " has a malformed header", false;
@@ -157,20 +159,18 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
       uint32_t r = row[c];
       uint64_t l;
       while (r < want && a < end) {
-        if (!varint(s, end, a, l)) return j.error = where + " has a malformed cell", false;
+        if (!varint(s, end, a, l) || (l > 0 && l - 1 > end - a)) return j.error = where + " has a malformed cell", false;
         if (l > 0) a += l - 1;
         r++;
       }
       at[c] = a;
       row[c] = r;
-      if (a >= end) {
-        if (a > end) return j.error = where + " has a malformed cell", false;
-        continue;
-      }
+      if (a >= end) continue;
       size_t q = a;
       if (!varint(s, end, q, l)) return j.error = where + " has a malformed cell", false;
       if (l == 0) continue;
-      if (q + (l - 1) > end) return j.error = where + " has a malformed cell", false;
+      if (l - 1 > end - q) return j.error = where + " has a malformed cell", false;
+      if (j.arena.size() + (l - 1) > UINT32_MAX) return j.error = "a page of over 4 GB of cells", false;
       j.cells.push_back({c, static_cast<uint32_t>(j.arena.size()), static_cast<uint32_t>(l - 1)});
       j.arena.append(reinterpret_cast<const char*>(s + q), l - 1);
     }

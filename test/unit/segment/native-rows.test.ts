@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { HeadPart } from '../../../src/index/head-part.js';
 import { compileIndex, DEFAULT_TOKENS } from '../../../src/index/index-config.js';
-import { nativeRows, setNativeRows } from '../../../src/storage/segment/native-rows.js';
+import { type GroupDict, nativeRows, setNativeRows } from '../../../src/storage/segment/native-rows.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
 import { writeSegment } from '../../../src/storage/segment/segment-writer.js';
 
@@ -176,6 +176,49 @@ test('damaged groups fail the page with a clear error, in both paths', { skip },
       seg.close();
       twin.close();
     }
+  }
+});
+
+test('random damage to a group never crashes the reader: the page fails or returns cells', { skip }, async () => {
+  const [seg, twin] = build(2000, (i) => [
+    { key: 'a', value: `row ${i} ${'w'.repeat(i % 50)}` },
+    { key: 'b', value: String(i * 7) },
+  ]);
+  twin.close();
+  try {
+    const g = seg.footer.groups![20]!;
+    const original = Buffer.alloc(g.len);
+    const fd = openSync(seg.path, 'r+');
+    readSync(fd, original, 0, g.len, g.off);
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const addon = nativeRows()!;
+    const columns = seg.footer.columns.length;
+    const dict = (seg as unknown as { nativeDict(a: typeof addon): GroupDict | null }).nativeDict(addon);
+    assert.ok(dict, 'the dictionary path');
+    let failed = 0;
+    for (let round = 0; round < 300; round++) {
+      const damaged = Buffer.from(original);
+      for (let k = 0, hits = 1 + rand(4); k < hits; k++) damaged[rand(g.len)] = rand(256);
+      writeSync(fd, damaged, 0, g.len, g.off);
+      // The addon directly: the row cache must not answer instead of the damaged bytes.
+      const ats = new Uint8Array([rand(seg.footer.groupRows!)]);
+      try {
+        const got = await addon.readRows(fd, new Float64Array([g.off, g.len, 1]), ats, columns, dict);
+        assert.equal(got.meta[0], 1);
+      } catch (err) {
+        assert.ok(err instanceof Error && err.message.length > 0);
+        failed++;
+      }
+    }
+    writeSync(fd, original, 0, g.len, g.off);
+    closeSync(fd);
+    assert.ok(failed > 0, 'some damage is detected');
+  } finally {
+    seg.close();
   }
 });
 

@@ -180,6 +180,7 @@ function selectPage(index: CompiledIndex, parts: readonly SearchPart[], node: Qu
   // Segments are read by windows at the page's end (pageOf) unless a phrase among the top-level AND is verified
   // lazily across parts (the streams below).
   const windows = !o.wholeParts && node.kind !== 'all' && !planner.defersPhrase(node);
+  if (want > 0 && node.kind !== 'all') readAhead(planner, node, parts, order, o);
   for (let k = 0; k < order.length; k++) {
     const p = order[k]!;
     const part = parts[p]!;
@@ -439,6 +440,35 @@ export function listTopics(parts: readonly SearchPart[], token: string, limit: n
     .sort()
     .filter((t) => t > token)
     .slice(0, limit);
+}
+
+/** Segments (the first in result order) whose term lookups a page reads ahead. */
+const READ_AHEAD_PARTS = 32;
+
+/**
+ * Asks the kernel to read ahead what the page's term lookups will read in its first READ_AHEAD_PARTS segments in
+ * range (SegmentReader.willNeedTerms): every token block first, then, those read, every posting. The evaluation then
+ * reads them one segment after another, synchronously, and finds them in the page cache or already on their way,
+ * instead of waiting for the disk once per segment (a distinct needle read a block and a posting in each of 15).
+ */
+function readAhead(
+  planner: Planner,
+  node: QueryNode,
+  parts: readonly SearchPart[],
+  order: readonly number[],
+  o: SearchOptions,
+): void {
+  const lookups = planner.termLookups(node);
+  if (lookups.length === 0) return;
+  const segs: SegmentReader[] = [];
+  for (const p of order) {
+    const part = parts[p]!;
+    if (!(part instanceof SegmentReader) || part.n === 0 || part.maxTime < o.from || part.minTime >= o.to) continue;
+    segs.push(part);
+    if (segs.length === READ_AHEAD_PARTS) break;
+  }
+  for (const postings of [false, true])
+    for (const seg of segs) for (const { dict, tokens } of lookups) seg.willNeedTerms(dict, tokens, postings);
 }
 
 /** Rows of the first window of a page (pageOf); later windows are sized from the matches found so far. */

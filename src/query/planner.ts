@@ -178,6 +178,35 @@ export class Planner {
     return { set: acc!, check: (row) => checks.every((c) => c(row)), ...(fields ? { fields } : {}) };
   }
 
+  /**
+   * The whole tokens evaluating `node` looks up, by dictionary: terms without wildcards of text and reserved fields
+   * (a read-ahead of their token blocks and postings, executor.ts). Numeric and wildcard terms are not listed.
+   */
+  termLookups(node: QueryNode, out: { dict: string; tokens: string[] }[] = []): { dict: string; tokens: string[] }[] {
+    switch (node.kind) {
+      case 'term': {
+        if (node.pieces.some((p) => typeof p !== 'string') && !node.phrase) break;
+        const plan = this.plan(node.field);
+        if (plan.kind === 'raw') out.push({ dict: plan.dict, tokens: [literalOf(node.pieces)] });
+        else if (plan.kind === 'text') {
+          const tokens = plan.tokenizer.tokens(literalOf(node.pieces));
+          if (tokens.length > 0) out.push({ dict: plan.dict, tokens });
+        }
+        break;
+      }
+      case 'and':
+      case 'or':
+        for (const c of node.children) this.termLookups(c, out);
+        break;
+      case 'not':
+        this.termLookups(node.child, out);
+        break;
+      default:
+        break;
+    }
+    return out;
+  }
+
   /** Whether evaluateDeferred would defer a phrase check of `node` (a phrase among its top-level AND). */
   defersPhrase(node: QueryNode): boolean {
     const children = node.kind === 'and' ? node.children : [node];

@@ -359,13 +359,38 @@ napi_value ReadRows(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/** willNeed(fd, ranges: Float64Array [offset, length] pairs): posix_fadvise(WILLNEED) of each, for read-ahead. */
+napi_value WillNeed(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t fd;
+  bool is = false;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0)
+    return throwError(env, "willNeed(fd, ranges): bad fd");
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throwError(env, "willNeed: bad ranges");
+  napi_get_typedarray_info(env, argv[1], &type, &length, &data, nullptr, nullptr);
+  if (type != napi_float64_array || length % 2 != 0)
+    return throwError(env, "willNeed: ranges must be a Float64Array of pairs");
+  const double* r = static_cast<const double*>(data);
+  for (size_t i = 0; i < length; i += 2)
+    if (r[i] >= 0 && r[i + 1] > 0)
+      posix_fadvise(fd, static_cast<off_t>(r[i]), static_cast<off_t>(r[i + 1]), POSIX_FADV_WILLNEED);
+  return nullptr;
+}
+
 }  // namespace
 
-/** Adds GroupDict and readRows to the addon's exports (build.cc's Init calls it). */
+/** Adds GroupDict, readRows and willNeed to the addon's exports (build.cc's Init calls it). */
 void InitRows(napi_env env, napi_value exports) {
   napi_value cls, fn;
   napi_define_class(env, "GroupDict", NAPI_AUTO_LENGTH, DictNew, nullptr, 0, nullptr, &cls);
   napi_set_named_property(env, exports, "GroupDict", cls);
   napi_create_function(env, "readRows", NAPI_AUTO_LENGTH, ReadRows, nullptr, &fn);
   napi_set_named_property(env, exports, "readRows", fn);
+  napi_create_function(env, "willNeed", NAPI_AUTO_LENGTH, WillNeed, nullptr, &fn);
+  napi_set_named_property(env, exports, "willNeed", fn);
 }

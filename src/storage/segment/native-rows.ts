@@ -34,6 +34,8 @@ export interface NativeRows {
     columns: number,
     dict: GroupDict | null,
   ): Promise<NativeRowCells>;
+  /** posix_fadvise(WILLNEED) of each [offset, length] pair of `ranges` in `fd`: the kernel reads them ahead. */
+  willNeed(fd: number, ranges: Float64Array): void;
 }
 
 /**
@@ -73,7 +75,8 @@ export function nativeRows(): NativeRows | undefined {
     loaded = null;
     try {
       const b = createRequire(import.meta.url)('sluice-build') as Partial<NativeRows>;
-      if (typeof b.readRows === 'function' && typeof b.GroupDict === 'function') loaded = b as NativeRows;
+      if (typeof b.readRows === 'function' && typeof b.GroupDict === 'function' && typeof b.willNeed === 'function')
+        loaded = b as NativeRows;
     } catch {
       // Not built (optional dependency): rowsAsync reads groups in JS.
     }

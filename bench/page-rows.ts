@@ -10,13 +10,14 @@
  * JS path instead of the addon's page-row reader (native-rows.ts): run both, alternating, to compare them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { compileIndex, type IndexDocument } from '../src/index/index-config.js';
 import { parseQuery, searchAsync } from '../src/query/executor.js';
 import { nativeRows } from '../src/storage/segment/native-rows.js';
 import type { StoredRow } from '../src/storage/segment/part.js';
 import { SegmentReader } from '../src/storage/segment/segment-reader.js';
-import { DAY, printMachine } from './nginx-day.js';
+import { DAY } from './nginx-day.js';
 import { NginxLogGenerator } from './nginx-generator.js';
 
 function option(name: string, fallback?: string): string {
@@ -29,7 +30,10 @@ function option(name: string, fallback?: string): string {
 async function main(): Promise<void> {
   const keep = option('keep');
   const runs = Number(option('runs', '21'));
-  printMachine({ logs: 0, batch: 0, clients: 0, shards: 0, runs, settle: 0, quiet: 0, keep });
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`,
+  );
+  console.log(`options: ${JSON.stringify({ keep, runs })}`);
   const meta = JSON.parse(readFileSync(join(keep, 'meta', 'meta.json'), 'utf8')) as {
     resources: { index: Record<string, IndexDocument> };
   };

@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ namespace {
 
 /** A sanity bound on a segment's column count (a key per column: thousands are possible). */
 constexpr int MAX_COLUMNS = 1 << 24;
+/** A group, a section or a frame longer than this is damaged (groups hold at most 128 rows). */
+constexpr uint64_t MAX_SECTION = 1u << 30;
 
 struct Dict {
   ZSTD_DDict* ddict = nullptr;
@@ -103,6 +106,7 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   const size_t len = static_cast<size_t>(j.plan[3 * g + 1]);
   const size_t count = static_cast<size_t>(j.plan[3 * g + 2]);
   const std::string where = "row group at " + std::to_string(off);
+  if (len > MAX_SECTION) return j.error = where + " is " + std::to_string(len) + " bytes long", false;
   in.resize(len);
   if (!readAll(j.fd, in.data(), len, off, j.error)) return false;
   const uint8_t* p = in.data();
@@ -110,7 +114,7 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   const uint32_t C = j.columns;
   uint64_t raw[2] = {0, 0};
   for (uint32_t c = 0; c < C; c++)
-    if (!varint(p, len, pos, lens[c]) || lens[c] > (1u << 30))
+    if (!varint(p, len, pos, lens[c]) || lens[c] > MAX_SECTION)
       return j.error = where + " has a malformed header", false;
   const size_t mask = pos;
   pos += (C + 7) / 8;
@@ -123,7 +127,7 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   }
   uint64_t clen[2];
   for (int f = 0; f < 2; f++)
-    if (!varint(p, len, pos, clen[f])) return j.error = where + " has a malformed header", false;
+    if (!varint(p, len, pos, clen[f]) || clen[f] > len) return j.error = where + " has a malformed header", false;
   if (pos + clen[0] + clen[1] != len)
     return j.error = where + ": frames end at " + std::to_string(pos + clen[0] + clen[1]) + ", not " +
                      std::to_string(len),
@@ -133,7 +137,11 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
       pos += clen[f];
       continue;
     }
-    if (raw[f] > (1u << 30)) return j.error = where + " has a malformed header", false;
+    // The frame's own header states its size (zstd-napi writes it): checked before allocating for it.
+    const unsigned long long stated = ZSTD_getFrameContentSize(p + pos, clen[f]);
+    if (raw[f] > MAX_SECTION || stated == ZSTD_CONTENTSIZE_ERROR ||
+        (stated != ZSTD_CONTENTSIZE_UNKNOWN && stated != raw[f]))
+      return j.error = where + " has a malformed header", false;
     frames[f].resize(raw[f]);
     const size_t n = j.ddict ? ZSTD_decompress_usingDDict(dctx, frames[f].data(), raw[f], p + pos, clen[f], j.ddict)
                              : ZSTD_decompressDCtx(dctx, frames[f].data(), raw[f], p + pos, clen[f]);
@@ -200,8 +208,12 @@ void Execute(napi_env, void* data) {
   std::vector<uint32_t> row(j.columns);
   j.rowStart.assign(1, 0);
   size_t atPos = 0;
-  for (size_t g = 0; g < groups; g++)
-    if (!readGroup(j, g, atPos, in, frames, lens, frameOf, from, at, row)) return;
+  try {
+    for (size_t g = 0; g < groups; g++)
+      if (!readGroup(j, g, atPos, in, frames, lens, frameOf, from, at, row)) return;
+  } catch (const std::bad_alloc&) {
+    j.error = "out of memory reading the row groups of a page";
+  }
 }
 
 /**

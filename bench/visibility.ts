@@ -4,8 +4,8 @@
  * What it measures: a real `sluice serve` child process (default config) with a full-text index on a 2-shard
  * logstore. A background client sends LZ4 PutLogs of 1,024 generated nginx logs at `--rate` raw MB/s; meanwhile
  * `--probes` times, one log with a token of its own is sent, and GetLogs polls for that token every 10 ms from its
- * acknowledgement until it is found. Prints the median, p90 and the longest of those waits, the rate reached, and the
- * machine.
+ * acknowledgement until it is found. Prints the median, p90 and the longest of those waits, the rate reached, the
+ * server's CPU (cores) over the run, and the machine.
  *
  * How to run: `npm run build && node dist/bench/visibility.js [--rate 20] [--probes 40]`.
  * Needs: nothing but this repo built; data goes to a temp folder removed afterwards.
@@ -16,6 +16,7 @@ import { DEFAULT_TOKENS } from '../src/index/index-config.js';
 import { encodeLogGroup, type LogGroup } from '../src/protocol/log-group.js';
 import { lz4BlockCompress } from '../src/protocol/lz4-block.js';
 import { removeDir, startServerProcess } from '../test/helpers/server-process.js';
+import { proc } from './nginx-day.js';
 import { NginxLogGenerator } from './nginx-generator.js';
 
 function option(name: string, fallback: number): number {
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
       });
     let sentMB = 0;
     const t0 = performance.now();
+    const cpu0 = proc(server.child.pid!).cpuSec;
     const background = (async () => {
       for (let i = 0; !stop; ) {
         if (sentMB < ((performance.now() - t0) / 1000) * rate) {
@@ -107,12 +109,14 @@ async function main(): Promise<void> {
     }
     stop = true;
     await background;
-    const reached = sentMB / ((performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    const reached = sentMB / seconds;
+    const cores = (proc(server.child.pid!).cpuSec - cpu0) / seconds;
     waits.sort((a, b) => a - b);
     const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(waits.length * q))]!.toFixed(0);
     console.log(
-      `background ${reached.toFixed(1)} MB/s raw; acknowledged -> searchable over ${probes} probes: ` +
-        `median ${at(0.5)} ms, p90 ${at(0.9)} ms, longest ${at(1)} ms`,
+      `background ${reached.toFixed(1)} MB/s raw (server ${cores.toFixed(2)} cores); acknowledged -> searchable over ` +
+        `${probes} probes: median ${at(0.5)} ms, p90 ${at(0.9)} ms, longest ${at(1)} ms`,
     );
   } finally {
     stop = true;

@@ -218,14 +218,16 @@ void Execute(napi_env, void* data) {
 
 /**
  * The job's cells for JS: `meta` is a Uint32Array [rows, cells, rowStart (rows + 1), column (cells), at (cells + 1)],
- * row k's cells being [rowStart[k], rowStart[k + 1]) and cell i `text.slice(at[i], at[i + 1])` when every cell is
- * ASCII (one string for the page: an N-API call per cell cost more than the rest of the read), else `values[i]`.
+ * row k's cells being [rowStart[k], rowStart[k + 1]) and cell i's bytes [at[i], at[i + 1]) of the job's arena;
+ * `rows[k]` is row k's cells as one string when they are all ASCII (cell i is then its slice from
+ * at[i] - at[rowStart[k]]), else an array of one string per cell. An N-API call per cell cost more than the rest of
+ * the read; one string per page would make every cached row keep the whole page's text alive.
  */
 napi_value Result(napi_env env, Job& j) {
   const size_t rows = j.rowStart.size() - 1;
   const size_t cells = j.cells.size();
   const size_t words = 2 + (rows + 1) + cells + (cells + 1);
-  napi_value buffer, meta, result;
+  napi_value buffer, meta, result, texts;
   void* data;
   napi_create_arraybuffer(env, words * 4, &data, &buffer);
   uint32_t* m = static_cast<uint32_t*>(data);
@@ -234,34 +236,35 @@ napi_value Result(napi_env env, Job& j) {
   std::memcpy(m + 2, j.rowStart.data(), (rows + 1) * 4);
   uint32_t* col = m + 2 + rows + 1;
   uint32_t* at = col + cells;
-  bool ascii = true;
   for (size_t i = 0; i < cells; i++) {
     col[i] = j.cells[i].column;
     at[i] = j.cells[i].at;
   }
   at[cells] = static_cast<uint32_t>(j.arena.size());
-  for (unsigned char ch : j.arena)
-    if (ch >= 0x80) {
-      ascii = false;
-      break;
-    }
   napi_create_typedarray(env, napi_uint32_array, words, buffer, 0, &meta);
+  napi_create_array_with_length(env, rows, &texts);
+  const char* arena = j.arena.data();
+  for (size_t k = 0; k < rows; k++) {
+    const uint32_t first = j.rowStart[k], last = j.rowStart[k + 1];
+    const uint32_t from = at[first], to = at[last];
+    bool ascii = true;
+    for (uint32_t b = from; b < to && ascii; b++) ascii = static_cast<unsigned char>(arena[b]) < 0x80;
+    napi_value row;
+    if (ascii) {
+      napi_create_string_latin1(env, arena + from, to - from, &row);
+    } else {
+      napi_create_array_with_length(env, last - first, &row);
+      for (uint32_t i = first; i < last; i++) {
+        napi_value v;
+        napi_create_string_utf8(env, arena + at[i], at[i + 1] - at[i], &v);
+        napi_set_element(env, row, i - first, v);
+      }
+    }
+    napi_set_element(env, texts, static_cast<uint32_t>(k), row);
+  }
   napi_create_object(env, &result);
   napi_set_named_property(env, result, "meta", meta);
-  if (ascii) {
-    napi_value text;
-    napi_create_string_latin1(env, j.arena.data(), j.arena.size(), &text);
-    napi_set_named_property(env, result, "text", text);
-  } else {
-    napi_value values;
-    napi_create_array_with_length(env, cells, &values);
-    for (size_t i = 0; i < cells; i++) {
-      napi_value v;
-      napi_create_string_utf8(env, j.arena.data() + at[i], at[i + 1] - at[i], &v);
-      napi_set_element(env, values, static_cast<uint32_t>(i), v);
-    }
-    napi_set_named_property(env, result, "values", values);
-  }
+  napi_set_named_property(env, result, "rows", texts);
   return result;
 }
 

@@ -11,13 +11,13 @@ export type GroupDict = object;
 
 /**
  * The cells of a job's rows: `meta` is [rows, cells, rowStart (rows + 1), column (cells), at (cells + 1)]; row k's
- * cells are [rowStart[k], rowStart[k + 1]), cell i of column `column[i]` with the value `text.slice(at[i], at[i + 1])`
- * when the page's cells are all ASCII (one string for the page), else `values[i]`.
+ * cells are [rowStart[k], rowStart[k + 1]), cell i of column `column[i]`. `rows[k]` is row k's cells as one string
+ * when they are all ASCII (cell i is its slice from at[i] - at[rowStart[k]] to at[i + 1] - at[rowStart[k]]: a row
+ * kept in the row cache keeps only its own text alive), else one string per cell.
  */
 export interface NativeRowCells {
   readonly meta: Uint32Array;
-  readonly text?: string;
-  readonly values?: string[];
+  readonly rows: (string | string[])[];
 }
 
 export interface NativeRows {
@@ -53,14 +53,16 @@ export function placeNativeRows(
   const rowStart = 2;
   const column = rowStart + rows + 1;
   const at = column + cells;
-  const text = got.text;
-  const values = got.values;
   for (let k = 0; k < rows; k++) {
     const row: [string, string][] = [];
-    for (let i = m[rowStart + k]!, end = m[rowStart + k + 1]!; i < end; i++) {
-      const v = text !== undefined ? text.slice(m[at + i]!, m[at + i + 1]!) : values![i]!;
-      row.push([names[m[column + i]!]!, v]);
-    }
+    const first = m[rowStart + k]!;
+    const end = m[rowStart + k + 1]!;
+    const text = got.rows[k]!;
+    if (typeof text === 'string') {
+      const base = m[at + first]!;
+      for (let i = first; i < end; i++)
+        row.push([names[m[column + i]!]!, text.slice(m[at + i]! - base, m[at + i + 1]! - base)]);
+    } else for (let i = first; i < end; i++) row.push([names[m[column + i]!]!, text[i - first]!]);
     fields[dest[k]!] = row;
   }
 }

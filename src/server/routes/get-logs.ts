@@ -73,7 +73,11 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
       const result = await runSearch(indexer, project, logstore, params, ctx.signal);
       const data = result.rows.map(rowJson);
       const keys = new Set<string>();
-      for (const r of result.rows) for (const [k] of r.fields) if (!k.startsWith('__')) keys.add(k);
+      for (const r of result.rows)
+        for (let i = 0; i < r.fields.length; i++) {
+          const k = r.fields[i]![0];
+          if (!k.startsWith('__')) keys.add(k);
+        }
       const used = process.cpuUsage(cpu);
       const json = {
         meta: {
@@ -247,10 +251,18 @@ function withTopic(node: QueryNode, topic: string): QueryNode {
   return node.kind === 'all' ? t : { kind: 'and', children: [t, node] };
 }
 
-/** A row as SLS returns it: every value a string, reserved fields first. */
+/**
+ * A row as SLS returns it: every value a string, reserved fields first. An indexed loop, not `for (const [k, v] of
+ * ...)`: until V8 optimizes it (the first dozens of pages after a start), destructuring each pair through the array
+ * iterator cost ~3 µs per row, the loop below ~0.7 µs.
+ */
 function rowJson(row: StoredRow): Record<string, string> {
   const out: Record<string, string> = { __time__: String(row.time), __source__: '', __topic__: '' };
-  for (const [k, v] of row.fields) out[k] = v;
+  const fields = row.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const pair = fields[i]!;
+    out[pair[0]] = pair[1];
+  }
   return out;
 }
 

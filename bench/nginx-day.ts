@@ -100,7 +100,8 @@ export function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-export function printMachine(o: DayOptions): void {
+/** Prints the machine and a bench's options (any JSON-able object). */
+export function printMachine(o: object): void {
   console.log(
     `machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`,
   );

@@ -10,14 +10,13 @@
  * JS path instead of the addon's page-row reader (native-rows.ts): run both, alternating, to compare them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { compileIndex, type IndexDocument } from '../src/index/index-config.js';
 import { parseQuery, searchAsync } from '../src/query/executor.js';
+import { rowJson } from '../src/server/routes/get-logs.js';
 import { nativeRows } from '../src/storage/segment/native-rows.js';
-import type { StoredRow } from '../src/storage/segment/part.js';
 import { SegmentReader } from '../src/storage/segment/segment-reader.js';
-import { DAY } from './nginx-day.js';
+import { DAY, printMachine } from './nginx-day.js';
 import { NginxLogGenerator } from './nginx-generator.js';
 
 function option(name: string, fallback?: string): string {
@@ -30,10 +29,7 @@ function option(name: string, fallback?: string): string {
 async function main(): Promise<void> {
   const keep = option('keep');
   const runs = Number(option('runs', '21'));
-  console.log(
-    `machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`,
-  );
-  console.log(`options: ${JSON.stringify({ keep, runs })}`);
+  printMachine({ keep, runs });
   const meta = JSON.parse(readFileSync(join(keep, 'meta', 'meta.json'), 'utf8')) as {
     resources: { index: Record<string, IndexDocument> };
   };
@@ -51,11 +47,6 @@ async function main(): Promise<void> {
   const ips = (gen as unknown as { ips: string[] }).ips;
   const needle = ips[ips.length - 1]!;
   const distinct = [...new Set(ips.slice(0, -1).reverse())].filter((ip) => ip !== needle).slice(0, runs);
-  const rowJson = (row: StoredRow): Record<string, string> => {
-    const out: Record<string, string> = { __time__: String(row.time), __source__: '', __topic__: '' };
-    for (const [k, v] of row.fields) out[k] = v;
-    return out;
-  };
   const page = async (q: string): Promise<number> => {
     const t = performance.now();
     const r = await searchAsync(index, parts, parseQuery(q), {

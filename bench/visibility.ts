@@ -10,13 +10,12 @@
  * How to run: `npm run build && node dist/bench/visibility.js [--rate 20] [--probes 40]`.
  * Needs: nothing but this repo built; data goes to a temp folder removed afterwards.
  */
-import { cpus, totalmem } from 'node:os';
 import { SlsClient, type SlsRequest } from '../src/client/sls-client.js';
 import { DEFAULT_TOKENS } from '../src/index/index-config.js';
 import { encodeLogGroup, type LogGroup } from '../src/protocol/log-group.js';
 import { lz4BlockCompress } from '../src/protocol/lz4-block.js';
 import { removeDir, startServerProcess } from '../test/helpers/server-process.js';
-import { proc } from './nginx-day.js';
+import { printMachine, proc } from './nginx-day.js';
 import { NginxLogGenerator } from './nginx-generator.js';
 
 function option(name: string, fallback: number): number {
@@ -31,10 +30,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 async function main(): Promise<void> {
   const rate = option('rate', 20);
   const probes = option('probes', 40);
-  console.log(
-    `machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`,
-  );
-  console.log(`options: ${JSON.stringify({ rate, probes })}`);
+  printMachine({ rate, probes });
   const server = await startServerProcess();
   const client = new SlsClient({
     endpoint: server.url,

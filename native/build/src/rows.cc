@@ -105,8 +105,12 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   const off_t off = static_cast<off_t>(j.plan[3 * g]);
   const size_t len = static_cast<size_t>(j.plan[3 * g + 1]);
   const size_t count = static_cast<size_t>(j.plan[3 * g + 2]);
-  const std::string where = "row group at " + std::to_string(off);
-  if (len > MAX_SECTION) return j.error = where + " is " + std::to_string(len) + " bytes long", false;
+  // Fails the job with `what` about this group (the message is only built on failure: this runs per group).
+  auto fail = [&](const std::string& what) {
+    j.error = "row group at " + std::to_string(off) + what;
+    return false;
+  };
+  if (len > MAX_SECTION) return fail(" is " + std::to_string(len) + " bytes long");
   in.resize(len);
   if (!readAll(j.fd, in.data(), len, off, j.error)) return false;
   const uint8_t* p = in.data();
@@ -115,10 +119,10 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   uint64_t raw[2] = {0, 0};
   for (uint32_t c = 0; c < C; c++)
     if (!varint(p, len, pos, lens[c]) || lens[c] > MAX_SECTION)
-      return j.error = where + " has a malformed header", false;
+      return fail(" has a malformed header");
   const size_t mask = pos;
   pos += (C + 7) / 8;
-  if (pos > len) return j.error = where + " has a malformed header", false;
+  if (pos > len) return fail(" has a malformed header");
   for (uint32_t c = 0; c < C; c++) {
     const uint8_t f = (p[mask + (c >> 3)] >> (c & 7)) & 1;
     frameOf[c] = f;
@@ -127,11 +131,9 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   }
   uint64_t clen[2];
   for (int f = 0; f < 2; f++)
-    if (!varint(p, len, pos, clen[f]) || clen[f] > len) return j.error = where + " has a malformed header", false;
+    if (!varint(p, len, pos, clen[f]) || clen[f] > len) return fail(" has a malformed header");
   if (pos + clen[0] + clen[1] != len)
-    return j.error = where + ": frames end at " + std::to_string(pos + clen[0] + clen[1]) + ", not " +
-                     std::to_string(len),
-           false;
+    return fail(": frames end at " + std::to_string(pos + clen[0] + clen[1]) + ", not " + std::to_string(len));
   for (int f = 0; f < 2; f++) {
     if (raw[f] == 0) {
       pos += clen[f];
@@ -141,14 +143,13 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
     const unsigned long long stated = ZSTD_getFrameContentSize(p + pos, clen[f]);
     if (raw[f] > MAX_SECTION || stated == ZSTD_CONTENTSIZE_ERROR ||
         (stated != ZSTD_CONTENTSIZE_UNKNOWN && stated != raw[f]))
-      return j.error = where + " has a malformed header", false;
+      return fail(" has a malformed header");
     frames[f].resize(raw[f]);
     const size_t n = j.ddict ? ZSTD_decompress_usingDDict(dctx, frames[f].data(), raw[f], p + pos, clen[f], j.ddict)
                              : ZSTD_decompressDCtx(dctx, frames[f].data(), raw[f], p + pos, clen[f]);
-    if (ZSTD_isError(n)) return j.error = where + ": " + ZSTD_getErrorName(n), false;
+    if (ZSTD_isError(n)) return fail(std::string(": ") + ZSTD_getErrorName(n));
     if (n != raw[f])
-      return j.error = where + ": frame decoded to " + std::to_string(n) + " bytes, not " + std::to_string(raw[f]),
-             false;
+      return fail(": frame decoded to " + std::to_string(n) + " bytes, not " + std::to_string(raw[f]));
     pos += clen[f];
   }
   // Rows in order (ascending within the group), each column's cursor moving forward only: every column's cells are
@@ -167,7 +168,7 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
       uint32_t r = row[c];
       uint64_t l;
       while (r < want && a < end) {
-        if (!varint(s, end, a, l) || (l > 0 && l - 1 > end - a)) return j.error = where + " has a malformed cell", false;
+        if (!varint(s, end, a, l) || (l > 0 && l - 1 > end - a)) return fail(" has a malformed cell");
         if (l > 0) a += l - 1;
         r++;
       }
@@ -175,9 +176,9 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
       row[c] = r;
       if (a >= end) continue;
       size_t q = a;
-      if (!varint(s, end, q, l)) return j.error = where + " has a malformed cell", false;
+      if (!varint(s, end, q, l)) return fail(" has a malformed cell");
       if (l == 0) continue;
-      if (l - 1 > end - q) return j.error = where + " has a malformed cell", false;
+      if (l - 1 > end - q) return fail(" has a malformed cell");
       if (j.arena.size() + (l - 1) > UINT32_MAX) return j.error = "a page of over 4 GB of cells", false;
       j.cells.push_back({c, static_cast<uint32_t>(j.arena.size()), static_cast<uint32_t>(l - 1)});
       j.arena.append(reinterpret_cast<const char*>(s + q), l - 1);

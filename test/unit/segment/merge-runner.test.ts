@@ -12,7 +12,7 @@ import { NginxLogGenerator } from '../../../bench/nginx-generator.js';
 import { compileIndex } from '../../../src/index/index-config.js';
 import { SegmentBuild } from '../../../src/index/segment-build.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
-import { MergeRunner } from '../../../src/storage/segment/merge-runner.js';
+import { MergeRunner, STOP_AFTER_ROWS } from '../../../src/storage/segment/merge-runner.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-merge-runner-'));
@@ -86,6 +86,27 @@ test('a merge starts only once beforeMerge has settled (builders being stopped f
     const r = SegmentReader.open(join(dir, '0000000300.seg'));
     assert.equal(r.n, 400);
     r.close();
+  } finally {
+    await runner.close();
+  }
+});
+
+test('after a large merge the worker stops as soon as no merge is queued; after a small one it is kept', async () => {
+  const runner = new MergeRunner();
+  const gen = new NginxLogGenerator(11);
+  try {
+    const a = segments(gen, 40, 2);
+    await runner.merge({ inputs: a, output: join(dir, '0000000400.seg'), id: '0000000400', configVersion: 1 }, 400);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(runner.running, true, 'a worker that merged little is kept for the next merge');
+    const b = segments(gen, 50, 2);
+    // `rows` is what the caller says the merge writes: the worker's memory grows with it.
+    await runner.merge(
+      { inputs: b, output: join(dir, '0000000500.seg'), id: '0000000500', configVersion: 1 },
+      STOP_AFTER_ROWS,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(runner.running, false, 'the worker is stopped right after a large merge');
   } finally {
     await runner.close();
   }

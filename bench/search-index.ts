@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       sealAgeMs: 1e12,
       maxSegments: segments - 1,
       maxSegmentRows: 1e9,
+      mergeRatio: 0,
     });
     let add = 0;
     let seal = 0;
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
         sealAgeMs: 1e12,
         maxSegments: segments - 1,
         maxSegmentRows: 1e9,
+        mergeRatio: 0,
       });
     }
     const idx = reopened ?? idx0;

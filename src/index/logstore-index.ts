@@ -21,14 +21,33 @@ export interface LogstoreIndexOptions {
   readonly maxSegments: number;
   /** A merge never produces a segment larger than this. */
   readonly maxSegmentRows: number;
+  /**
+   * A merge's output holds at least this many times the rows of its largest input (0: no such rule). Without it,
+   * once the bound is passed every new segment was merged into the one growing toward maxSegmentRows, so each row
+   * was rewritten once per later segment: ~23 times for 10k-row segments under a 524k cap. With 2, a row is
+   * rewritten about log2(maxSegmentRows / young rows) times at most, as in a binary counter.
+   */
+  readonly mergeRatio: number;
 }
 
+/**
+ * Every segment a query visits costs it a token block, a posting, its windows and a pool job, and a day loaded in bulk
+ * gives segments that all overlap in time. 5M logs settled at 15 segments under the former bounds (8 segments of at
+ * most 524,288 rows): a rare IP's page over them took 4.5 ms of CPU in one process, against 3.9 ms over the same logs
+ * merged into 7 and 3.3 ms into 3 (docs/benchmarks.md, session 9). They now settle at ~6. A cap of 2M rows (3
+ * segments) was measured too: merging 2M rows holds ~110 MB more than the server's ~400 MB after a bulk load, which
+ * took bench:search's peak RSS to 499–506 MiB of its 512 MiB budget; merges of 1M stayed under ~400 MiB.
+ */
 export const DEFAULT_INDEX_OPTIONS: LogstoreIndexOptions = Object.freeze({
   sealRows: 131_072,
   sealAgeMs: 10_000,
-  maxSegments: 8,
-  maxSegmentRows: 524_288,
+  maxSegments: 4,
+  maxSegmentRows: 1_048_576,
+  mergeRatio: 2,
 });
+
+/** Most segments one merge reads. */
+const MAX_MERGE_INPUTS = 8;
 
 const SEG_EXT = '.seg';
 const DROPPED_FILE = 'dropped.json';
@@ -314,15 +333,8 @@ export class LogstoreIndex {
    */
   async mergeOnce(runner?: MergeRunner): Promise<boolean> {
     if (this.merging || this.segments.length <= this.options.maxSegments) return false;
-    const bySize = [...this.segments].sort((a, b) => a.n - b.n);
-    const pick: SegmentReader[] = [];
-    let rows = 0;
-    for (const s of bySize) {
-      if (pick.length >= 8 || rows + s.n > this.options.maxSegmentRows) break;
-      pick.push(s);
-      rows += s.n;
-    }
-    if (pick.length < 2) return false;
+    const pick = pickMerge(this.segments, this.options);
+    if (!pick) return false;
     // Merge in creation order so ties in time keep their original order.
     pick.sort((a, b) => (a.id < b.id ? -1 : 1));
     const id = this.newSegmentId();
@@ -330,7 +342,11 @@ export class LogstoreIndex {
     this.merging = true;
     try {
       if (runner) {
-        await runner.merge({ inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version });
+        const rows = pick.reduce((a, s) => a + s.n, 0);
+        await runner.merge(
+          { inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version },
+          rows,
+        );
       } else {
         mergeSegments(pick, path, id, this.compiled.version);
       }
@@ -391,4 +407,21 @@ export class LogstoreIndex {
   private newSegmentId(): string {
     return String(this.nextSeq++).padStart(10, '0');
   }
+}
+
+/**
+ * The segments one merge should read, or undefined for none: the longest run of the smallest segments (at most
+ * MAX_MERGE_INPUTS, at most maxSegmentRows in all) whose total is at least mergeRatio times its largest.
+ */
+export function pickMerge<S extends { readonly n: number }>(
+  segments: readonly S[],
+  options: Pick<LogstoreIndexOptions, 'maxSegmentRows' | 'mergeRatio'>,
+): S[] | undefined {
+  const pick = [...segments].sort((a, b) => a.n - b.n);
+  let rows = 0;
+  let k = 0;
+  while (k < pick.length && k < MAX_MERGE_INPUTS && rows + pick[k]!.n <= options.maxSegmentRows) rows += pick[k++]!.n;
+  pick.length = k;
+  while (pick.length >= 2 && rows < options.mergeRatio * pick[pick.length - 1]!.n) rows -= pick.pop()!.n;
+  return pick.length >= 2 ? pick : undefined;
 }

@@ -34,6 +34,7 @@ export const MANUAL_SEALS: LogstoreIndexOptions = Object.freeze({
   sealAgeMs: 1e12,
   maxSegments: 100,
   maxSegmentRows: 1e9,
+  mergeRatio: 0,
 });
 
 /** Full text on spaces and `n` as a long key. */

@@ -21,6 +21,7 @@ const OPTIONS = {
   sealAgeMs: 1e12,
   maxSegments: 100,
   maxSegmentRows: 1e9,
+  mergeRatio: 0,
   pollMs: 5,
   batchRecords: 5,
   worker: false,

@@ -31,6 +31,7 @@ for (const worker of [false, true]) {
       sealAgeMs: 1e12,
       maxSegments: 2,
       maxSegmentRows: 1e9,
+      mergeRatio: 0,
       pollMs: 5,
       batchRecords: 3,
       worker,

@@ -122,6 +122,7 @@ async function layout(kind: 'head' | 'segment' | 'split' | 'merged'): Promise<Lo
     sealAgeMs: 1e12,
     maxSegments: 1,
     maxSegmentRows: 1e9,
+    mergeRatio: 0,
   });
   idx.add('0-0', 0, G1);
   if (kind === 'split' || kind === 'merged') idx.seal();

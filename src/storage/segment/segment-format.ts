@@ -43,10 +43,12 @@ export const MAGIC_V1 = Buffer.from('SLUSEG01', 'latin1');
 export const BLOCK_ROWS = 1024;
 /**
  * Rows per group of segments at rest (merges, head seals, reindexing), written at zstd level 3 against the segment's
- * dictionary: a page row decodes one 32-row group. Young segments (builds, merged within seconds) keep
- * YOUNG_GROUP_ROWS without a dictionary: at their fast level, per-frame costs dominate small frames.
+ * dictionary: a page row decodes one 16-row group. Young segments (builds, merged within seconds) keep
+ * YOUNG_GROUP_ROWS without a dictionary: at their fast level, per-frame costs dominate small frames. 32 rows (until
+ * 2026-11-23) took ~7 % fewer bytes of segments, but a rare IP's page, one group per row, cost ~10 % more CPU in all
+ * (docs/benchmarks.md, session 9); pages of frequent terms, whose rows share groups, cost the same.
  */
-export const GROUP_ROWS = 32;
+export const GROUP_ROWS = 16;
 export const YOUNG_GROUP_ROWS = 128;
 /** Most rows a group may hold (builders size per-group arrays by it); groupRows must divide BLOCK_ROWS. */
 export const MAX_GROUP_ROWS = 128;

@@ -237,7 +237,7 @@ test('format 4 without a dictionary: young segments (YOUNG_GROUP_ROWS rows) and 
   }
 });
 
-test('on nginx logs, GROUP_ROWS-row groups against the dictionary take no more disk than 128-row groups without one', () => {
+test('on nginx logs, small groups against the dictionary take about the disk of 128-row groups without one', () => {
   const gen = new NginxLogGenerator(5, T0);
   const logs = Array.from({ length: 8 }, () => gen.group(1000).logs).flat();
   logs.sort((x, y) => x.time - y.time);
@@ -258,23 +258,30 @@ test('on nginx logs, GROUP_ROWS-row groups against the dictionary take no more d
   };
   const withDict = join(dir, 'nginx-dict.seg');
   const plain = join(dir, 'nginx-128.seg');
+  const dict32 = join(dir, 'nginx-dict-32.seg');
   writeSegment(withDict, src);
   writeSegment(plain, src, { groupRows: 128, groupDict: 0 });
+  writeSegment(dict32, src, { groupRows: 32 });
   const a = SegmentReader.open(withDict);
   const b = SegmentReader.open(plain);
+  const c = SegmentReader.open(dict32);
   try {
     const bytes = (seg: SegmentReader): number =>
       (seg.footer.groupDict?.len ?? 0) + seg.footer.groups!.reduce((sum, g) => sum + (g?.len ?? 0), 0);
     assert.equal(a.footer.groupRows, GROUP_ROWS);
     assert.ok(a.footer.groupDict);
-    // Without the dictionary, 32-row groups of these logs take ~35 % more than 128-row ones.
-    assert.ok(bytes(a) <= bytes(b) * 1.05, `${bytes(a)} bytes of groups and dictionary, ${bytes(b)} without`);
+    // Without the dictionary, 32-row groups of these logs take ~35 % more than 128-row ones; with it, no more. The
+    // 16-row groups of GROUP_ROWS take ~12 % more here (8,000 rows), ~7 % more over a 5M-log day.
+    assert.ok(bytes(c) <= bytes(b) * 1.05, `32 rows: ${bytes(c)} bytes of groups and dictionary, ${bytes(b)} without`);
+    assert.ok(bytes(a) <= bytes(b) * 1.15, `${bytes(a)} bytes of groups and dictionary, ${bytes(b)} without`);
     const ids = [0, 31, 32, 1000, 4095, 7999];
     assert.deepEqual(a.rows(ids), b.rows(ids));
+    assert.deepEqual(c.rows(ids), b.rows(ids));
     for (const name of names) assert.deepEqual(a.columnValues(name), b.columnValues(name), name);
   } finally {
     a.close();
     b.close();
+    c.close();
   }
 });
 

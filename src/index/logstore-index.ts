@@ -35,8 +35,8 @@ export interface LogstoreIndexOptions {
  * gives segments that all overlap in time. 5M logs settled at 15 segments under the former bounds (8 segments of at
  * most 524,288 rows): a rare IP's page over them took 4.5 ms of CPU in one process, against 3.9 ms over the same logs
  * merged into 7 and 3.3 ms into 3 (docs/benchmarks.md, session 9). They now settle at ~6. A cap of 2M rows (3
- * segments) was measured too: merging 2M rows holds ~110 MB more than the server's ~400 MB after a bulk load, which
- * took bench:search's peak RSS to 499–506 MiB of its 512 MiB budget; merges of 1M stayed under ~400 MiB.
+ * segments) was measured too: a 2M-row merge holds ~110–125 MB, on top of the server's ~350–400 MB after a bulk
+ * load, and bench:search's peak RSS reached 485–506 MiB of its 512 MiB budget (460–489 MiB with 1M).
  */
 export const DEFAULT_INDEX_OPTIONS: LogstoreIndexOptions = Object.freeze({
   sealRows: 131_072,

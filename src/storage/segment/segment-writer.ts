@@ -310,8 +310,8 @@ interface HeldGroup {
  * that many bytes; their frames, concatenated, become the segment's raw-content dictionary (written compressed before
  * the groups), and every group is compressed against it. Those first groups then cost a few bytes each (their data is
  * the dictionary), and the later ones find their repeated values (user agents, paths) in it: 32-row groups take the
- * disk of 128-row ones without it (docs/benchmarks.md, session 6), 16-row groups ~7 % more (session 9). A segment whose groups never reach the size uses
- * no dictionary.
+ * disk of 128-row ones without it (docs/benchmarks.md, session 6), 16-row groups ~7 % more (session 9). A segment
+ * whose groups never reach the size uses no dictionary.
  */
 export class GroupAppender {
   readonly out = new ByteWriter(1 << 18);

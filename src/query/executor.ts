@@ -80,8 +80,8 @@ export function search(
 
 /**
  * `search` for a server: the page is chosen the same way (postings, phrase checks), then the row groups of its rows
- * are read from every segment at once (SegmentReader.rowsAsync), so groups the page cache misses wait for the disk
- * side by side instead of one after the other, each decoded as it arrives. Same rows, same order.
+ * are read from every segment at once off the event loop (SegmentReader.pageRows), so groups the page cache misses
+ * wait for the disk side by side instead of one after the other. Same rows, same order.
  */
 export async function searchAsync(
   index: CompiledIndex,
@@ -91,13 +91,18 @@ export async function searchAsync(
 ): Promise<SearchResult> {
   const sel = selectPage(index, parts, node, o);
   const rows: StoredRow[] = new Array(sel.page.length);
-  // Every part's reads are issued in this tick, then awaited together.
-  const reads = [...pageByPart(sel)].map(async ([p, slots]) => {
+  // Every segment's rows are read at once (SegmentReader.pageRows); other parts (the memory head) answer at once.
+  const reads: { seg: SegmentReader; ids: number[]; p: number; slots: number[] }[] = [];
+  for (const [p, slots] of pageByPart(sel)) {
     const part = parts[p]!;
     const ids = pageIds(sel, p, slots);
-    placeRows(sel, p, slots, part instanceof SegmentReader ? await part.rowsAsync(ids) : part.rows(ids), rows);
-  });
-  await Promise.all(reads);
+    if (part instanceof SegmentReader) reads.push({ seg: part, ids, p, slots });
+    else placeRows(sel, p, slots, part.rows(ids), rows);
+  }
+  if (reads.length > 0) {
+    const got = await SegmentReader.pageRows(reads);
+    for (let i = 0; i < reads.length; i++) placeRows(sel, reads[i]!.p, reads[i]!.slots, got[i]!, rows);
+  }
   if (o.signal?.aborted) throw new SlsError('ParameterInvalid', 'the client closed the connection; query cancelled');
   return { rows, processedRows: sel.processed, complete: sel.complete };
 }

@@ -6,9 +6,10 @@
  * Why native: a page of a rare term is one row from each of ~85 row groups. In JS each group cost an fs.read on the
  * thread pool (a thread woken per group), a RowGroup object, two zstd calls and a walk of every column's cells up to
  * the row, all running unoptimized for the first dozens of queries after a start while V8 compiled them on the other
- * core: ~85 % of a distinct needle's CPU. Here one job per segment and page runs on the thread pool: it asks the
- * kernel to read every group ahead (POSIX_FADV_WILLNEED, so groups the page cache lost come from the disk side by
- * side), then reads, decodes and walks them, and the event loop only turns the cells into strings.
+ * core: ~85 % of a distinct needle's CPU. Here a job on the thread pool takes the groups of every segment of the page
+ * (SegmentReader.pageRows splits a page into at most a job per core): it asks the kernel to read every group ahead
+ * (POSIX_FADV_WILLNEED, so groups the page cache lost come from the disk side by side), then reads, decodes and walks
+ * them, and the event loop only turns the cells into strings.
  *
  * Group layout (formats 3 and 4, segment-format.ts): varint(section length) per column, a bit mask of the columns in
  * the wide frame, varint(compressed length) of the narrow and of the wide frame, then the two zstd frames (against
@@ -49,11 +50,14 @@ struct Cell {
 struct Job {
   napi_async_work work = nullptr;
   napi_deferred deferred = nullptr;
-  napi_ref dict = nullptr;
-  const ZSTD_DDict* ddict = nullptr;
-  int fd = -1;
-  uint32_t columns = 0;
-  /** Per group: offset, length, rows asked. */
+  /** Per segment of the job: its descriptor, its column count, its dictionary (and a reference keeping it alive). */
+  std::vector<int> fds;
+  std::vector<uint32_t> columns;
+  std::vector<const ZSTD_DDict*> ddicts;
+  std::vector<napi_ref> dicts;
+  /** The largest column count of the job's segments (the walk's per-column scratch). */
+  uint32_t maxColumns = 0;
+  /** Per group: segment (index into fds), offset, length, rows asked. */
   std::vector<double> plan;
   /** Row within its group of every output row, group by group (ascending within a group). */
   std::vector<uint8_t> ats;
@@ -102,9 +106,11 @@ bool readAll(int fd, uint8_t* buf, size_t len, off_t off, std::string& error) {
 bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::vector<uint8_t> (&frames)[2],
                std::vector<uint64_t>& lens, std::vector<uint8_t>& frameOf, std::vector<uint64_t>& from,
                std::vector<size_t>& at, std::vector<uint32_t>& row) {
-  const off_t off = static_cast<off_t>(j.plan[3 * g]);
-  const size_t len = static_cast<size_t>(j.plan[3 * g + 1]);
-  const size_t count = static_cast<size_t>(j.plan[3 * g + 2]);
+  const size_t seg = static_cast<size_t>(j.plan[4 * g]);
+  const off_t off = static_cast<off_t>(j.plan[4 * g + 1]);
+  const size_t len = static_cast<size_t>(j.plan[4 * g + 2]);
+  const size_t count = static_cast<size_t>(j.plan[4 * g + 3]);
+  const ZSTD_DDict* ddict = j.ddicts[seg];
   // Fails the job with `what` about this group (the message is only built on failure: this runs per group).
   auto fail = [&](const std::string& what) {
     j.error = "row group at " + std::to_string(off) + what;
@@ -112,10 +118,10 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
   };
   if (len > MAX_SECTION) return fail(" is " + std::to_string(len) + " bytes long");
   in.resize(len);
-  if (!readAll(j.fd, in.data(), len, off, j.error)) return false;
+  if (!readAll(j.fds[seg], in.data(), len, off, j.error)) return false;
   const uint8_t* p = in.data();
   size_t pos = 0;
-  const uint32_t C = j.columns;
+  const uint32_t C = j.columns[seg];
   uint64_t raw[2] = {0, 0};
   for (uint32_t c = 0; c < C; c++)
     if (!varint(p, len, pos, lens[c]) || lens[c] > MAX_SECTION)
@@ -145,7 +151,7 @@ bool readGroup(Job& j, size_t g, size_t& atPos, std::vector<uint8_t>& in, std::v
         (stated != ZSTD_CONTENTSIZE_UNKNOWN && stated != raw[f]))
       return fail(" has a malformed header");
     frames[f].resize(raw[f]);
-    const size_t n = j.ddict ? ZSTD_decompress_usingDDict(dctx, frames[f].data(), raw[f], p + pos, clen[f], j.ddict)
+    const size_t n = ddict ? ZSTD_decompress_usingDDict(dctx, frames[f].data(), raw[f], p + pos, clen[f], ddict)
                              : ZSTD_decompressDCtx(dctx, frames[f].data(), raw[f], p + pos, clen[f]);
     if (ZSTD_isError(n)) return fail(std::string(": ") + ZSTD_getErrorName(n));
     if (n != raw[f])
@@ -196,17 +202,17 @@ void Execute(napi_env, void* data) {
     j.error = "out of memory for a zstd context";
     return;
   }
-  const size_t groups = j.plan.size() / 3;
+  const size_t groups = j.plan.size() / 4;
   // Every group's bytes are asked for first: those the page cache lost are then read from the disk side by side.
   for (size_t g = 0; g < groups; g++)
-    posix_fadvise(j.fd, static_cast<off_t>(j.plan[3 * g]), static_cast<off_t>(j.plan[3 * g + 1]),
-                  POSIX_FADV_WILLNEED);
+    posix_fadvise(j.fds[static_cast<size_t>(j.plan[4 * g])], static_cast<off_t>(j.plan[4 * g + 1]),
+                  static_cast<off_t>(j.plan[4 * g + 2]), POSIX_FADV_WILLNEED);
   std::vector<uint8_t> in;
   std::vector<uint8_t> frames[2];
-  std::vector<uint64_t> lens(j.columns), from(j.columns);
-  std::vector<uint8_t> frameOf(j.columns);
-  std::vector<size_t> at(j.columns);
-  std::vector<uint32_t> row(j.columns);
+  std::vector<uint64_t> lens(j.maxColumns), from(j.maxColumns);
+  std::vector<uint8_t> frameOf(j.maxColumns);
+  std::vector<size_t> at(j.maxColumns);
+  std::vector<uint32_t> row(j.maxColumns);
   j.rowStart.assign(1, 0);
   size_t atPos = 0;
   try {
@@ -280,7 +286,8 @@ void Complete(napi_env env, napi_status status, void* data) {
     napi_create_error(env, nullptr, msg, &err);
     napi_reject_deferred(env, j->deferred, err);
   }
-  if (j->dict) napi_delete_reference(env, j->dict);
+  for (napi_ref r : j->dicts)
+    if (r) napi_delete_reference(env, r);
   napi_delete_async_work(env, j->work);
   delete j;
 }
@@ -320,53 +327,86 @@ napi_value DictNew(napi_env env, napi_callback_info info) {
 }
 
 /**
- * readRows(fd, plan: Float64Array [offset, length, rows asked] per group, ats: Uint8Array, columns,
- * dict: GroupDict | null): Promise of the asked rows' cells, in `ats` order (see Result).
+ * readRows(fds: Int32Array, columns: Uint32Array, dicts: (GroupDict | null)[], plan: Float64Array, ats: Uint8Array):
+ * Promise of the asked rows' cells, in `ats` order (see Result). The job reads groups of one or more segments:
+ * segment i is fds[i] with columns[i] columns and dictionary dicts[i]; `plan` holds [segment, offset, length, rows
+ * asked] per group. A page's groups of every segment in one or a few jobs: a job per segment woke a pool thread per
+ * segment while the event loop was still planning the others, and on two cores those threads took its core.
  */
 napi_value ReadRows(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 5) return throwError(env, "readRows(fd, plan, ats, columns, dict)");
-  int32_t fd, columns;
-  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throwError(env, "readRows: bad fd");
-  if (napi_get_value_int32(env, argv[3], &columns) != napi_ok || columns < 0 || columns > MAX_COLUMNS)
-    return throwError(env, "readRows: bad column count");
-  napi_typedarray_type pt, at;
-  size_t plen, alen;
-  void *pdata, *adata;
+  if (argc < 5) return throwError(env, "readRows(fds, columns, dicts, plan, ats)");
+  napi_typedarray_type ft, ct, pt, at;
+  size_t flen, clen, plen, alen;
+  void *fdata, *cdata, *pdata, *adata;
   bool is = false;
-  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throwError(env, "readRows: bad plan");
-  napi_get_typedarray_info(env, argv[1], &pt, &plen, &pdata, nullptr, nullptr);
-  if (napi_is_typedarray(env, argv[2], &is) != napi_ok || !is) return throwError(env, "readRows: bad ats");
-  napi_get_typedarray_info(env, argv[2], &at, &alen, &adata, nullptr, nullptr);
-  if (pt != napi_float64_array || plen % 3 != 0 || at != napi_uint8_array)
-    return throwError(env, "readRows: plan must be a Float64Array of triples and ats a Uint8Array");
+  if (napi_is_typedarray(env, argv[0], &is) != napi_ok || !is) return throwError(env, "readRows: bad fds");
+  napi_get_typedarray_info(env, argv[0], &ft, &flen, &fdata, nullptr, nullptr);
+  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is) return throwError(env, "readRows: bad columns");
+  napi_get_typedarray_info(env, argv[1], &ct, &clen, &cdata, nullptr, nullptr);
+  if (ft != napi_int32_array || ct != napi_uint32_array || clen != flen)
+    return throwError(env, "readRows: fds must be an Int32Array and columns a Uint32Array of the same length");
+  uint32_t dlen = 0;
+  if (napi_is_array(env, argv[2], &is) != napi_ok || !is || napi_get_array_length(env, argv[2], &dlen) != napi_ok ||
+      dlen != flen)
+    return throwError(env, "readRows: dicts must be an array as long as fds");
+  if (napi_is_typedarray(env, argv[3], &is) != napi_ok || !is) return throwError(env, "readRows: bad plan");
+  napi_get_typedarray_info(env, argv[3], &pt, &plen, &pdata, nullptr, nullptr);
+  if (napi_is_typedarray(env, argv[4], &is) != napi_ok || !is) return throwError(env, "readRows: bad ats");
+  napi_get_typedarray_info(env, argv[4], &at, &alen, &adata, nullptr, nullptr);
+  if (pt != napi_float64_array || plen % 4 != 0 || at != napi_uint8_array)
+    return throwError(env, "readRows: plan must be a Float64Array of quadruples and ats a Uint8Array");
+  const int32_t* fds = static_cast<const int32_t*>(fdata);
+  const uint32_t* cols = static_cast<const uint32_t*>(cdata);
+  for (size_t i = 0; i < flen; i++) {
+    if (fds[i] < 0) return throwError(env, "readRows: bad fd");
+    if (cols[i] > static_cast<uint32_t>(MAX_COLUMNS)) return throwError(env, "readRows: bad column count");
+  }
   const double* plan = static_cast<const double*>(pdata);
   double asked = 0;
-  for (size_t g = 0; g < plen / 3; g++) {
-    if (!(plan[3 * g] >= 0) || !(plan[3 * g + 1] >= 0) || !(plan[3 * g + 2] >= 0))
+  for (size_t g = 0; g < plen / 4; g++) {
+    const double seg = plan[4 * g];
+    if (!(seg >= 0) || !(seg < static_cast<double>(flen)) || seg != static_cast<double>(static_cast<size_t>(seg)) ||
+        !(plan[4 * g + 1] >= 0) || !(plan[4 * g + 2] >= 0) || !(plan[4 * g + 3] >= 0))
       return throwError(env, "readRows: bad plan entry");
-    asked += plan[3 * g + 2];
+    asked += plan[4 * g + 3];
   }
   if (asked != static_cast<double>(alen)) return throwError(env, "readRows: plan and ats disagree");
-  Dict* dict = nullptr;
-  napi_valuetype dt;
-  napi_typeof(env, argv[4], &dt);
-  if (dt == napi_object) {
-    if (napi_unwrap(env, argv[4], reinterpret_cast<void**>(&dict)) != napi_ok || !dict)
-      return throwError(env, "readRows: dict must be a GroupDict or null");
-  } else if (dt != napi_null && dt != napi_undefined) {
-    return throwError(env, "readRows: dict must be a GroupDict or null");
+  std::vector<const ZSTD_DDict*> ddicts(flen, nullptr);
+  std::vector<bool> hasDict(flen, false);
+  for (uint32_t i = 0; i < dlen; i++) {
+    napi_value d;
+    napi_valuetype dt;
+    napi_get_element(env, argv[2], i, &d);
+    napi_typeof(env, d, &dt);
+    if (dt == napi_object) {
+      Dict* dict = nullptr;
+      if (napi_unwrap(env, d, reinterpret_cast<void**>(&dict)) != napi_ok || !dict)
+        return throwError(env, "readRows: each dict must be a GroupDict or null");
+      ddicts[i] = dict->ddict;
+      hasDict[i] = true;
+    } else if (dt != napi_null && dt != napi_undefined) {
+      return throwError(env, "readRows: each dict must be a GroupDict or null");
+    }
   }
 
   Job* j = new Job();
-  j->fd = fd;
-  j->columns = static_cast<uint32_t>(columns);
+  j->fds.assign(fds, fds + flen);
+  j->columns.assign(cols, cols + flen);
+  for (size_t i = 0; i < flen; i++)
+    if (cols[i] > j->maxColumns) j->maxColumns = cols[i];
+  j->ddicts = std::move(ddicts);
+  j->dicts.assign(flen, nullptr);
+  for (uint32_t i = 0; i < dlen; i++)
+    if (hasDict[i]) {
+      napi_value d;
+      napi_get_element(env, argv[2], i, &d);
+      napi_create_reference(env, d, 1, &j->dicts[i]);
+    }
   j->plan.assign(plan, plan + plen);
   j->ats.assign(static_cast<const uint8_t*>(adata), static_cast<const uint8_t*>(adata) + alen);
-  j->ddict = dict ? dict->ddict : nullptr;
-  if (dict) napi_create_reference(env, argv[4], 1, &j->dict);
   napi_value promise, name;
   napi_create_promise(env, &j->deferred, &promise);
   napi_create_string_utf8(env, "sluice:readRows", NAPI_AUTO_LENGTH, &name);

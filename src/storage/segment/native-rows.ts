@@ -1,8 +1,8 @@
 /**
  * The page-row reader of Sluice's optional addon (`native/build`, the `sluice-build` optional dependency, see
- * native/build/src/rows.cc): a segment's row groups of a page read, decoded and walked on the thread pool, one job per
- * segment and page. SegmentReader.rowsAsync uses it when it loaded (and `SLUICE_ROWS_NATIVE` is not `off`); otherwise
- * its JS path (RowGroup, group-reads.ts) reads the same rows.
+ * native/build/src/rows.cc): a page's row groups, from every segment of the page, read, decoded and walked on the
+ * thread pool by at most a job per core. SegmentReader.pageRows uses it when it loaded (and `SLUICE_ROWS_NATIVE` is
+ * not `off`); otherwise its JS path (RowGroup, group-reads.ts) reads the same rows.
  */
 import { createRequire } from 'node:module';
 
@@ -23,29 +23,32 @@ export interface NativeRowCells {
 export interface NativeRows {
   GroupDict: new (raw: Uint8Array) => GroupDict;
   /**
-   * The cells of rows of groups (formats 3 and 4): `plan` holds [offset, length, rows asked] per group, `ats` each
-   * asked row's index within its group (ascending within a group), in plan order. Rejects on a short read or a
-   * malformed group.
+   * The cells of rows of groups (formats 3 and 4) of one or more segments: segment i is `fds[i]`, with `columns[i]`
+   * columns and dictionary `dicts[i]`; `plan` holds [segment, offset, length, rows asked] per group, `ats` each asked
+   * row's index within its group (ascending within a group), in plan order. One job on the thread pool reads them all.
+   * Rejects on a short read or a malformed group.
    */
   readRows(
-    fd: number,
+    fds: Int32Array,
+    columns: Uint32Array,
+    dicts: readonly (GroupDict | null)[],
     plan: Float64Array,
     ats: Uint8Array,
-    columns: number,
-    dict: GroupDict | null,
   ): Promise<NativeRowCells>;
   /** posix_fadvise(WILLNEED) of each [offset, length] pair of `ranges` in `fd`: the kernel reads them ahead. */
   willNeed(fd: number, ranges: Float64Array): void;
 }
 
 /**
- * Sets fields[dest[k]] to row k of `got` as [name, value] pairs, cells in column order (the JS path's order).
+ * Sets fields[seg[k]][dest[k]] to row k of `got` as [name, value] pairs (names[seg[k]] naming its columns), cells in
+ * column order (the JS path's order).
  */
 export function placeNativeRows(
   got: NativeRowCells,
-  names: readonly string[],
+  names: readonly (readonly string[])[],
+  seg: readonly number[],
   dest: readonly number[],
-  fields: [string, string][][],
+  fields: readonly [string, string][][][],
 ): void {
   const m = got.meta;
   const rows = m[0]!;
@@ -58,12 +61,14 @@ export function placeNativeRows(
     const first = m[rowStart + k]!;
     const end = m[rowStart + k + 1]!;
     const text = got.rows[k]!;
+    const s = seg[k]!;
+    const columnNames = names[s]!;
     if (typeof text === 'string') {
       const base = m[at + first]!;
       for (let i = first; i < end; i++)
-        row.push([names[m[column + i]!]!, text.slice(m[at + i]! - base, m[at + i + 1]! - base)]);
-    } else for (let i = first; i < end; i++) row.push([names[m[column + i]!]!, text[i - first]!]);
-    fields[dest[k]!] = row;
+        row.push([columnNames[m[column + i]!]!, text.slice(m[at + i]! - base, m[at + i + 1]! - base)]);
+    } else for (let i = first; i < end; i++) row.push([columnNames[m[column + i]!]!, text[i - first]!]);
+    fields[s]![dest[k]!] = row;
   }
 }
 

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import zstdBinding from 'zstd-napi/binding.js';
 import { ByteReader, zstdDecompress } from './bytes.js';
 import { andMany, clearPast, type DocSet, EMPTY, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
@@ -419,44 +420,79 @@ export class SegmentReader implements SearchPart {
   }
 
   /**
-   * `rows` of a page, with the row groups not in the caches read side by side on libuv's thread pool (group-reads.ts):
-   * every group of every segment of the page at once, each decoded as its bytes arrive. Same rows, same caching as
-   * `rows`. Formats 3 and 4 only (and at most a page of rows); otherwise the same as `rows`.
+   * `rows` of a page, with the row groups not in the caches read side by side on libuv's thread pool: the same rows,
+   * the same caching as `rows` (see pageRows, which reads the pages of several segments at once).
    */
   async rowsAsync(ids: readonly number[]): Promise<StoredRow[]> {
-    if (this.format < 3 || ids.length > ROW_CACHE_PAGE) return this.rows(ids);
-    const out: StoredRow[] = new Array(ids.length);
-    const todo = this.fromRowCache(ids, out);
-    if (todo.length === 0) return out;
-    todo.sort((a, b) => ids[a]! - ids[b]!);
-    const fields: [string, string][][] = new Array(todo.length);
+    return (await SegmentReader.pageRows([{ seg: this, ids }]))[0]!;
+  }
+
+  /**
+   * The rows of a page that spans segments (`ids` of each segment, as `rows` takes them), with the row groups not in
+   * the caches read off the event loop. Through the addon (native-rows.ts), every segment is planned first, then all
+   * their groups are read, decoded and walked by at most a job per core (PAGE_JOB_GROUPS groups at least each): a job
+   * per segment woke a pool thread per segment while the event loop was still planning the others, and on two cores
+   * those threads took its core. Without the addon, each segment's groups are read in JS (asyncGroupRows). Formats 3
+   * and 4 only, at most a page of rows per segment; otherwise the same as `rows`.
+   */
+  static async pageRows(
+    reads: readonly { readonly seg: SegmentReader; readonly ids: readonly number[] }[],
+  ): Promise<StoredRow[][]> {
+    const results: StoredRow[][] = new Array(reads.length);
+    const native = nativeRows();
+    const pending: PendingRows[] = [];
+    const js: Promise<void>[] = [];
+    for (let i = 0; i < reads.length; i++) {
+      const { seg, ids } = reads[i]!;
+      if (seg.format < 3 || ids.length > ROW_CACHE_PAGE) {
+        results[i] = seg.rows(ids);
+        continue;
+      }
+      const out: StoredRow[] = new Array(ids.length);
+      results[i] = out;
+      const todo = seg.fromRowCache(ids, out);
+      if (todo.length === 0) continue;
+      todo.sort((a, b) => ids[a]! - ids[b]!);
+      const fields: [string, string][][] = new Array(todo.length);
+      if (!native) {
+        js.push(seg.jsPageRows(ids, todo, fields, out));
+        continue;
+      }
+      const job = seg.nativePlan(ids, todo, fields);
+      if (job) pending.push({ seg, ids, todo, fields, out, job });
+      else seg.finishRows(ids, todo, fields, out, true);
+    }
+    if (js.length > 0) await settleAll(js);
+    if (pending.length === 0 || !native) return results;
+    for (const p of pending) p.seg.pins++;
+    try {
+      const jobs = SegmentReader.pageJobs(native, pending);
+      const got = await settleAll(jobs.map((j) => native.readRows(j.fds, j.columns, j.dicts, j.plan, j.ats)));
+      for (let b = 0; b < jobs.length; b++) {
+        const j = jobs[b]!;
+        placeNativeRows(got[b]!, j.names, j.rowSeg, j.rowDest, j.fields);
+      }
+    } finally {
+      for (const p of pending) p.seg.unpin();
+    }
+    for (const p of pending) p.seg.finishRows(p.ids, p.todo, p.fields, p.out, true);
+    return results;
+  }
+
+  /** pageRows without the addon: this segment's groups read in JS, then the rows finished into `out`. */
+  private async jsPageRows(
+    ids: readonly number[],
+    todo: readonly number[],
+    fields: [string, string][][],
+    out: StoredRow[],
+  ): Promise<void> {
     this.pins++;
     try {
-      const native = nativeRows();
-      if (native) await this.nativeGroupRows(native, ids, todo, fields);
-      else await this.asyncGroupRows(ids, todo, fields);
+      await this.asyncGroupRows(ids, todo, fields);
     } finally {
       this.unpin();
     }
     this.finishRows(ids, todo, fields, out, true);
-    return out;
-  }
-
-  /**
-   * rowsAsync's groups through the addon (native-rows.ts): the groups in the decoded-data cache are walked here, all
-   * the others read, decoded and walked by one job on the thread pool. Groups it reads are not cached (the row cache
-   * keeps the page's rows).
-   */
-  private async nativeGroupRows(
-    native: NativeRows,
-    ids: readonly number[],
-    todo: readonly number[],
-    fields: [string, string][][],
-  ): Promise<void> {
-    const job = this.nativePlan(ids, todo, fields);
-    if (!job) return;
-    const got = await native.readRows(this.fd, job.plan, job.ats, this.footer.columns.length, this.nativeDict(native));
-    placeNativeRows(got, this.columnNames(), job.dest, fields);
   }
 
   /**
@@ -467,7 +503,7 @@ export class SegmentReader implements SearchPart {
     ids: readonly number[],
     todo: readonly number[],
     fields: [string, string][][],
-  ): { plan: Float64Array; ats: Uint8Array; dest: number[] } | undefined {
+  ): NativePlan | undefined {
     const groups = this.groups!;
     const cols = this.footer.columns;
     const plan: number[] = [];
@@ -493,7 +529,78 @@ export class SegmentReader implements SearchPart {
       s = e;
     }
     if (plan.length === 0) return undefined;
-    return { plan: new Float64Array(plan), ats: new Uint8Array(rowsAt), dest };
+    return { plan, ats: rowsAt, dest };
+  }
+
+  /**
+   * pageRows' jobs: the planned groups of every segment in order, cut into at most a job per core of at least
+   * PAGE_JOB_GROUPS groups each (a segment's groups may fall in two jobs), with where each output row goes.
+   */
+  private static pageJobs(native: NativeRows, pending: readonly PendingRows[]): PageJob[] {
+    let groups = 0;
+    for (const p of pending) groups += p.job.plan.length / 3;
+    const count = Math.max(1, Math.min(CORES, Math.floor(groups / PAGE_JOB_GROUPS)));
+    const per = Math.ceil(groups / count);
+    const jobs: PageJob[] = [];
+    let job: PageJob | undefined;
+    let plan: number[] = [];
+    let ats: number[] = [];
+    let fds: number[] = [];
+    let columns: number[] = [];
+    let held = 0;
+    const close = (): void => {
+      if (!job) return;
+      job.fds = new Int32Array(fds);
+      job.columns = new Uint32Array(columns);
+      job.plan = new Float64Array(plan);
+      job.ats = new Uint8Array(ats);
+      jobs.push(job);
+    };
+    for (const p of pending) {
+      const { plan: groupsOf, ats: rowsAt, dest } = p.job;
+      let seg = -1;
+      let row = 0;
+      for (let g = 0; g < groupsOf.length; g += 3) {
+        if (!job || held >= per) {
+          close();
+          job = {
+            fds: EMPTY_I32,
+            columns: EMPTY_U32,
+            dicts: [],
+            plan: EMPTY_F64,
+            ats: EMPTY_U8,
+            names: [],
+            fields: [],
+            rowSeg: [],
+            rowDest: [],
+          };
+          plan = [];
+          ats = [];
+          fds = [];
+          columns = [];
+          held = 0;
+          seg = -1;
+        }
+        if (seg < 0) {
+          seg = fds.length;
+          fds.push(p.seg.fd);
+          columns.push(p.seg.footer.columns.length);
+          job.dicts.push(p.seg.nativeDict(native));
+          job.names.push(p.seg.columnNames());
+          job.fields.push(p.fields);
+        }
+        const rows = groupsOf[g + 2]!;
+        plan.push(seg, groupsOf[g]!, groupsOf[g + 1]!, rows);
+        for (let k = 0; k < rows; k++, row++) {
+          ats.push(rowsAt[row]!);
+          job.rowSeg.push(seg);
+          job.rowDest.push(dest[row]!);
+        }
+        held++;
+      }
+    }
+    close();
+    return jobs;
   }
 
   /** The addon's copy of the group dictionary (format 4), made on first use; null when the segment has none. */
@@ -1065,6 +1172,60 @@ export class SegmentReader implements SearchPart {
       done += got;
     }
   }
+}
+
+/**
+ * A segment's groups a page reads through the addon: [offset, length, rows asked] per group, then each asked row's
+ * index within its group and its place in the page's `fields`.
+ */
+interface NativePlan {
+  readonly plan: number[];
+  readonly ats: number[];
+  readonly dest: number[];
+}
+
+/** A segment's part of pageRows: what its rows need from the addon, and where they go. */
+interface PendingRows {
+  readonly seg: SegmentReader;
+  readonly ids: readonly number[];
+  readonly todo: readonly number[];
+  readonly fields: [string, string][][];
+  readonly out: StoredRow[];
+  readonly job: NativePlan;
+}
+
+/** One readRows call of a page (NativeRows.readRows' arguments), and where each of its output rows goes. */
+interface PageJob {
+  fds: Int32Array;
+  columns: Uint32Array;
+  dicts: (GroupDict | null)[];
+  plan: Float64Array;
+  ats: Uint8Array;
+  /** Per segment of the job: its column names and its rows' fields. */
+  names: (readonly string[])[];
+  fields: [string, string][][][];
+  /** Per output row: its segment in the job, and its index in that segment's `fields`. */
+  rowSeg: number[];
+  rowDest: number[];
+}
+
+/** Fewest groups a page-row job is given: a job wakes a pool thread; ~16 groups are ~0.15 ms of decoding. */
+const PAGE_JOB_GROUPS = 16;
+const CORES = Math.max(1, availableParallelism());
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U8 = new Uint8Array(0);
+
+/**
+ * Waits for every promise (a job still running may read a descriptor its segment would close), then fails with the
+ * first failure, if any.
+ */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /**

@@ -110,6 +110,54 @@ test('UTF-8 cells, and a small segment without a dictionary', { skip }, async ()
   }
 });
 
+test('a page across segments: one read of every segment, the same rows as each segment read alone', {
+  skip,
+}, async () => {
+  // Different keys in each segment (column 1 of one is not column 1 of another), a dictionary or none, and more groups
+  // than one job takes (PAGE_JOB_GROUPS): a segment's groups may be split between jobs.
+  const [a, aTwin] = build(3000, (i) => [
+    { key: 'msg', value: `a ${i}` },
+    { key: 'n', value: String(i) },
+  ]);
+  const [b, bTwin] = build(2000, (i) => [
+    { key: 'host', value: `h${i % 7}` },
+    { key: 'msg', value: i % 5 === 0 ? `é ${i} 日本` : `b ${i}` },
+    ...(i % 3 === 0 ? [{ key: 'extra', value: `x${i}` }] : []),
+  ]);
+  const [c, cTwin] = build(40, (i) => [{ key: 'k', value: `v${i}` }]);
+  try {
+    const ids = [spread(a.n, 41), spread(b.n, 29), [39, 0, 20]];
+    setNativeRows(true);
+    const native = await SegmentReader.pageRows([
+      { seg: a, ids: ids[0]! },
+      { seg: b, ids: ids[1]! },
+      { seg: c, ids: ids[2]! },
+    ]);
+    setNativeRows(false);
+    const js = [await aTwin.rowsAsync(ids[0]!), await bTwin.rowsAsync(ids[1]!), await cTwin.rowsAsync(ids[2]!)];
+    setNativeRows(true);
+    assert.equal(native.length, 3);
+    assert.deepEqual(native, js);
+    assert.deepEqual(native[1]![0]!.fields, [
+      ['host', `h${1999 % 7}`],
+      ['msg', 'b 1999'],
+    ]);
+    // Rows now in the row cache and rows still to read, in one page: each comes back in its place.
+    const mixed = [ids[0]!.slice(0, 5).concat([1, 2, 3]), [1998, 1999, 0], [5]];
+    const again = await SegmentReader.pageRows(mixed.map((m, i) => ({ seg: [a, b, c][i]!, ids: m })));
+    setNativeRows(false);
+    const expect = [
+      await aTwin.rowsAsync(mixed[0]!),
+      await bTwin.rowsAsync(mixed[1]!),
+      await cTwin.rowsAsync(mixed[2]!),
+    ];
+    assert.deepEqual(again, expect);
+  } finally {
+    setNativeRows(true);
+    for (const s of [a, aTwin, b, bTwin, c, cTwin]) s.close();
+  }
+});
+
 /** The header of the group at `off` (see segment-format.ts): where its two frames start and their lengths. */
 function frames(path: string, off: number, len: number, columns: number): { start: number; lens: [number, number] } {
   const fd = openSync(path, 'r');
@@ -207,7 +255,13 @@ test('random damage to a group never crashes the reader: the page fails or retur
       // The addon directly: the row cache must not answer instead of the damaged bytes.
       const ats = new Uint8Array([rand(seg.footer.groupRows!)]);
       try {
-        const got = await addon.readRows(fd, new Float64Array([g.off, g.len, 1]), ats, columns, dict);
+        const got = await addon.readRows(
+          new Int32Array([fd]),
+          new Uint32Array([columns]),
+          [dict],
+          new Float64Array([0, g.off, g.len, 1]),
+          ats,
+        );
         assert.equal(got.meta[0], 1);
       } catch (err) {
         assert.ok(err instanceof Error && err.message.length > 0);
@@ -225,9 +279,23 @@ test('random damage to a group never crashes the reader: the page fails or retur
 test('readRows refuses arguments it cannot use', { skip }, () => {
   const addon = nativeRows()!;
   const call = (...args: unknown[]) => (addon.readRows as (...a: unknown[]) => Promise<unknown>)(...args);
-  assert.throws(() => call(-1, new Float64Array(0), new Uint8Array(0), 1, null), /bad fd/);
-  assert.throws(() => call(0, new Float64Array([0, 10, 2]), new Uint8Array(1), 1, null), /disagree/);
-  assert.throws(() => call(0, new Float64Array(2), new Uint8Array(0), 1, null), /triples/);
-  assert.throws(() => call(0, new Float64Array(0), new Uint8Array(0), 1, {}), /GroupDict/);
+  const one = (fd: number, columns: number, dict: unknown, plan: Float64Array, ats: Uint8Array) =>
+    call(new Int32Array([fd]), new Uint32Array([columns]), [dict], plan, ats);
+  assert.throws(() => one(-1, 1, null, new Float64Array(0), new Uint8Array(0)), /bad fd/);
+  assert.throws(() => one(0, 2 ** 30, null, new Float64Array(0), new Uint8Array(0)), /column count/);
+  assert.throws(() => one(0, 1, null, new Float64Array([0, 0, 10, 2]), new Uint8Array(1)), /disagree/);
+  assert.throws(() => one(0, 1, null, new Float64Array(3), new Uint8Array(0)), /quadruples/);
+  assert.throws(() => one(0, 1, null, new Float64Array([1, 0, 10, 1]), new Uint8Array(1)), /bad plan entry/);
+  assert.throws(() => one(0, 1, null, new Float64Array([0.5, 0, 10, 1]), new Uint8Array(1)), /bad plan entry/);
+  assert.throws(() => one(0, 1, {}, new Float64Array(0), new Uint8Array(0)), /GroupDict/);
+  assert.throws(
+    () => call(new Int32Array([0]), new Uint32Array(2), [null], new Float64Array(0), new Uint8Array(0)),
+    /same length/,
+  );
+  assert.throws(
+    () => call(new Int32Array([0]), new Uint32Array(1), [], new Float64Array(0), new Uint8Array(0)),
+    /as long as fds/,
+  );
+  assert.throws(() => call(0, new Uint32Array(1), [null], new Float64Array(0), new Uint8Array(0)), /bad fds/);
   assert.throws(() => new addon.GroupDict(new Uint16Array(4) as unknown as Uint8Array), /Uint8Array/);
 });

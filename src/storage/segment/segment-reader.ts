@@ -4,6 +4,7 @@ import zstdBinding from 'zstd-napi/binding.js';
 import { ByteReader, zstdDecompress } from './bytes.js';
 import { andMany, clearPast, type DocSet, EMPTY, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
 import { readGroup } from './group-reads.js';
+import { LruMap } from './lru.js';
 import { type GroupDict, type NativeRows, nativeRows, placeNativeRows } from './native-rows.js';
 import type { SearchPart, StoredRow } from './part.js';
 import { readPosting } from './postings.js';
@@ -55,7 +56,7 @@ export class SegmentReader implements SearchPart {
   private readonly ddict: InstanceType<typeof zstdBinding.DDict> | undefined;
   private readonly columnIndex = new Map<string, number>();
   /** Token → where its posting list is (null: absent), for terms queried recently. */
-  private readonly termRefs = new Map<string, PostingRef | null>();
+  private readonly termRefs = new LruMap<string, PostingRef | null>();
   private closed = false;
   /** The addon's copy of the group dictionary (native-rows.ts; undefined until first used, null: none). */
   private groupDictNative: GroupDict | null | undefined;
@@ -162,7 +163,7 @@ export class SegmentReader implements SearchPart {
     if (ref === undefined) {
       const found = this.scanBlock(d, b, (t) => (t === token ? 0 : t < token ? -1 : 1));
       ref = found[0] ?? null;
-      if (this.termRefs.size >= TERM_REFS) this.termRefs.delete(this.termRefs.keys().next().value as string);
+      if (this.termRefs.size >= TERM_REFS) this.termRefs.shift();
       this.termRefs.set(key, ref);
     }
     return ref;
@@ -686,11 +687,8 @@ export class SegmentReader implements SearchPart {
     for (let i = 0; i < ids.length; i++) {
       const key = `${this.path}#${ids[i]}`;
       const hit = rowCache.get(key);
-      if (hit) {
-        rowCache.delete(key);
-        rowCache.set(key, hit);
-        out[i] = hit;
-      } else todo.push(i);
+      if (hit) out[i] = hit;
+      else todo.push(i);
     }
     return todo;
   }
@@ -709,7 +707,7 @@ export class SegmentReader implements SearchPart {
       const row = { time: this.times[id]!, fields: fields[k]! };
       if (cache) {
         rowCache.set(`${this.path}#${id}`, row);
-        if (rowCache.size > ROW_CACHE_ROWS) rowCache.delete(rowCache.keys().next().value as string);
+        if (rowCache.size > ROW_CACHE_ROWS) rowCache.shift();
       }
       out[i] = row;
     }
@@ -1234,31 +1232,24 @@ async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
  * statement; a console repeating or paging the query reads them again. DocSets are never mutated in place.
  */
 const POSTING_CACHE_BYTES = 24 * 1024 * 1024;
-const postingCache = new Map<string, DocSet>();
+const postingCache = new LruMap<string, DocSet>();
 let postingCacheBytes = 0;
 function setBytes(set: DocSet): number {
   return 64 + (set.kind === 'ids' ? set.ids.byteLength : set.words.byteLength);
 }
 
 function cachedSet(key: string): DocSet | undefined {
-  const hit = postingCache.get(key);
-  if (hit) {
-    postingCache.delete(key);
-    postingCache.set(key, hit);
-  }
-  return hit;
+  return postingCache.get(key);
 }
 
 function cacheSet(key: string, set: DocSet): DocSet {
   const bytes = setBytes(set);
   if (bytes > POSTING_CACHE_BYTES / 8) return set;
+  const old = postingCache.peek(key);
+  if (old) postingCacheBytes -= setBytes(old);
   postingCache.set(key, set);
   postingCacheBytes += bytes;
-  while (postingCacheBytes > POSTING_CACHE_BYTES) {
-    const [oldest, value] = postingCache.entries().next().value as [string, DocSet];
-    postingCache.delete(oldest);
-    postingCacheBytes -= setBytes(value);
-  }
+  while (postingCacheBytes > POSTING_CACHE_BYTES) postingCacheBytes -= setBytes(postingCache.shift()![1]);
   return set;
 }
 
@@ -1278,7 +1269,7 @@ const NUMERIC_WINDOW_VALUES = 16;
  */
 const ROW_CACHE_ROWS = 8192;
 const ROW_CACHE_PAGE = 1024;
-const rowCache = new Map<string, StoredRow>();
+const rowCache = new LruMap<string, StoredRow>();
 
 /**
  * Decoded data of pages shared by all segments, least recently used first, under one byte budget: format 1's
@@ -1290,25 +1281,17 @@ const rowCache = new Map<string, StoredRow>();
  */
 export const DECODED_CACHE_BYTES = 32 * 1024 * 1024;
 let decodedBudget = DECODED_CACHE_BYTES;
-const decodedCache = new Map<string, CachedBlock | RowGroup>();
+const decodedCache = new LruMap<string, CachedBlock | RowGroup>();
 let decodedBytes = 0;
 
 function cachedDecoded(key: string): CachedBlock | RowGroup | undefined {
-  const hit = decodedCache.get(key);
-  if (hit) {
-    decodedCache.delete(key);
-    decodedCache.set(key, hit);
-  }
-  return hit;
+  return decodedCache.get(key);
 }
 
 /** Adds a decoded block or group (charged its bytes once) and evicts the least recently used past the budget. */
 function cacheDecoded(key: string, value: CachedBlock | RowGroup): void {
-  const old = decodedCache.get(key);
-  if (old) {
-    decodedCache.delete(key);
-    decodedBytes -= old.bytes;
-  }
+  const old = decodedCache.peek(key);
+  if (old) decodedBytes -= old.bytes;
   decodedCache.set(key, value);
   decodedBytes += value.bytes;
   evictDecoded();
@@ -1316,20 +1299,15 @@ function cacheDecoded(key: string, value: CachedBlock | RowGroup): void {
 
 /** Evicts past the budget: pages' decoded data first (least recently used), then the oldest bulk groups. */
 function evictDecoded(): void {
-  while (decodedBytes + bulkBytes > decodedBudget && decodedCache.size > 0) {
-    const [oldest, v] = decodedCache.entries().next().value as [string, CachedBlock | RowGroup];
-    decodedCache.delete(oldest);
-    decodedBytes -= v.bytes;
-  }
+  while (decodedBytes + bulkBytes > decodedBudget && decodedCache.size > 0)
+    decodedBytes -= decodedCache.shift()![1].bytes;
   // The group a bulk read is using now stays (the newest): its caller holds it anyway.
   while (decodedBytes + bulkBytes > decodedBudget && bulkGroups.size > 1) dropBulk();
 }
 
 /** Drops the oldest bulk group. */
 function dropBulk(): void {
-  const [oldest, g] = bulkGroups.entries().next().value as [string, { bytes: number }];
-  bulkGroups.delete(oldest);
-  bulkBytes -= g.bytes;
+  bulkBytes -= bulkGroups.shift()![1].bytes;
 }
 
 /** Sets the decoded-data cache's budget in bytes (tests; the default is DECODED_CACHE_BYTES) and evicts past it. */
@@ -1357,9 +1335,9 @@ function cachedBlock(key: string): CachedBlock | undefined {
  * tags) decode to the same bytes in every block and segment: kept by their compressed bytes, decoded once.
  */
 const SMALL_BLOCK = 64;
-const smallBlocks = new Map<string, CachedBlock>();
+const smallBlocks = new LruMap<string, CachedBlock>();
 /** Where small blocks were found (segment path and offset), so a page does not read their bytes again. */
-const smallRefs = new Map<string, CachedBlock>();
+const smallRefs = new LruMap<string, CachedBlock>();
 function smallBlock(seg: SegmentReader, ref: string, off: number, len: number): CachedBlock | undefined {
   if (len > SMALL_BLOCK) return undefined;
   let block = smallRefs.get(ref);
@@ -1368,10 +1346,10 @@ function smallBlock(seg: SegmentReader, ref: string, off: number, len: number): 
   block = smallBlocks.get(key);
   if (!block) {
     block = new CachedBlock(zstdDecompress(Buffer.from(key, 'latin1')));
-    if (smallBlocks.size >= 1024) smallBlocks.delete(smallBlocks.keys().next().value as string);
+    if (smallBlocks.size >= 1024) smallBlocks.shift();
     smallBlocks.set(key, block);
   }
-  if (smallRefs.size >= 16_384) smallRefs.delete(smallRefs.keys().next().value as string);
+  if (smallRefs.size >= 16_384) smallRefs.shift();
   smallRefs.set(ref, block);
   return block;
 }
@@ -1383,11 +1361,11 @@ function smallBlock(seg: SegmentReader, ref: string, off: number, len: number): 
 const MISSED_KEYS = 8192;
 /** Postings up to this size are read ahead whole (willNeedTerms); a larger one is a bitset read by windows. */
 const READ_AHEAD_POSTING = 8 * 1024;
-const missed = new Set<string>();
+const missed = new LruMap<string, true>();
 function missedBefore(key: string): boolean {
   if (missed.delete(key)) return true;
-  missed.add(key);
-  if (missed.size > MISSED_KEYS) missed.delete(missed.values().next().value as string);
+  missed.set(key, true);
+  if (missed.size > MISSED_KEYS) missed.shift();
   return false;
 }
 
@@ -1545,7 +1523,7 @@ function sectionStarts(buf: Buffer, len: number, columns: number, path: string):
  * by what they hold once every frame is decoded (64 groups of wide rows were a few MB beside the 32 MB, unaccounted).
  */
 const BULK_GROUPS = 64;
-const bulkGroups = new Map<string, { readonly group: RowGroup; readonly bytes: number }>();
+const bulkGroups = new LruMap<string, { readonly group: RowGroup; readonly bytes: number }>();
 let bulkBytes = 0;
 
 function cachedGroup(key: string): RowGroup | undefined {

@@ -468,7 +468,8 @@ export class SegmentReader implements SearchPart {
     for (const p of pending) p.seg.pins++;
     try {
       const jobs = SegmentReader.pageJobs(native, pending);
-      const got = await settleAll(jobs.map((j) => native.readRows(j.fds, j.columns, j.dicts, j.plan, j.ats)));
+      // async: a call that throws becomes a rejection, settled with the jobs already running.
+      const got = await settleAll(jobs.map(async (j) => native.readRows(j.fds, j.columns, j.dicts, j.plan, j.ats)));
       for (let b = 0; b < jobs.length; b++) {
         const j = jobs[b]!;
         placeNativeRows(got[b]!, j.names, j.rowSeg, j.rowDest, j.fields);

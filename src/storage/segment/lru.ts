@@ -75,12 +75,6 @@ export class LruMap<K, V> {
     return [e.key, e.value];
   }
 
-  clear(): void {
-    this.map.clear();
-    this.oldest = undefined;
-    this.newest = undefined;
-  }
-
   /** Keys from the oldest to the newest. */
   *keys(): IterableIterator<K> {
     for (let e = this.oldest; e !== undefined; e = e.newer) yield e.key;

@@ -469,7 +469,17 @@ export class SegmentReader implements SearchPart {
     try {
       const jobs = SegmentReader.pageJobs(native, pending);
       // async: a call that throws becomes a rejection, settled with the jobs already running.
-      const got = await settleAll(jobs.map(async (j) => native.readRows(j.fds, j.columns, j.dicts, j.plan, j.ats)));
+      const got = await settleAll(
+        jobs.map(async (j) =>
+          native.readRows(
+            new Int32Array(j.fds),
+            new Uint32Array(j.columns),
+            j.dicts,
+            new Float64Array(j.plan),
+            new Uint8Array(j.ats),
+          ),
+        ),
+      );
       for (let b = 0; b < jobs.length; b++) {
         const j = jobs[b]!;
         placeNativeRows(got[b]!, j.names, j.rowSeg, j.rowDest, j.fields);
@@ -545,63 +555,33 @@ export class SegmentReader implements SearchPart {
     const per = Math.ceil(groups / count);
     const jobs: PageJob[] = [];
     let job: PageJob | undefined;
-    let plan: number[] = [];
-    let ats: number[] = [];
-    let fds: number[] = [];
-    let columns: number[] = [];
-    let held = 0;
-    const close = (): void => {
-      if (!job) return;
-      job.fds = new Int32Array(fds);
-      job.columns = new Uint32Array(columns);
-      job.plan = new Float64Array(plan);
-      job.ats = new Uint8Array(ats);
-      jobs.push(job);
-    };
     for (const p of pending) {
-      const { plan: groupsOf, ats: rowsAt, dest } = p.job;
+      const { plan, ats, dest } = p.job;
       let seg = -1;
       let row = 0;
-      for (let g = 0; g < groupsOf.length; g += 3) {
-        if (!job || held >= per) {
-          close();
-          job = {
-            fds: EMPTY_I32,
-            columns: EMPTY_U32,
-            dicts: [],
-            plan: EMPTY_F64,
-            ats: EMPTY_U8,
-            names: [],
-            fields: [],
-            rowSeg: [],
-            rowDest: [],
-          };
-          plan = [];
-          ats = [];
-          fds = [];
-          columns = [];
-          held = 0;
+      for (let g = 0; g < plan.length; g += 3) {
+        if (!job || job.plan.length / 4 >= per) {
+          job = { fds: [], columns: [], dicts: [], plan: [], ats: [], names: [], fields: [], rowSeg: [], rowDest: [] };
+          jobs.push(job);
           seg = -1;
         }
         if (seg < 0) {
-          seg = fds.length;
-          fds.push(p.seg.fd);
-          columns.push(p.seg.footer.columns.length);
+          seg = job.fds.length;
+          job.fds.push(p.seg.fd);
+          job.columns.push(p.seg.footer.columns.length);
           job.dicts.push(p.seg.nativeDict(native));
           job.names.push(p.seg.columnNames());
           job.fields.push(p.fields);
         }
-        const rows = groupsOf[g + 2]!;
-        plan.push(seg, groupsOf[g]!, groupsOf[g + 1]!, rows);
+        const rows = plan[g + 2]!;
+        job.plan.push(seg, plan[g]!, plan[g + 1]!, rows);
         for (let k = 0; k < rows; k++, row++) {
-          ats.push(rowsAt[row]!);
+          job.ats.push(ats[row]!);
           job.rowSeg.push(seg);
           job.rowDest.push(dest[row]!);
         }
-        held++;
       }
     }
-    close();
     return jobs;
   }
 
@@ -1193,28 +1173,25 @@ interface PendingRows {
   readonly job: NativePlan;
 }
 
-/** One readRows call of a page (NativeRows.readRows' arguments), and where each of its output rows goes. */
+/** One readRows call of a page (NativeRows.readRows' arguments, as arrays), and where each of its output rows goes. */
 interface PageJob {
-  fds: Int32Array;
-  columns: Uint32Array;
-  dicts: (GroupDict | null)[];
-  plan: Float64Array;
-  ats: Uint8Array;
+  readonly fds: number[];
+  readonly columns: number[];
+  readonly dicts: (GroupDict | null)[];
+  /** [segment in the job, offset, length, rows asked] per group. */
+  readonly plan: number[];
+  readonly ats: number[];
   /** Per segment of the job: its column names and its rows' fields. */
-  names: (readonly string[])[];
-  fields: [string, string][][][];
+  readonly names: (readonly string[])[];
+  readonly fields: [string, string][][][];
   /** Per output row: its segment in the job, and its index in that segment's `fields`. */
-  rowSeg: number[];
-  rowDest: number[];
+  readonly rowSeg: number[];
+  readonly rowDest: number[];
 }
 
 /** Fewest groups a page-row job is given: a job wakes a pool thread; ~16 groups are ~0.15 ms of decoding. */
 const PAGE_JOB_GROUPS = 16;
 const CORES = Math.max(1, availableParallelism());
-const EMPTY_I32 = new Int32Array(0);
-const EMPTY_U32 = new Uint32Array(0);
-const EMPTY_F64 = new Float64Array(0);
-const EMPTY_U8 = new Uint8Array(0);
 
 /**
  * Waits for every promise (a job still running may read a descriptor its segment would close), then fails with the

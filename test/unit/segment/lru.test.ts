@@ -31,7 +31,9 @@ test('delete unlinks a key anywhere in the order; a deleted key can come back', 
   assert.deepEqual([...m.keys()], [1, 3, 2]);
   assert.equal(m.has(2), true);
   assert.equal(m.has(0), false);
-  m.clear();
+  assert.deepEqual(m.shift(), [1, 'v1']);
+  assert.deepEqual(m.shift(), [3, 'v3']);
+  assert.deepEqual(m.shift(), [2, 'again']);
   assert.equal(m.size, 0);
   assert.deepEqual([...m.keys()], []);
   m.set(7, 'x');

@@ -1,13 +1,5 @@
 /** nginx `combined` text lines (plus request_time and upstream_response_time) from the seeded generator. */
-import { NginxLogGenerator } from './nginx-generator.js';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function timeLocal(sec: number): string {
-  const d = new Date(sec * 1000);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
+import { accessLine, NginxLogGenerator } from './nginx-generator.js';
 
 export class NginxLineGenerator {
   private readonly gen: NginxLogGenerator;
@@ -17,12 +9,7 @@ export class NginxLineGenerator {
   }
 
   line(): string {
-    const log = this.gen.log();
-    const f = Object.fromEntries(log.contents.map((c) => [c.key, c.value]));
-    return (
-      `${f['remote_addr']} - ${f['remote_user']} [${timeLocal(log.time)}] "${f['method']} ${f['request_uri']} ${f['protocol']}" ` +
-      `${f['status']} ${f['body_bytes_sent']} "${f['http_referer']}" "${f['http_user_agent']}" ${f['request_time']} ${f['upstream_response_time']}`
-    );
+    return accessLine(this.gen.log());
   }
 
   /** About `bytes` of whole lines, newline-terminated. */

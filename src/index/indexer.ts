@@ -260,10 +260,27 @@ export class Indexer {
     const index = LogstoreIndex.open(dir, compileIndex(doc, this.ttlOf(key)), this.options);
     for (const [shardKey, ranges] of Object.entries(doc.skipSeqs ?? {}))
       for (const [from, to] of ranges) index.exclude(shardKey, from, to);
-    if (this.options.worker) index.attachBuilder(this.builder, doc, this.ttlOf(key), this.log);
+    if (this.options.worker) {
+      const [project, logstore] = splitKey(key);
+      index.attachBuilder(this.builder, doc, this.ttlOf(key), this.log, (shardKey, seq) =>
+        this.readOne(project, logstore, shardKey, seq),
+      );
+    }
     const entry = { doc, index };
     this.stores.set(key, entry);
     return entry;
+  }
+
+  /** Record `seq` of the shard log `shardKey` names (`${id}-${baseSeq}`), read again; undefined if that log is gone. */
+  private async readOne(
+    project: string,
+    logstore: string,
+    shardKey: string,
+    seq: number,
+  ): Promise<StoredRecord | undefined> {
+    const shard = this.source.shards(project, logstore).find((s) => `${s.id}-${s.baseSeq}` === shardKey);
+    if (!shard) return undefined;
+    return (await this.source.read(project, logstore, shard.id, seq, 1))[0];
   }
 
   private ttlOf(key: string): number {

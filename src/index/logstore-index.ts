@@ -46,6 +46,19 @@ export const DEFAULT_INDEX_OPTIONS: LogstoreIndexOptions = Object.freeze({
   mergeRatio: 2,
 });
 
+/** How a logstore index hands its records to the builder workers (`attachBuilder`). */
+interface RemoteBuild {
+  readonly builder: SegmentBuilder;
+  readonly doc: IndexDocument;
+  readonly ttlDays: number;
+  readonly log: (l: string) => void;
+  /**
+   * Reads record `seq` of `shardKey` again. A build's payloads move to the worker (transferred, not copied), so a
+   * failed build's retry reads them back from the shard log; undefined (or a throw) leaves that record unindexed.
+   */
+  readonly reread: (shardKey: string, seq: number) => Promise<StoredRecord | undefined>;
+}
+
 /** Most segments one merge reads. */
 const MAX_MERGE_INPUTS = 8;
 
@@ -70,9 +83,7 @@ export class LogstoreIndex {
   private merging = false;
   private destroyed = false;
   /** Remote-build mode: records go to the builder worker instead of the local head. */
-  private remote:
-    | { builder: SegmentBuilder; doc: IndexDocument; ttlDays: number; log: (l: string) => void }
-    | undefined;
+  private remote: RemoteBuild | undefined;
   private pending: (StoredRecord & { shardKey: string })[] = [];
   private pendingBytes = 0;
   private pendingSince = 0;
@@ -200,8 +211,14 @@ export class LogstoreIndex {
    * Switches to remote building: records are queued with `addStored` and built into segments on the worker by
    * `flush`; nothing is indexed on this thread.
    */
-  attachBuilder(builder: SegmentBuilder, doc: IndexDocument, ttlDays: number, log: (l: string) => void): void {
-    this.remote = { builder, doc, ttlDays, log };
+  attachBuilder(
+    builder: SegmentBuilder,
+    doc: IndexDocument,
+    ttlDays: number,
+    log: (l: string) => void,
+    reread: RemoteBuild['reread'],
+  ): void {
+    this.remote = { builder, doc, ttlDays, log, reread };
   }
 
   get remoteMode(): boolean {
@@ -214,15 +231,7 @@ export class LogstoreIndex {
   }
 
   addStored(shardKey: string, record: StoredRecord): void {
-    // One exact-size copy the index owns, in shared memory: the source's payload is a view of its read buffer (which
-    // the source may reuse, and whose whole ArrayBuffer a structured clone would copy). postMessage hands a shared
-    // buffer to the builder as it is; an ordinary one it serializes and the worker copies out again, two more copies
-    // of every payload (~430 MB in a 5M load) and a fresh allocation on the worker. The copy stays readable here, so
-    // a failed build can still be retried in halves.
-    const src = record.payload;
-    const payload = Buffer.from(new SharedArrayBuffer(src.byteLength));
-    payload.set(src);
-    this.pending.push({ ...record, payload, shardKey });
+    this.pending.push({ ...record, payload: ownCopy(record.payload), shardKey });
     if (this.pending.length === 1) this.pendingSince = Date.now();
     this.pendingBytes += record.rawSize;
     this.handedOff.set(shardKey, record.seq + 1);
@@ -252,10 +261,13 @@ export class LogstoreIndex {
     const id = this.newSegmentId();
     const path = join(this.dir, `${id}${SEG_EXT}`);
     try {
+      // The payloads move to the worker: from here on `records` hold empty (detached) buffers.
       const reply = await remote.builder.build({ doc: remote.doc, ttlDays: remote.ttlDays, id, path, records });
       for (const s of reply.skipped) remote.log(`indexer: record skipped: ${s}`);
     } catch (err) {
       if (this.destroyed) return;
+      records = await this.readAgain(records, remote);
+      if (this.destroyed || records.length === 0) return;
       if (records.length > 1 && depth < 16) {
         remote.log(`indexer: build of ${records.length} records failed (${String(err)}); retrying in halves`);
         const half = records.length >> 1;
@@ -272,6 +284,29 @@ export class LogstoreIndex {
     const reader = SegmentReader.open(path);
     this.segments.push(reader);
     this.cover(reader);
+  }
+
+  /** A failed build's records with their payloads read back from the shard log (see RemoteBuild.reread). */
+  private async readAgain(
+    records: (StoredRecord & { shardKey: string })[],
+    remote: RemoteBuild,
+  ): Promise<(StoredRecord & { shardKey: string })[]> {
+    const out: (StoredRecord & { shardKey: string })[] = [];
+    for (const r of records) {
+      let again: StoredRecord | undefined;
+      try {
+        again = await remote.reread(r.shardKey, r.seq);
+      } catch (err) {
+        remote.log(`indexer: record ${r.shardKey}@${r.seq} could not be read again: ${String(err)}`);
+        continue;
+      }
+      if (again?.seq !== r.seq) {
+        remote.log(`indexer: record ${r.shardKey}@${r.seq} could not be read again: gone from its shard log`);
+        continue;
+      }
+      out.push({ ...again, payload: ownCopy(again.payload), shardKey: r.shardKey });
+    }
+    return out;
   }
 
   pendingBuilds(): number {
@@ -425,4 +460,18 @@ export function pickMerge<S extends { readonly n: number }>(
   pick.length = k;
   while (pick.length >= 2 && rows < options.mergeRatio * pick[pick.length - 1]!.n) rows -= pick.pop()!.n;
   return pick.length >= 2 ? pick : undefined;
+}
+
+/**
+ * A copy of `src` in an ArrayBuffer of exactly its size, owned by nobody else. The source's payload is a view of its
+ * read buffer, which it may reuse (and whose whole ArrayBuffer a structured clone would copy). The builder transfers
+ * such a buffer to its worker instead of serializing it there and copying it out again (two copies of every payload,
+ * ~430 MB in a 5M load, and an allocation on the worker). SharedArrayBuffers, which need no transfer, were tried
+ * first: two fresh 5M loads peaked at 501 and 520 MiB of RSS (445-494 MiB without), their memory going back only once
+ * both threads had collected their views.
+ */
+function ownCopy(src: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(src.byteLength);
+  own.set(src);
+  return own;
 }

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import type { BuildReply, BuildRequest } from './segment-builder-worker.js';
 
 const BUILDER_HEAP_MB = 128;
@@ -122,8 +123,8 @@ export class SegmentBuilder {
 
   /** Starts queued builds on free workers. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) break;
+    for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
+      const slot = this.slots[i]!;
       if (slot.job) continue;
       const job = this.queue.shift()!;
       if (slot.idle) clearTimeout(slot.idle);
@@ -133,7 +134,16 @@ export class SegmentBuilder {
       let raw = 0;
       for (const r of job.req.records) raw += r.rawSize;
       if (raw >= BIG_BUILD_BYTES) slot.big = true;
-      worker.postMessage(job.req);
+      try {
+        worker.postMessage(job.req, transferable(job.req.records));
+      } catch (err) {
+        // A request that cannot be posted (a payload whose buffer was detached) fails alone, and the slot takes the
+        // next one.
+        slot.job = undefined;
+        job.reject(err instanceof Error ? err : new Error(String(err)));
+        this.settle();
+        i--;
+      }
     }
   }
 
@@ -190,4 +200,34 @@ export class SegmentBuilder {
     slot.big = false;
     return worker;
   }
+}
+
+/**
+ * The payload buffers a build request can move to its worker instead of copying: each one that is all of its own
+ * ArrayBuffer (LogstoreIndex queues such copies). After the post they are detached here (empty). A payload that is a
+ * view of a larger or shared buffer, or whose buffer another payload also uses, is copied by the post as before.
+ */
+function transferable(records: readonly StoredRecord[]): ArrayBuffer[] {
+  const seen = new Set<ArrayBufferLike>();
+  const dup = new Set<ArrayBufferLike>();
+  for (const r of records) {
+    const b = r.payload.buffer;
+    if (seen.has(b)) dup.add(b);
+    seen.add(b);
+  }
+  const out: ArrayBuffer[] = [];
+  for (const r of records) {
+    const p = r.payload;
+    const b = p.buffer;
+    // byteLength 0: nothing to move, and a buffer already detached cannot be listed.
+    if (
+      b instanceof ArrayBuffer &&
+      b.byteLength > 0 &&
+      !dup.has(b) &&
+      p.byteOffset === 0 &&
+      p.byteLength === b.byteLength
+    )
+      out.push(b);
+  }
+  return out;
 }

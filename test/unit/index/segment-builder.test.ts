@@ -179,3 +179,42 @@ function popcount(w: number): number {
   for (let x = w >>> 0; x !== 0; x &= x - 1) n++;
   return n;
 }
+
+test('payloads that own their buffers move to the worker; a request that cannot be posted fails alone', async () => {
+  const builder = new SegmentBuilder(1);
+  const gen = new NginxLogGenerator(5);
+  try {
+    // Each payload all of its own ArrayBuffer (as LogstoreIndex queues them): transferred, so empty here afterwards.
+    const owned = records(gen, 0, 3).map((r) => ({
+      ...r,
+      payload: Buffer.from(Uint8Array.prototype.slice.call(r.payload)),
+    }));
+    const a = join(dir, '0000000031.seg');
+    await builder.build({ doc, ttlDays: 30, id: '0000000031', path: a, records: owned });
+    assert.ok(
+      owned.every((r) => r.payload.byteLength === 0),
+      'the payloads were transferred',
+    );
+    const ra = SegmentReader.open(a);
+    assert.equal(ra.n, 150);
+    ra.close();
+    // Posting them again cannot work (their buffers are detached): that build is refused, the next one runs.
+    const refused = builder.build({
+      doc,
+      ttlDays: 30,
+      id: '0000000032',
+      path: join(dir, '0000000032.seg'),
+      records: owned,
+    });
+    const b = join(dir, '0000000033.seg');
+    const next = builder.build({ doc, ttlDays: 30, id: '0000000033', path: b, records: records(gen, 3, 2) });
+    await assert.rejects(refused);
+    await next;
+    const rb = SegmentReader.open(b);
+    assert.equal(rb.n, 100);
+    rb.close();
+    assert.equal(builder.pending, 0);
+  } finally {
+    await builder.close();
+  }
+});

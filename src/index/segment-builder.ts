@@ -54,6 +54,10 @@ export class SegmentBuilder {
     }));
   }
 
+  /**
+   * Queues a build. A record payload that is all of its own ArrayBuffer moves to the worker when the build starts
+   * (`transferable`): the caller's view is then empty, so it must not need those bytes again.
+   */
   build(req: Omit<BuildRequest, 'seq'>): Promise<BuildReply> {
     const seq = this.next++;
     return new Promise((resolve, reject) => {

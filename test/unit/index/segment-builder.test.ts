@@ -187,7 +187,7 @@ test('payloads that own their buffers move to the worker; a request that cannot 
     // Each payload all of its own ArrayBuffer (as LogstoreIndex queues them): transferred, so empty here afterwards.
     const owned = records(gen, 0, 3).map((r) => ({
       ...r,
-      payload: Buffer.from(Uint8Array.prototype.slice.call(r.payload)),
+      payload: Buffer.from(new Uint8Array(r.payload).buffer),
     }));
     const a = join(dir, '0000000031.seg');
     await builder.build({ doc, ttlDays: 30, id: '0000000031', path: a, records: owned });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ProjectQuota } from '../meta/meta-store.js';
+import { DEFAULT_COMPACT_DELAY_MS, DEFAULT_COMPACT_LEVEL } from '../storage/shard-log/embedded/options.js';
 
 /**
  * Server configuration: defaults, then the config file, then flags and environment. Validated once at start; every
@@ -34,6 +35,10 @@ export interface ServerConfig {
     /** fsync before acknowledging. Turning this off gives up durability; only for throwaway test data. */
     readonly fsync: boolean;
     readonly maxFileBytes: number;
+    /** zstd level sealed shard-log files are rewritten at, 0 = keep payloads as sent (options.ts). */
+    readonly compactLevel: number;
+    /** How long after sealing a shard-log file is rewritten, in ms. */
+    readonly compactDelayMs: number;
   };
 }
 
@@ -192,9 +197,12 @@ export function buildServerConfig(file: Record<string, unknown>, sources: Config
     if (v !== undefined) limits[key] = v;
   }
 
-  const storageIn = optObject(file, 'storage', ['fsync', 'maxFileBytes']);
+  const storageIn = optObject(file, 'storage', ['fsync', 'maxFileBytes', 'compactLevel', 'compactAfterSeconds']);
   const fsync = storageIn['fsync'] === undefined ? true : requireBool(storageIn['fsync'], 'storage.fsync');
   const maxFileBytes = optInt(storageIn, 'maxFileBytes', 1024 * 1024, 2 ** 40, 'storage.') ?? 64 * 1024 * 1024;
+  const compactLevel = optInt(storageIn, 'compactLevel', 0, 19, 'storage.') ?? DEFAULT_COMPACT_LEVEL;
+  const compactDelayMs =
+    (optInt(storageIn, 'compactAfterSeconds', 0, 86_400, 'storage.') ?? DEFAULT_COMPACT_DELAY_MS / 1000) * 1000;
 
   const consoleIn = optObject(file, 'console', ['sessionTtlSeconds', 'users']);
   const sessionTtlMs = (optInt(consoleIn, 'sessionTtlSeconds', 1, 30 * 86_400, 'console.') ?? 12 * 3600) * 1000;
@@ -218,7 +226,7 @@ export function buildServerConfig(file: Record<string, unknown>, sources: Config
     defaultProjectQuota,
     projectQuotas,
     console: { sessionTtlMs, users: consoleUsers },
-    storage: { fsync, maxFileBytes },
+    storage: { fsync, maxFileBytes, compactLevel, compactDelayMs },
   };
   return deepFreeze(config);
 }

@@ -12,7 +12,13 @@ import type { ShardLog } from '../storage/shard-log/shard-log.js';
 export class EmbeddedShardLogs implements ShardLogFactory {
   constructor(
     private readonly root: string,
-    private readonly options: { readonly fsync: boolean; readonly maxFileBytes: number },
+    private readonly options: {
+      readonly fsync: boolean;
+      readonly maxFileBytes: number;
+      /** Defaults: the shard log's (DEFAULT_COMPACT_LEVEL, DEFAULT_COMPACT_DELAY_MS). */
+      readonly compactLevel?: number;
+      readonly compactDelayMs?: number;
+    },
     private readonly log: (line: string) => void = () => {},
   ) {}
 
@@ -21,6 +27,13 @@ export class EmbeddedShardLogs implements ShardLogFactory {
       baseSeq: shard.baseSeq,
       fsync: this.options.fsync,
       maxFileBytes: this.options.maxFileBytes,
+      ...(this.options.compactLevel !== undefined ? { compactLevel: this.options.compactLevel } : {}),
+      ...(this.options.compactDelayMs !== undefined ? { compactDelayMs: this.options.compactDelayMs } : {}),
+      // The file stays as clients sent it, readable as before; the next open tries again.
+      onCompactionError: (err) =>
+        this.log(
+          `compaction of a sealed file of ${project}/${logstore} shard ${shard.id} failed: ${err instanceof Error ? err.message : String(err)}`,
+        ),
     });
     // Operators must be able to see what recovery cut: a torn tail after a crash is expected, anything else is not.
     const { truncations, truncatedBytes } = log.recovery;

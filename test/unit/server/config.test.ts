@@ -49,7 +49,7 @@ describe('buildServerConfig', () => {
       defaultProjectQuota: {},
       projectQuotas: {},
       console: { sessionTtlMs: 12 * 3600 * 1000, users: [] },
-      storage: { fsync: true, maxFileBytes: 64 * 1024 * 1024 },
+      storage: { fsync: true, maxFileBytes: 64 * 1024 * 1024, compactLevel: 3, compactDelayMs: 30_000 },
     });
   });
 
@@ -62,7 +62,7 @@ describe('buildServerConfig', () => {
         endpoints: ['SLS.Example.com', 'localhost'],
         auth: { maxClockSkewSeconds: 60 },
         limits: { maxPullCount: 10, maxShardsPerLogstore: 8 },
-        storage: { fsync: false, maxFileBytes: 2 * 1024 * 1024 },
+        storage: { fsync: false, maxFileBytes: 2 * 1024 * 1024, compactLevel: 0, compactAfterSeconds: 5 },
         defaultProjectQuota: { writeBytesPerSec: 1000, writeRequestsPerSec: null },
         projectQuotas: { hot: { shardWriteBytesPerSec: 500 } },
         console: { sessionTtlSeconds: 600, users: [{ name: 'ops', password: 'pw' }] },
@@ -79,7 +79,7 @@ describe('buildServerConfig', () => {
       defaultProjectQuota: { writeBytesPerSec: 1000 },
       projectQuotas: { hot: { shardWriteBytesPerSec: 500 } },
       console: { sessionTtlMs: 600_000, users: [{ name: 'ops', password: 'pw' }] },
-      storage: { fsync: false, maxFileBytes: 2 * 1024 * 1024 },
+      storage: { fsync: false, maxFileBytes: 2 * 1024 * 1024, compactLevel: 0, compactDelayMs: 5000 },
     });
   });
 
@@ -164,6 +164,9 @@ describe('buildServerConfig', () => {
       [{ limits: { maxPullCount: '10' } }, '"limits.maxPullCount" must be an integer'],
       [{ storage: { fsync: 'yes' } }, '"storage.fsync" must be true or false'],
       [{ storage: { maxFileBytes: 1024 } }, '"storage.maxFileBytes" must be an integer'],
+      [{ storage: { compactLevel: 20 } }, '"storage.compactLevel" must be an integer'],
+      [{ storage: { compactLevel: -1 } }, '"storage.compactLevel" must be an integer'],
+      [{ storage: { compactAfterSeconds: 1.5 } }, '"storage.compactAfterSeconds" must be an integer'],
       [{ storage: null }, '"storage" must be an object'],
       [{ defaultProjectQuota: 5 }, 'defaultProjectQuota must be an object'],
       [{ defaultProjectQuota: { writeBytesPerSec: 0 } }, 'defaultProjectQuota.writeBytesPerSec must be a positive'],

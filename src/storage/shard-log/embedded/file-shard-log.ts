@@ -23,11 +23,16 @@
  * Receive times are clamped to be non-decreasing (a record gets max(its time, the previous record's)), so cursor-by-
  * time is a binary search; a clock stepping back shows up as equal times, never as disorder.
  *
+ * Sealed files are compacted a while after sealing (compaction.ts): rewritten with zstd payloads on a worker thread,
+ * then swapped in the lane: the rewrite is renamed to `<first seq>.zlog` (the directory fsynced, so recovery prefers it
+ * from here on), its sidecar written, the in-memory view replaced, and the `.log` removed. A reader that took the old
+ * view reads on from its open handle, or from the rewrite if the `.log` is already gone (`Segment.replacedBy`).
+ *
  * Every fsync occupies a libuv threadpool thread for its duration; a server with many busy shards should raise
  * UV_THREADPOOL_SIZE (default 4) so fsyncs do not queue reads behind them.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { open, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SlsError } from '../../../protocol/errors.js';
 import {
@@ -37,10 +42,11 @@ import {
   type ShardLog,
   type StoredRecord,
 } from '../shard-log.js';
+import { type CompactionQueue, compactionQueue } from './compaction.js';
 import { type FileShardLogOptions, parseShardLogOptions, type ResolvedShardLogOptions } from './options.js';
 import { codecId, encodeRecordHeader, idBlockBytes, RECORD_HEADER_BYTES } from './record-codec.js';
 import { type RecoveryReport, recoverShardLog, syncDirectory } from './recovery.js';
-import { Segment } from './segment.js';
+import { compactedFileName, Segment, segmentFileName } from './segment.js';
 import { writeSegmentIndex } from './segment-index-file.js';
 import { type ReadBudget, readFromSegment, seqAtTimeIn, timeOfSeqIn } from './segment-reader.js';
 
@@ -60,6 +66,11 @@ export interface ShardLogStats {
   readonly failedCommits: number;
   readonly rotations: number;
   readonly trimmedFiles: number;
+  /** Sealed files rewritten with zstd payloads, their bytes before and after, and rewrites that failed. */
+  readonly compactedFiles: number;
+  readonly compactedBytesBefore: number;
+  readonly compactedBytesAfter: number;
+  readonly failedCompactions: number;
 }
 
 interface PendingAppend {
@@ -111,6 +122,10 @@ export class FileShardLog implements ShardLog {
   /** Set while the active file may hold bytes past its durable size that could not be cut (see the file comment). */
   private failedWith: SlsError | undefined;
   private tailDirty = false;
+  /** Compactions waiting for their delay, and those queued or running. */
+  private readonly compactTimers = new Set<NodeJS.Timeout>();
+  private readonly compactions = new Set<Promise<void>>();
+  private readonly compactor: CompactionQueue;
   private counters = {
     appends: 0,
     records: 0,
@@ -120,6 +135,10 @@ export class FileShardLog implements ShardLog {
     failedCommits: 0,
     rotations: 0,
     trimmedFiles: 0,
+    compactedFiles: 0,
+    compactedBytesBefore: 0,
+    compactedBytesAfter: 0,
+    failedCompactions: 0,
   };
 
   private constructor(
@@ -128,9 +147,11 @@ export class FileShardLog implements ShardLog {
     segments: Segment[],
     activeHandle: FileHandle,
     recovery: RecoveryReport,
+    compactor: CompactionQueue,
   ) {
     this.dir = dir;
     this.options = options;
+    this.compactor = compactor;
     this.segments = segments;
     this.activeHandle = activeHandle;
     this.recovery = recovery;
@@ -141,9 +162,16 @@ export class FileShardLog implements ShardLog {
     for (const segment of segments) {
       for (let i = 0; i < segment.idList.length; i++) this.ids.set(segment.idList[i]!, segment.idSeq[i]!);
     }
+    // Sealed files a previous run did not get to (or wrote before compaction existed).
+    for (const segment of segments.slice(0, -1)) this.scheduleCompaction(segment);
   }
 
-  static async open(dir: string, options: FileShardLogOptions = {}): Promise<FileShardLog> {
+  /** `compactor`: the queue rewrites run on (tests pass their own; the process shares one by default). */
+  static async open(
+    dir: string,
+    options: FileShardLogOptions = {},
+    compactor: CompactionQueue = compactionQueue,
+  ): Promise<FileShardLog> {
     const resolved = parseShardLogOptions(options);
     const absolute = path.resolve(dir);
     if (openDirs.has(absolute)) {
@@ -153,7 +181,7 @@ export class FileShardLog implements ShardLog {
     try {
       const { segments, report } = await recoverShardLog(absolute, resolved);
       const handle = await open(segments.at(-1)!.logPath, 'r+');
-      return new FileShardLog(absolute, resolved, segments, handle, report);
+      return new FileShardLog(absolute, resolved, segments, handle, report, compactor);
     } catch (err) {
       openDirs.delete(absolute);
       throw err;
@@ -307,6 +335,8 @@ export class FileShardLog implements ShardLog {
       // Oldest first, so a crash midway leaves a contiguous run of files.
       for (const segment of removed) {
         await rm(segment.logPath, { force: true });
+        // A compacted file's original, should its removal after the swap have failed.
+        if (segment.compacted) await rm(path.join(this.dir, segmentFileName(segment.firstSeq)), { force: true });
         await rm(segment.indexPath, { force: true });
       }
       if (this.options.fsync) await syncDirectory(this.dir);
@@ -322,6 +352,10 @@ export class FileShardLog implements ShardLog {
   private async shutDown(): Promise<void> {
     // Appends accepted before close() still commit; new ones are refused (append checks `closing`).
     while (this.pending.length > 0 || this.commitQueued) await this.lane;
+    // Rewrites not started are dropped (the next open schedules them again); a running one is waited for.
+    for (const timer of this.compactTimers) clearTimeout(timer);
+    this.compactTimers.clear();
+    await Promise.all(this.compactions);
     await this.inLane(() => this.activeHandle.close());
     openDirs.delete(this.dir);
   }
@@ -518,6 +552,84 @@ export class FileShardLog implements ShardLog {
     this.activeStartedAtMs = this.options.now();
     this.counters.rotations += 1;
     await previous.close();
+    this.scheduleCompaction(sealed);
+  }
+
+  /** Queues the rewrite of a sealed file after the configured delay (nothing when compaction is off). */
+  private scheduleCompaction(segment: Segment): void {
+    if (this.options.compactLevel === 0 || segment.compacted || segment.count === 0) return;
+    const timer = setTimeout(() => {
+      this.compactTimers.delete(timer);
+      const run = this.compact(segment).finally(() => this.compactions.delete(run));
+      this.compactions.add(run);
+    }, this.options.compactDelayMs);
+    timer.unref();
+    this.compactTimers.add(timer);
+  }
+
+  /** Rewrites a sealed file with zstd payloads and swaps it in (see the file comment). Never throws. */
+  private async compact(segment: Segment): Promise<void> {
+    const target = path.join(this.dir, compactedFileName(segment.firstSeq));
+    const tmp = `${target}.tmp`;
+    const wanted = (): boolean => !this.closing && this.segments.includes(segment);
+    try {
+      const result = await this.compactor.run(
+        {
+          source: segment.logPath,
+          target: tmp,
+          sourceBytes: segment.bytes,
+          level: this.options.compactLevel,
+          fsync: this.options.fsync,
+        },
+        wanted,
+      );
+      if (result === undefined) return;
+      if (result.records !== segment.count) {
+        throw new Error(`the rewrite holds ${result.records} records, the file ${segment.count}`);
+      }
+      const rewrite = new Segment(this.dir, segment.firstSeq, true);
+      let id = 0;
+      for (let i = 0; i < result.records; i++) {
+        const seq = segment.firstSeq + i;
+        const withId = result.ids[id]?.[0] === seq ? result.ids[id++]![1] : undefined;
+        rewrite.noteRecord(result.offsets[i]!, result.times[i]!, result.frameBytes[i]!, withId);
+      }
+      if (rewrite.bytes !== result.targetBytes || rewrite.maxTimeMs !== segment.maxTimeMs) {
+        throw new Error(
+          `the rewrite's layout disagrees with the file (${rewrite.bytes} of ${result.targetBytes} bytes)`,
+        );
+      }
+      const swapped = await this.inLane(async () => {
+        // Trimmed while the rewrite ran: the original is gone already. (A close waits for this swap.)
+        if (!this.segments.includes(segment)) return false;
+        await rename(tmp, target);
+        try {
+          if (this.options.fsync) await syncDirectory(this.dir);
+          await writeSegmentIndex(rewrite, this.options.fsync);
+        } catch (err) {
+          // Not swapped: the rewrite must not outlive the original, or a trim of the original would leave it behind.
+          await rm(target, { force: true });
+          throw err;
+        }
+        this.segments[this.segments.indexOf(segment)] = rewrite;
+        segment.replacedBy = rewrite;
+        await rm(segment.logPath, { force: true });
+        if (this.options.fsync) await syncDirectory(this.dir);
+        return true;
+      });
+      if (!swapped) {
+        await rm(tmp, { force: true });
+        return;
+      }
+      this.counters.compactedFiles += 1;
+      this.counters.compactedBytesBefore += result.sourceBytes;
+      this.counters.compactedBytesAfter += result.targetBytes;
+    } catch (err) {
+      // The original file stays in use; the next open tries again.
+      this.counters.failedCompactions += 1;
+      this.options.onCompactionError?.(err);
+      await rm(tmp, { force: true }).catch(() => {});
+    }
   }
 }
 

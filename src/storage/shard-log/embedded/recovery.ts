@@ -17,7 +17,15 @@ import path from 'node:path';
 import { SlsError } from '../../../protocol/errors.js';
 import type { ResolvedShardLogOptions } from './options.js';
 import { RecordCursor } from './record-cursor.js';
-import { indexFileName, parseIndexFileName, parseSegmentFileName, Segment, segmentFileName } from './segment.js';
+import {
+  compactedFileName,
+  indexFileName,
+  parseCompactedFileName,
+  parseIndexFileName,
+  parseSegmentFileName,
+  Segment,
+  segmentFileName,
+} from './segment.js';
 import { decodeSegmentIndex, writeSegmentIndex } from './segment-index-file.js';
 
 /** Recovery reads 4 MiB at a time: large sequential reads, and a bounded buffer whatever the record sizes. */
@@ -65,13 +73,23 @@ export async function recoverShardLog(dir: string, options: ResolvedShardLogOpti
   const names = await readdir(dir);
   const logSeqs: number[] = [];
   const indexSeqs = new Set<number>();
+  const compacted = new Set<number>();
   for (const name of names) {
     const logSeq = parseSegmentFileName(name);
     if (logSeq !== undefined) logSeqs.push(logSeq);
+    const compactedSeq = parseCompactedFileName(name);
+    if (compactedSeq !== undefined) compacted.add(compactedSeq);
     const indexSeq = parseIndexFileName(name);
     if (indexSeq !== undefined) indexSeqs.add(indexSeq);
-    // A sidecar that was being written when the process died; the data file is still there, so it is rebuilt.
-    if (name.endsWith('.idx.tmp')) await rm(path.join(dir, name), { force: true });
+    // A sidecar that was being written when the process died; the data file is still there, so it is rebuilt. The
+    // same for a compaction's rewrite: the file it was rewriting is still there.
+    if (name.endsWith('.idx.tmp') || name.endsWith('.zlog.tmp')) await rm(path.join(dir, name), { force: true });
+  }
+  // A rewrite gets its name only once it is whole and durable, so it replaces its original: a crash came between the
+  // rename and the removal of the original.
+  for (const seq of compacted) {
+    if (logSeqs.includes(seq)) await rm(path.join(dir, segmentFileName(seq)), { force: true });
+    else logSeqs.push(seq);
   }
   logSeqs.sort((a, b) => a - b);
   // Sidecars without their data file are leftovers of a trim interrupted between the two unlinks.
@@ -103,8 +121,16 @@ export async function recoverShardLog(dir: string, options: ResolvedShardLogOpti
     const nextFirstSeq = logSeqs[i + 1];
     const isLast = nextFirstSeq === undefined;
     const segment = isLast
-      ? await recoverActive(dir, firstSeq, indexSeqs.has(firstSeq), options, report)
-      : await recoverSealed(dir, firstSeq, nextFirstSeq, indexSeqs.has(firstSeq), options, report);
+      ? await recoverActive(dir, firstSeq, compacted.has(firstSeq), indexSeqs.has(firstSeq), options, report)
+      : await recoverSealed(
+          dir,
+          firstSeq,
+          compacted.has(firstSeq),
+          nextFirstSeq,
+          indexSeqs.has(firstSeq),
+          options,
+          report,
+        );
     const previous = segments.at(-1);
     if (previous !== undefined && previous.endSeq !== segment.firstSeq) {
       throw corrupt(
@@ -122,6 +148,7 @@ export async function recoverShardLog(dir: string, options: ResolvedShardLogOpti
 async function recoverSealed(
   dir: string,
   firstSeq: number,
+  compacted: boolean,
   nextFirstSeq: number,
   hasIndex: boolean,
   options: ResolvedShardLogOptions,
@@ -133,15 +160,15 @@ async function recoverSealed(
     truncations: string[];
   },
 ): Promise<Segment> {
-  const size = (await stat(path.join(dir, segmentFileName(firstSeq)))).size;
+  const size = (await stat(fileOf(dir, firstSeq, compacted))).size;
   if (hasIndex) {
-    const trusted = await loadTrustedIndex(dir, firstSeq, size);
+    const trusted = await loadTrustedIndex(dir, firstSeq, compacted, size);
     if (trusted !== undefined) {
       report.indexedFiles += 1;
       return trusted;
     }
   }
-  const { segment, invalid } = await scanSegment(dir, firstSeq, size);
+  const { segment, invalid } = await scanSegment(dir, firstSeq, size, compacted);
   report.scannedFiles += 1;
   report.scannedBytes += size;
   if (invalid !== undefined) {
@@ -164,6 +191,7 @@ async function recoverSealed(
 async function recoverActive(
   dir: string,
   firstSeq: number,
+  compacted: boolean,
   hasIndex: boolean,
   options: ResolvedShardLogOptions,
   report: { scannedFiles: number; scannedBytes: number; truncatedBytes: number; truncations: string[] },
@@ -171,8 +199,8 @@ async function recoverActive(
   // The process died between sealing this file and creating its successor; it becomes the active file again, and
   // gets a new sidecar when it is next sealed.
   if (hasIndex) await rm(path.join(dir, indexFileName(firstSeq)), { force: true });
-  const size = (await stat(path.join(dir, segmentFileName(firstSeq)))).size;
-  const { segment, invalid } = await scanSegment(dir, firstSeq, size);
+  const size = (await stat(fileOf(dir, firstSeq, compacted))).size;
+  const { segment, invalid } = await scanSegment(dir, firstSeq, size, compacted);
   report.scannedFiles += 1;
   report.scannedBytes += size;
   if (invalid !== undefined) {
@@ -184,8 +212,14 @@ async function recoverActive(
 }
 
 /** Uses the sidecar if it is intact, matches the data file's size, and the last record it names reads back whole. */
-async function loadTrustedIndex(dir: string, firstSeq: number, size: number): Promise<Segment | undefined> {
-  const fromIndex = decodeSegmentIndex(await readFile(path.join(dir, indexFileName(firstSeq))), dir, firstSeq, size);
+async function loadTrustedIndex(
+  dir: string,
+  firstSeq: number,
+  compacted: boolean,
+  size: number,
+): Promise<Segment | undefined> {
+  const sidecar = await readFile(path.join(dir, indexFileName(firstSeq)));
+  const fromIndex = decodeSegmentIndex(sidecar, dir, firstSeq, size, compacted);
   if (typeof fromIndex === 'string') return undefined;
   const handle = await open(fromIndex.logPath, 'r');
   try {
@@ -205,8 +239,8 @@ export interface ScanResult {
 }
 
 /** Reads a segment file record by record, verifying every CRC, and builds its in-memory view. */
-export async function scanSegment(dir: string, firstSeq: number, size: number): Promise<ScanResult> {
-  const segment = new Segment(dir, firstSeq);
+export async function scanSegment(dir: string, firstSeq: number, size: number, compacted = false): Promise<ScanResult> {
+  const segment = new Segment(dir, firstSeq, compacted);
   const handle = await open(segment.logPath, 'r');
   try {
     const cursor = new RecordCursor(handle, 0, size, SCAN_CHUNK_BYTES);
@@ -225,6 +259,10 @@ export async function scanSegment(dir: string, firstSeq: number, size: number): 
   } finally {
     await handle.close();
   }
+}
+
+function fileOf(dir: string, firstSeq: number, compacted: boolean): string {
+  return path.join(dir, compacted ? compactedFileName(firstSeq) : segmentFileName(firstSeq));
 }
 
 async function truncateFile(file: string, size: number, fsync: boolean): Promise<void> {

@@ -1,5 +1,6 @@
 /**
- * The sidecar written when a segment is sealed (`<first seq>.idx` beside `<first seq>.log`), so reopening a shard reads
+ * The sidecar written when a segment is sealed (`<first seq>.idx` beside `<first seq>.log`, or `.zlog` once compacted:
+ * rewritten then, since offsets change), so reopening a shard reads
  * a few KiB per sealed file instead of scanning it. It is only a cache: when it is missing, fails its CRC, or disagrees
  * with the data file's size, recovery scans the data file and writes a fresh one.
  *
@@ -84,7 +85,13 @@ export function encodeSegmentIndex(segment: Segment): Buffer {
  * Rebuilds a sealed segment's in-memory view from its sidecar, or returns why the sidecar cannot be trusted.
  * `dataBytes` is the data file's current size; a mismatch means the file changed after sealing.
  */
-export function decodeSegmentIndex(buf: Buffer, dir: string, firstSeq: number, dataBytes: number): Segment | string {
+export function decodeSegmentIndex(
+  buf: Buffer,
+  dir: string,
+  firstSeq: number,
+  dataBytes: number,
+  compacted = false,
+): Segment | string {
   if (buf.length < FIXED_BYTES + 4) return 'too short';
   const crcAt = buf.length - 4;
   if (crc32c(buf.subarray(0, crcAt)) !== buf.readUInt32LE(crcAt)) return 'CRC mismatch';
@@ -96,7 +103,7 @@ export function decodeSegmentIndex(buf: Buffer, dir: string, firstSeq: number, d
   if (idsAt + 4 > crcAt) return 'entry count does not match size';
   const count = buf.readUInt32LE(16);
   if (count === 0 || entries === 0) return 'empty segment';
-  const segment = new Segment(dir, firstSeq);
+  const segment = new Segment(dir, firstSeq, compacted);
   segment.count = count;
   segment.bytes = dataBytes;
   segment.lastOffset = readU64(buf, 28);

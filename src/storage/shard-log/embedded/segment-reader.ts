@@ -25,24 +25,43 @@ function isEnoent(err: unknown): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
-/** Runs `fn` with a read handle on the segment; a file already removed by TTL maps to `InvalidCursor`. */
+/**
+ * Runs `fn` with a read handle on the segment; a file already removed by TTL maps to `InvalidCursor`. A file that
+ * compaction has swapped for its rewrite since the caller took its view of the log is read from the rewrite: `fn`
+ * gets the view of the file it reads, and `limit` is that file's durable size (the caller's for the file it named).
+ */
 export async function withSegmentFile<T>(
   segment: Segment,
-  fn: (cursorAt: (offset: number, limit: number, chunkBytes: number) => RecordCursor) => Promise<T>,
+  limit: number,
+  fn: (
+    view: Segment,
+    limit: number,
+    cursorAt: (offset: number, limit: number, chunkBytes: number) => RecordCursor,
+  ) => Promise<T>,
 ): Promise<T> {
+  let view = segment;
   let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(segment.logPath, 'r');
-  } catch (err) {
-    if (isEnoent(err)) {
-      throw new SlsError('InvalidCursor', `records from seq ${segment.firstSeq} were removed by TTL`, {
-        cause: err,
-      });
+  for (;;) {
+    try {
+      handle = await open(view.logPath, 'r');
+      break;
+    } catch (err) {
+      // Only sealed files are compacted, so the rewrite's size is its durable size.
+      if (isEnoent(err) && view.replacedBy !== undefined) {
+        view = view.replacedBy;
+        limit = view.bytes;
+        continue;
+      }
+      if (isEnoent(err)) {
+        throw new SlsError('InvalidCursor', `records from seq ${segment.firstSeq} were removed by TTL`, {
+          cause: err,
+        });
+      }
+      throw err;
     }
-    throw err;
   }
   try {
-    return await fn((offset, limit, chunkBytes) => new RecordCursor(handle, offset, limit, chunkBytes));
+    return await fn(view, limit, (offset, end, chunkBytes) => new RecordCursor(handle, offset, end, chunkBytes));
   } finally {
     await handle.close();
   }
@@ -56,11 +75,12 @@ function expectRecord(segment: Segment, frame: Frame, seq: number): Extract<Fram
 }
 
 /** Receive time of `seq`, which the segment holds below `limitBytes`. */
-export async function timeOfSeqIn(segment: Segment, seq: number, limitBytes: number): Promise<number> {
-  const entry = segment.entryAtOrBefore(seq);
-  if (segment.entrySeq[entry] === seq) return segment.entryTime[entry]!;
-  return withSegmentFile(segment, async (cursorAt) => {
-    const cursor = cursorAt(segment.entryOffset[entry]!, limitBytes, LOCATE_CHUNK_BYTES);
+export async function timeOfSeqIn(named: Segment, seq: number, limitBytes: number): Promise<number> {
+  const first = named.entryAtOrBefore(seq);
+  if (named.entrySeq[first] === seq) return named.entryTime[first]!;
+  return withSegmentFile(named, limitBytes, async (segment, limit, cursorAt) => {
+    const entry = segment.entryAtOrBefore(seq);
+    const cursor = cursorAt(segment.entryOffset[entry]!, limit, LOCATE_CHUNK_BYTES);
     for (let s = segment.entrySeq[entry]!; ; s++) {
       const frame = expectRecord(segment, await cursor.next({ payload: false, verify: false }), s);
       if (s === seq) return frame.header.receiveTimeMs;
@@ -72,16 +92,12 @@ export async function timeOfSeqIn(segment: Segment, seq: number, limitBytes: num
  * First seq in the segment received at or after `unixMs`; the caller has checked that the segment's last durable
  * record (below `limitBytes`, ending at `endSeq`) qualifies, so the walk always finds one.
  */
-export async function seqAtTimeIn(
-  segment: Segment,
-  unixMs: number,
-  limitBytes: number,
-  endSeq: number,
-): Promise<number> {
-  const entry = segment.entryBeforeTime(unixMs);
-  if (segment.entryTime[entry]! >= unixMs) return segment.entrySeq[entry]!;
-  return withSegmentFile(segment, async (cursorAt) => {
-    const cursor = cursorAt(segment.entryOffset[entry]!, limitBytes, LOCATE_CHUNK_BYTES);
+export async function seqAtTimeIn(named: Segment, unixMs: number, limitBytes: number, endSeq: number): Promise<number> {
+  const first = named.entryBeforeTime(unixMs);
+  if (named.entryTime[first]! >= unixMs) return named.entrySeq[first]!;
+  return withSegmentFile(named, limitBytes, async (segment, limit, cursorAt) => {
+    const entry = segment.entryBeforeTime(unixMs);
+    const cursor = cursorAt(segment.entryOffset[entry]!, limit, LOCATE_CHUNK_BYTES);
     for (let s = segment.entrySeq[entry]!; s < endSeq; s++) {
       const frame = expectRecord(segment, await cursor.next({ payload: false, verify: false }), s);
       if (frame.header.receiveTimeMs >= unixMs) return s;
@@ -105,13 +121,13 @@ export interface ReadBudget {
  * against their CRC on the way.
  */
 export async function readFromSegment(
-  segment: Segment,
+  named: Segment,
   fromSeq: number,
   stopSeq: number,
   limitBytes: number,
   budget: ReadBudget,
 ): Promise<void> {
-  await withSegmentFile(segment, async (cursorAt) => {
+  await withSegmentFile(named, limitBytes, async (segment, limitBytes, cursorAt) => {
     const entry = segment.entryAtOrBefore(fromSeq);
     const start = segment.entryOffset[entry]!;
     // Size reads by what this call can return: the sparse index bounds the bytes up to the last record wanted by

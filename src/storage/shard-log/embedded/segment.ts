@@ -14,10 +14,16 @@ export const SPARSE_INDEX_EVERY_BYTES = 256 * 1024;
 
 const NAME_DIGITS = 20;
 const SEGMENT_NAME = /^(\d{20})\.log$/;
+const COMPACTED_NAME = /^(\d{20})\.zlog$/;
 const INDEX_NAME = /^(\d{20})\.idx$/;
 
 export function segmentFileName(firstSeq: number): string {
   return String(firstSeq).padStart(NAME_DIGITS, '0') + '.log';
+}
+
+/** A sealed file rewritten with zstd payloads (compaction.ts); it replaces the `.log` of the same first seq. */
+export function compactedFileName(firstSeq: number): string {
+  return String(firstSeq).padStart(NAME_DIGITS, '0') + '.zlog';
 }
 
 export function indexFileName(firstSeq: number): string {
@@ -27,6 +33,10 @@ export function indexFileName(firstSeq: number): string {
 /** The first sequence number a segment file name encodes, or undefined if `name` is not a segment file. */
 export function parseSegmentFileName(name: string): number | undefined {
   return parseName(SEGMENT_NAME, name);
+}
+
+export function parseCompactedFileName(name: string): number | undefined {
+  return parseName(COMPACTED_NAME, name);
 }
 
 export function parseIndexFileName(name: string): number | undefined {
@@ -42,8 +52,15 @@ function parseName(pattern: RegExp, name: string): number | undefined {
 
 export class Segment {
   readonly firstSeq: number;
+  /** The file was rewritten by compaction (`.zlog`): its payloads are zstd, and it is not compacted again. */
+  readonly compacted: boolean;
   readonly logPath: string;
   readonly indexPath: string;
+  /**
+   * Set once compaction has swapped this file for its rewrite. A reader that took this view before the swap may find
+   * the file gone and reads the same records from the replacement instead.
+   */
+  replacedBy: Segment | undefined = undefined;
   /** Durable records and bytes; readers snapshot these, so they only grow after the covering fsync. */
   count = 0;
   bytes = 0;
@@ -62,9 +79,10 @@ export class Segment {
   readonly idList: string[] = [];
   readonly idSeq: number[] = [];
 
-  constructor(dir: string, firstSeq: number) {
+  constructor(dir: string, firstSeq: number, compacted = false) {
     this.firstSeq = firstSeq;
-    this.logPath = path.join(dir, segmentFileName(firstSeq));
+    this.compacted = compacted;
+    this.logPath = path.join(dir, compacted ? compactedFileName(firstSeq) : segmentFileName(firstSeq));
     this.indexPath = path.join(dir, indexFileName(firstSeq));
   }
 

@@ -1612,12 +1612,12 @@ napi_value Finish(napi_env env, napi_callback_info info) {
     return o;
   };
   // A token's posting as postings.ts writePosting encodes it: kind 1 = a bitset of n bits (little-endian 32-bit
-  // words) when more than 1 row in 32 holds it, else kind 0 = the count and delta varints.
+  // words) when more than 1 row in DENSE_POSTING_ROWS (8) holds it, else kind 0 = the count and delta varints.
   std::vector<int32_t> encSize(T);
   for (size_t t = 0; t < T; t++) {
     uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
     size_t sz;
-    if ((uint64_t)c * 32 > n)
+    if ((uint64_t)c * 8 > n)
       sz = 1 + words * 4;
     else {
       sz = 1 + vsize(c);
@@ -1631,7 +1631,7 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   }
   auto encode = [&](uint8_t* o, size_t t) {
     uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
-    if ((uint64_t)c * 32 > n) {
+    if ((uint64_t)c * 8 > n) {
       *o++ = 1;
       memset(o, 0, words * 4);
       for (int k = ps[t]; k < ps[t + 1]; k++) o[post[k] >> 3] |= (uint8_t)(1u << (post[k] & 7));

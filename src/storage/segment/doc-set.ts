@@ -12,8 +12,13 @@ const DENSE = 1 / 32;
 
 export const EMPTY: DocSet = { kind: 'ids', ids: new Uint32Array(0) };
 
+/** Whether a set of `count` ids of `n` rows is kept as a bitset. */
+export function isDenseSet(count: number, n: number): boolean {
+  return count > n * DENSE;
+}
+
 export function fromIds(ids: Uint32Array, n: number): DocSet {
-  if (ids.length > n * DENSE) return toBits({ kind: 'ids', ids }, n);
+  if (isDenseSet(ids.length, n)) return toBits({ kind: 'ids', ids }, n);
   return { kind: 'ids', ids };
 }
 

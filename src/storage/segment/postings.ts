@@ -1,13 +1,22 @@
 import type { ByteReader, ByteWriter } from './bytes.js';
-import { type DocSet, fromIds } from './doc-set.js';
+import { type DocSet, fromIds, isDenseSet } from './doc-set.js';
 
 /**
- * A posting list on disk: kind 0 = delta varints (sparse), kind 1 = a bitset of n bits (dense, more than 1 in 32
- * rows: cheaper than ~1 byte per id and directly usable by DocSet without decoding).
+ * A posting list on disk: kind 0 = delta varints (sparse), kind 1 = a bitset of n bits (dense: more than 1 in
+ * DENSE_POSTING_ROWS rows). A delta varint takes at least a byte, so from 1 row in 8 on the bitset is the smaller; below
+ * it, the varints. (Until 2026-11-23 bitsets began at 1 in 32, for DocSet's sake: a bitset needs no decoding. Between 1
+ * in 32 and 1 in 8 they took 2-4x the bytes of varints: 47 MB of the 211 MB of postings of bench:search's day.)
  */
+export const DENSE_POSTING_ROWS = 8;
+
+/** Whether `count` ids of a segment of `n` rows are stored as a bitset. */
+export function isDensePosting(count: number, n: number): boolean {
+  return count * DENSE_POSTING_ROWS > n;
+}
+
 export function writePosting(w: ByteWriter, ids: ArrayLike<number>, n: number, from = 0, to = ids.length): void {
   const count = to - from;
-  if (count * 32 > n) {
+  if (isDensePosting(count, n)) {
     const words = new Uint32Array((n + 31) >>> 5);
     for (let i = from; i < to; i++) words[ids[i]! >>> 5]! |= 1 << (ids[i]! & 31);
     writeBitset(w, words);
@@ -53,6 +62,7 @@ export function readPosting(r: ByteReader, n: number): DocSet {
     return { kind: 'bits', words, n };
   }
   const count = r.varint();
+  if (isDenseSet(count, n)) return varintsToBits(r, count, n);
   const ids = new Uint32Array(count);
   let prev = 0;
   for (let i = 0; i < count; i++) {
@@ -60,4 +70,33 @@ export function readPosting(r: ByteReader, n: number): DocSet {
     ids[i] = prev;
   }
   return fromIds(ids, n);
+}
+
+/**
+ * Delta varints of a list dense enough to be used as a bitset (between 1 row in 32 and 1 in DENSE_POSTING_ROWS),
+ * decoded straight into the words: no id array and no second pass to convert it, which tripled the cost of such a
+ * list (a phrase of common user-agent tokens reads several per segment).
+ */
+function varintsToBits(r: ByteReader, count: number, n: number): DocSet {
+  const words = new Uint32Array((n + 31) >>> 5);
+  const buf = r.buf;
+  let p = r.pos;
+  let id = 0;
+  for (let i = 0; i < count; i++) {
+    let x = buf[p++]!;
+    if (x >= 0x80) {
+      x &= 0x7f;
+      let shift = 7;
+      let c: number;
+      do {
+        c = buf[p++]!;
+        x |= (c & 0x7f) << shift;
+        shift += 7;
+      } while (c >= 0x80);
+    }
+    id += x;
+    words[id >>> 5]! |= 1 << (id & 31);
+  }
+  r.pos = p;
+  return { kind: 'bits', words, n };
 }

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ByteWriter } from './bytes.js';
+import { isDensePosting } from './postings.js';
 import type { DictFooter, NumberFooter, SegmentFooter } from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
 import {
@@ -199,8 +200,8 @@ export function mergeSegments(
           lists++;
         }
         // Advance after collecting: `min`'s token bytes stay valid until its stream moves on.
-        if (scratch.len * 32 > n) out.addBitset(tokBuf, ts, te, scratch.bits(n));
-        else out.addBytes(tokBuf, ts, te, lists > 1 ? scratch.sorted() : scratch.ids());
+        if (isDensePosting(scratch.len, n)) out.addBitset(tokBuf, ts, te, scratch.bits(n));
+        else out.addBytes(tokBuf, ts, te, lists > 1 ? scratch.sorted(n) : scratch.ids());
         for (const t of streams) if (t.pendingAdvance) t.advance();
       }
       out.end();
@@ -224,8 +225,8 @@ export function mergeSegments(
           lists++;
           t.advance();
         }
-        if (scratch.len * 32 > n) out.addBitset(min, scratch.bits(n));
-        else out.add(min, lists > 1 ? scratch.sorted() : scratch.ids());
+        if (isDensePosting(scratch.len, n)) out.addBitset(min, scratch.bits(n));
+        else out.add(min, lists > 1 ? scratch.sorted(n) : scratch.ids());
       }
       out.end();
     }
@@ -383,15 +384,30 @@ class Scratch {
     return this.buf.subarray(0, this.len);
   }
 
-  /** The ids sorted (several inputs' runs, each sorted, ids distinct; a sparse list, so short). */
-  sorted(): Uint32Array {
-    return this.buf.subarray(0, this.len).sort();
+  /**
+   * The ids sorted (several inputs' runs, each sorted, ids distinct). A list of more than 1 in 32 rows goes through a
+   * bitset of the `n` rows instead of a sort: one pass each way, where a sort of ~100k ids took milliseconds.
+   */
+  sorted(n: number): Uint32Array {
+    if (this.len * 32 <= n) return this.buf.subarray(0, this.len).sort();
+    const words = this.bits(n);
+    const buf = this.buf;
+    let len = 0;
+    for (let wi = 0; wi < words.length; wi++) {
+      let word = words[wi]!;
+      while (word !== 0) {
+        const low = word & -word;
+        buf[len++] = (wi << 5) + 31 - Math.clz32(low);
+        word = (word ^ low) >>> 0;
+      }
+    }
+    return buf.subarray(0, len);
   }
 
   private words = new Uint32Array(0);
 
   /**
-   * The ids as a bitset of `n` rows: a dense list (more than 1 in 32 rows, what writePosting stores as a bitset)
+   * The ids as a bitset of `n` rows: a dense list (what writePosting stores as a bitset, see isDensePosting)
    * goes straight to its words, with no sort of several inputs' runs and no second pass. The words are reused by the
    * next call (one merge's frequent tokens no longer each leave n / 8 bytes behind for the collector).
    */

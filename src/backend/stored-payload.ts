@@ -6,8 +6,8 @@ import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 
 /**
  * The serialized LogGroup held by a stored record. Records keep the bytes the client sent (LZ4 blocks stay LZ4) until
- * their file is sealed and compacted to zstd, so reading decompresses; a record that fails to decompress means the file was damaged behind the CRC's back and is
- * reported as a server error, never returned as data.
+ * their file is sealed and compacted to zstd, so reading decompresses; a record that fails to decompress means the
+ * file was damaged behind the CRC's back and is reported as a server error, never returned as data.
  */
 export function storedLogGroupBytes(record: StoredRecord, into?: Buffer): Uint8Array {
   try {

@@ -142,6 +142,28 @@ describe('shard-log compaction', () => {
     }
   });
 
+  test("compacted payloads decode into a caller's buffer when it is large enough, and a wrong size is an error", async () => {
+    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactDelayMs: 0 });
+    try {
+      await fill(log, 0, 20);
+      await waitFor('a file compacted', () => log.stats().compactedFiles >= 1);
+      const [record] = await log.read(0, { maxCount: 1, maxBytes: 1 << 30 });
+      assert.equal(record!.codec, 'zstd');
+      const arena = Buffer.alloc(record!.rawSize + 100);
+      const into = storedLogGroupBytes(record!, arena);
+      assert.equal(into.buffer, arena.buffer, 'decoded into the arena');
+      assert.deepEqual(Buffer.from(into), rawFor(0));
+      const small = storedLogGroupBytes(record!, Buffer.alloc(10));
+      assert.deepEqual(Buffer.from(small), rawFor(0));
+      assert.throws(() => storedLogGroupBytes({ ...record!, rawSize: record!.rawSize - 1 }), {
+        name: 'SlsError',
+        code: 'InternalServerError',
+      });
+    } finally {
+      await log.close();
+    }
+  });
+
   test('a reader holding the view from before the swap reads the rewrite once the original is gone', async () => {
     const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
     await fill(log, 0, 20);

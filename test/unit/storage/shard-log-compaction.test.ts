@@ -196,6 +196,30 @@ describe('shard-log compaction', () => {
     assertRecords(records, 2);
   });
 
+  test('one worker serves a run of rewrites; a failed rewrite fails alone', async () => {
+    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
+    await fill(log, 0, 20);
+    await log.close();
+    const first = path.join(dir, segmentFileName(0));
+    const size = (await stat(first)).size;
+    const queue = new CompactionQueue();
+    try {
+      const request = (target: string) => ({ source: first, target, sourceBytes: size, level: 3, fsync: false });
+      await assert.rejects(
+        queue.run({ ...request(path.join(dir, 'a.tmp')), source: path.join(dir, 'missing.log') }),
+        /ENOENT/,
+      );
+      const a = await queue.run(request(path.join(dir, 'b.tmp')));
+      assert.ok(queue.running, 'the worker stays for the next rewrite');
+      const b = await queue.run(request(path.join(dir, 'c.tmp')));
+      assert.deepEqual(b, { ...a!, elapsedMs: b!.elapsedMs }, 'the same rewrite with the buffers of the first');
+      assert.ok(a!.records >= 5, `${a!.records} records`);
+    } finally {
+      await queue.stop();
+    }
+    assert.equal(queue.running, false);
+  });
+
   test('an open after a crash between the rename and the removal of the original keeps the rewrite', async () => {
     const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
     await fill(log, 0, 20);

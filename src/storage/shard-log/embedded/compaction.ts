@@ -10,7 +10,7 @@
  * Every record keeps its seq, receive time, raw size and idempotency id; only its codec byte, payload and CRC change.
  * A record whose payload zstd does not shrink keeps its payload and codec. The rewrite runs on a worker thread at the
  * lowest CPU priority, one file at a time for the whole process (`CompactionQueue`), and is written to a temporary
- * file, fsynced and renamed: the swap itself is the shard log's (file-shard-log.ts).
+ * file and fsynced: the rename and the swap are the shard log's (file-shard-log.ts).
  */
 import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -65,9 +65,9 @@ export interface CompactionResult {
  * per frame) left tens of MB of garbage buffers a file for the collector, and the process kept that memory (RSS +110
  * MB after three 64 MB files).
  */
-export function compactFile(req: CompactionRequest): CompactionResult {
+export function compactFile(req: CompactionRequest, scratch: CompactionScratch = newScratch()): CompactionResult {
   const started = performance.now();
-  const cctx = new zstdBinding.CCtx();
+  const { cctx } = scratch;
   const source = openSync(req.source, 'r');
   let target: number | undefined;
   const offsets: number[] = [];
@@ -77,11 +77,7 @@ export function compactFile(req: CompactionRequest): CompactionResult {
   let written = 0;
   try {
     target = openSync(req.target, 'wx');
-    const head = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-    const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + MAX_IDEMPOTENCY_ID_LENGTH);
-    let body = Buffer.allocUnsafe(0);
-    let raw = Buffer.allocUnsafe(0);
-    let packed = Buffer.allocUnsafe(0);
+    const { head, out } = scratch;
     for (let at = 0; at < req.sourceBytes; ) {
       const damaged = (reason: string): Error => new Error(`${req.source} is damaged at byte ${at}: ${reason}`);
       if (at + RECORD_HEADER_BYTES > req.sourceBytes) throw damaged('short header');
@@ -89,8 +85,8 @@ export function compactFile(req: CompactionRequest): CompactionResult {
       const header = decodeRecordHeader(head, 0);
       if (isHeaderProblem(header)) throw damaged(header);
       if (at + RECORD_HEADER_BYTES + header.bodyLength > req.sourceBytes) throw damaged('body runs past the end');
-      if (body.length < header.bodyLength) body = Buffer.allocUnsafe(grow(header.bodyLength));
-      const bodyView = body.subarray(0, header.bodyLength);
+      if (scratch.body.length < header.bodyLength) scratch.body = Buffer.allocUnsafe(grow(header.bodyLength));
+      const bodyView = scratch.body.subarray(0, header.bodyLength);
       readExactly(source, bodyView, header.bodyLength, at + RECORD_HEADER_BYTES);
       if (!recordCrcMatches(head, 0, header, bodyView)) throw damaged('CRC mismatch');
       const split = splitRecordBody(header, bodyView);
@@ -98,16 +94,16 @@ export function compactFile(req: CompactionRequest): CompactionResult {
       let payload: Uint8Array = split.payload;
       let codec: PayloadCodec = header.codec;
       if (codec !== 'zstd') {
-        if (raw.length < header.rawSize) raw = Buffer.allocUnsafe(grow(header.rawSize));
-        const decoded = decode(codec, split.payload, header.rawSize, raw);
+        if (scratch.raw.length < header.rawSize) scratch.raw = Buffer.allocUnsafe(grow(header.rawSize));
+        const decoded = decode(codec, split.payload, header.rawSize, scratch.raw);
         if (decoded.length !== header.rawSize) {
           throw damaged(`record ${header.seq} decodes to ${decoded.length} bytes, its header says ${header.rawSize}`);
         }
         const bound = zstdBinding.compressBound(decoded.length);
-        if (packed.length < bound) packed = Buffer.allocUnsafe(grow(bound));
-        const n = cctx.compress(packed, decoded, req.level);
+        if (scratch.packed.length < bound) scratch.packed = Buffer.allocUnsafe(grow(bound));
+        const n = cctx.compress(scratch.packed, decoded, req.level);
         if (n < payload.length) {
-          payload = packed.subarray(0, n);
+          payload = scratch.packed.subarray(0, n);
           codec = 'zstd';
         }
       }
@@ -148,6 +144,27 @@ export function compactFile(req: CompactionRequest): CompactionResult {
   };
 }
 
+/** What a rewrite reuses for every record, and a worker for every rewrite: the buffers only grow. */
+export interface CompactionScratch {
+  readonly cctx: InstanceType<typeof zstdBinding.CCtx>;
+  readonly head: Buffer;
+  readonly out: Buffer;
+  body: Buffer;
+  raw: Buffer;
+  packed: Buffer;
+}
+
+export function newScratch(): CompactionScratch {
+  return {
+    cctx: new zstdBinding.CCtx(),
+    head: Buffer.allocUnsafe(RECORD_HEADER_BYTES),
+    out: Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + MAX_IDEMPOTENCY_ID_LENGTH),
+    body: Buffer.allocUnsafe(0),
+    raw: Buffer.allocUnsafe(0),
+    packed: Buffer.allocUnsafe(0),
+  };
+}
+
 /** Buffers grow by a quarter more than needed, so a file of slowly growing records reallocates a few times only. */
 function grow(bytes: number): number {
   return Math.ceil(bytes * 1.25);
@@ -179,17 +196,34 @@ function writeExactly(fd: number, bytes: Uint8Array, position: number): void {
 }
 
 /**
- * Runs compactions one at a time, each on a worker thread of its own that lowers its own CPU priority (on Linux a
- * thread's nice value is its own), so a rewrite takes what ingestion and queries leave. One queue per process: shards
- * rotate together under load, and a rewrite per shard at once would take every core.
+ * A worker idle this long is stopped. One worker serves every rewrite of a burst (shards rotate together under load):
+ * a worker per file kept ~0.5 MB more of the process's memory after each (20 files: RSS 61 -> 91 MiB; scratch script
+ * in docs/benchmarks.md, session 13), and reused buffers no longer grow again for every file.
+ */
+const IDLE_STOP_MS = 10_000;
+
+type WorkerReply = { ok: true; result: CompactionResult } | { ok: false; error: string };
+
+/**
+ * Runs compactions one at a time on a worker thread that lowers its own CPU priority (on Linux a thread's nice value
+ * is its own), so a rewrite takes what ingestion and queries leave. One queue per process: shards rotate together
+ * under load, and a rewrite per shard at once would take every core. The worker starts with the first job, is
+ * unref'd, and stops after IDLE_STOP_MS without one.
  */
 export class CompactionQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private queued = 0;
+  private worker: Worker | undefined;
+  private idle: NodeJS.Timeout | undefined;
 
   /** Compactions queued or running. */
   get pending(): number {
     return this.queued;
+  }
+
+  /** Whether a worker is running (an idle one stops after IDLE_STOP_MS). */
+  get running(): boolean {
+    return this.worker !== undefined;
   }
 
   /**
@@ -198,42 +232,71 @@ export class CompactionQueue {
    */
   run(req: CompactionRequest, wanted: () => boolean = () => true): Promise<CompactionResult | undefined> {
     this.queued += 1;
-    const job = this.tail.then(() => (wanted() ? runInWorker(req) : undefined));
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    const job = this.tail.then(() => (wanted() ? this.inWorker(req) : undefined));
     this.tail = job.then(
       () => undefined,
       () => undefined,
     );
     return job.finally(() => {
       this.queued -= 1;
+      if (this.queued === 0 && this.worker) {
+        this.idle = setTimeout(() => this.stop(), IDLE_STOP_MS);
+        this.idle.unref();
+      }
+    });
+  }
+
+  /** Stops the worker now (it starts again with the next job). */
+  stop(): Promise<void> {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    const worker = this.worker;
+    this.worker = undefined;
+    return worker ? worker.terminate().then(() => undefined) : Promise.resolve();
+  }
+
+  private inWorker(req: CompactionRequest): Promise<CompactionResult> {
+    if (!this.worker) {
+      this.worker = new Worker(new URL('./compaction-worker.js', import.meta.url), {
+        // Its buffers live outside the heap and are reused; the heap holds a few arrays of per-record numbers.
+        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+      });
+      this.worker.unref();
+    }
+    const worker = this.worker;
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: WorkerReply): void => {
+        cleanup();
+        if (m.ok) resolve(m.result);
+        else reject(new Error(m.error));
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        if (this.worker === worker) this.worker = undefined;
+        reject(err);
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        if (this.worker === worker) this.worker = undefined;
+        reject(new Error(`compaction worker exited with code ${code}`));
+      };
+      const cleanup = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.postMessage(req);
     });
   }
 }
 
 /** The process's queue (file-shard-log.ts uses it unless a test passes its own). */
 export const compactionQueue = new CompactionQueue();
-
-function runInWorker(req: CompactionRequest): Promise<CompactionResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./compaction-worker.js', import.meta.url), {
-      workerData: req,
-      // Its buffers live outside the heap and are reused; the heap holds a few arrays of per-record numbers.
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
-    });
-    let settled = false;
-    worker.once('message', (m: { ok: true; result: CompactionResult } | { ok: false; error: string }) => {
-      settled = true;
-      if (m.ok) resolve(m.result);
-      else reject(new Error(m.error));
-    });
-    worker.once('error', (err) => {
-      settled = true;
-      reject(err);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`compaction worker exited with code ${code}`));
-    });
-  });
-}
 
 /** Lowest priority for the calling thread (Linux: setpriority on thread 0 is the calling thread); best effort. */
 export function lowerThreadPriority(): void {

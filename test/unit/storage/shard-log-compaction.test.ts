@@ -4,9 +4,11 @@
  * rewrites are pending.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { storedLogGroupBytes } from '../../../src/backend/stored-payload.js';
 import { lz4BlockCompress } from '../../../src/protocol/lz4-block.js';
@@ -218,6 +220,23 @@ describe('shard-log compaction', () => {
       await queue.stop();
     }
     assert.equal(queue.running, false);
+  });
+
+  test('a process with nothing else to wait for waits for a running rewrite', async () => {
+    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
+    await fill(log, 0, 20);
+    await log.close();
+    const first = path.join(dir, segmentFileName(0));
+    const request = { source: first, target: path.join(dir, 'x.tmp'), sourceBytes: (await stat(first)).size, level: 3 };
+    const moduleUrl = new URL('../../../src/storage/shard-log/embedded/compaction.js', import.meta.url).href;
+    const script = path.join(dir, 'rewrite-one.mjs');
+    await writeFile(
+      script,
+      `import { CompactionQueue } from ${JSON.stringify(moduleUrl)};\n` +
+        `new CompactionQueue().run(${JSON.stringify({ ...request, fsync: false })}).then((r) => console.log('rewrote', r.records));\n`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [script]);
+    assert.match(stdout, /^rewrote \d+$/m);
   });
 
   test('an open after a crash between the rename and the removal of the original keeps the rewrite', async () => {

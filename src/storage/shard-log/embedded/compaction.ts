@@ -207,8 +207,8 @@ type WorkerReply = { ok: true; result: CompactionResult } | { ok: false; error: 
 /**
  * Runs compactions one at a time on a worker thread that lowers its own CPU priority (on Linux a thread's nice value
  * is its own), so a rewrite takes what ingestion and queries leave. One queue per process: shards rotate together
- * under load, and a rewrite per shard at once would take every core. The worker starts with the first job, is
- * unref'd, and stops after IDLE_STOP_MS without one.
+ * under load, and a rewrite per shard at once would take every core. The worker starts with the first job, holds
+ * the process only while a job runs, and stops after IDLE_STOP_MS without one.
  */
 export class CompactionQueue {
   private tail: Promise<unknown> = Promise.resolve();
@@ -290,6 +290,8 @@ export class CompactionQueue {
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
+      // While a rewrite runs, its 'message' listener holds the process (a closing shard log awaits it), though the
+      // worker itself is unref'd; idle, without listeners, it never holds the process.
       worker.postMessage(req);
     });
   }

@@ -2,8 +2,9 @@
  * Crash durability: "acknowledged means fsync'd" (DESIGN.md), checked against a real `sluice serve` child process
  * that is SIGKILLed at random moments while 3–4 writers send PutLogs (LZ4 and plain; `/shards/lb` round-robin,
  * `/shards/lb` + `x-log-hashkey`, `/shards/route?key=`) to a logstore of 2–4 shards. Files rotate at 1 MiB so kills
- * also land around sealing and sidecar writes, and one in twenty LogGroups is large (100–300 KB) so a kill can tear a
- * multi-page write.
+ * also land around sealing and sidecar writes (and compaction, which rewrites each sealed file as soon as it is
+ * sealed: the rewrite, its rename and the removal of the original), and one in twenty LogGroups is large (100–300
+ * KB) so a kill can tear a multi-page write.
  *
  * Every LogGroup carries a unique id (tag and content `wid` = `r<round>w<writer>-<n>`); a writer records it as
  * acknowledged only after a 200, never retries, and stops at its first failure. After every kill the server restarts
@@ -35,6 +36,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SlsClient } from '../../src/client/sls-client.js';
@@ -99,7 +101,8 @@ test(`acknowledged PutLogs survive SIGKILL at random moments (seed ${seed})`, { 
   console.log(`crash-durability seed ${seed}`);
   const rng = new Prng(seed);
   const shardCount = rng.int(2, 4);
-  const config = { storage: { maxFileBytes: 1024 * 1024 } };
+  // Sealed files are compacted as soon as they are sealed, so kills also land in rewrites and their swaps.
+  const config = { storage: { maxFileBytes: 1024 * 1024, compactAfterSeconds: 0 } };
 
   const sent = new Map<string, Sent>();
   const located = new Map<string, Location>();
@@ -113,6 +116,9 @@ test(`acknowledged PutLogs survive SIGKILL at random moments (seed ${seed})`, { 
   let inFlightStored = 0;
   let inFlightAbsent = 0;
   let tornTails = 0;
+  /** Rewritten files, and rewrites cut short by a kill, seen after the kills (reported, not asserted). */
+  let compacted = 0;
+  let halfCompacted = 0;
 
   const context = (round: number): string => `seed ${seed}, round ${round}`;
 
@@ -312,6 +318,9 @@ test(`acknowledged PutLogs survive SIGKILL at random moments (seed ${seed})`, { 
       // Not asserted (whether a kill lands mid-write is luck), but reported: it shows recovery had cutting to do.
       for (const dir of (await shardDirs(dataDir!, PROJECT, LOGSTORE)).values()) {
         if (await hasTornTail(dir)) tornTails += 1;
+        const names = await readdir(dir);
+        compacted += names.filter((n) => n.endsWith('.zlog')).length;
+        halfCompacted += names.filter((n) => n.endsWith('.zlog.tmp')).length;
       }
     }
     live = undefined;
@@ -334,7 +343,7 @@ test(`acknowledged PutLogs survive SIGKILL at random moments (seed ${seed})`, { 
 
   const sentTotal = sent.size;
   t.diagnostic(
-    `${kills} kills, ${sentTotal} groups sent, ${ackedTotal} acknowledged, ${inFlightStored} unacknowledged stored, ${inFlightAbsent} unacknowledged absent, ${tornTails} torn shard tails left by kills, ${shardCount} shards`,
+    `${kills} kills, ${sentTotal} groups sent, ${ackedTotal} acknowledged, ${inFlightStored} unacknowledged stored, ${inFlightAbsent} unacknowledged absent, ${tornTails} torn shard tails left by kills, ${compacted} compacted files and ${halfCompacted} rewrites cut short seen after kills, ${shardCount} shards`,
   );
   assert.ok(kills >= 20, `only ${kills} kills`);
   assert.ok(ackedTotal > kills, `only ${ackedTotal} acknowledged groups: the writers barely wrote`);

@@ -1,6 +1,6 @@
 import type { LogService } from '../backend/log-service.js';
-import { storedLogGroupBytes } from '../backend/stored-payload.js';
 import { SlsError } from '../protocol/errors.js';
+import { storedLogGroupBytes } from '../storage/shard-log/stored-payload.js';
 import type { ConsumerGroups } from './consumer-groups.js';
 import { type ConsumerSource, type PullPage, pulledGroup, type ShardInfo } from './consumer-source.js';
 

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
-import { storedLogGroupBytes } from '../backend/stored-payload.js';
 import { YOUNG_SEGMENT } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
+import { storedLogGroupBytes } from '../storage/shard-log/stored-payload.js';
 import { type CompiledIndex, compileIndex, type IndexDocument } from './index-config.js';
 import { SegmentBuild } from './segment-build.js';
 

@@ -1,10 +1,10 @@
-import { storedLogGroupBytes } from '../../backend/stored-payload.js';
 import type { ShardMeta } from '../../meta/meta-store.js';
 import { encodeResponseBody } from '../../protocol/body-codec.js';
 import { decodeCursor, encodeCursor } from '../../protocol/cursor.js';
 import { SlsError } from '../../protocol/errors.js';
 import { midKey, parseHashKey } from '../../protocol/hash-range.js';
 import { encodeLogGroupList } from '../../protocol/log-group.js';
+import { storedLogGroupBytes } from '../../storage/shard-log/stored-payload.js';
 import type { RequestContext, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
 import { optionalInt } from './json-body.js';

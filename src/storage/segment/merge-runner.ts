@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { callWorker } from '../worker-call.js';
 import type { MergeRequest } from './merge-worker.js';
 
 const MERGE_HEAP_MB = 128;
@@ -83,24 +84,8 @@ export class MergeRunner {
       this.worker.unref();
     }
     const worker = this.worker;
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { ok: boolean; error?: string }): void => {
-        cleanup();
-        if (m.ok) resolve();
-        else reject(new Error(`segment merge failed: ${m.error}`));
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        this.worker = undefined;
-        reject(err);
-      };
-      const cleanup = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.postMessage(req);
-    });
+    return callWorker(worker, req, 'segment merge failed', () => {
+      if (this.worker === worker) this.worker = undefined;
+    }).then(() => undefined);
   }
 }

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
-import { storedLogGroupBytes } from '../../../src/backend/stored-payload.js';
 import { lz4BlockCompress } from '../../../src/protocol/lz4-block.js';
 import { CompactionQueue, compactFile } from '../../../src/storage/shard-log/embedded/compaction.js';
 import { FileShardLog } from '../../../src/storage/shard-log/embedded/file-shard-log.js';
@@ -18,6 +17,7 @@ import { scanSegment } from '../../../src/storage/shard-log/embedded/recovery.js
 import { compactedFileName, segmentFileName } from '../../../src/storage/shard-log/embedded/segment.js';
 import { type ReadBudget, readFromSegment } from '../../../src/storage/shard-log/embedded/segment-reader.js';
 import type { AppendEntry, StoredRecord } from '../../../src/storage/shard-log/shard-log.js';
+import { storedLogGroupBytes } from '../../../src/storage/shard-log/stored-payload.js';
 import { tempDir } from './shard-log-fixtures.js';
 
 let dir = '';

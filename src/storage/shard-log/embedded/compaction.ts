@@ -15,10 +15,10 @@
 import { closeSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { inflateSync } from 'node:zlib';
 import zstdBinding from 'zstd-napi/binding.js';
-import { lz4BlockDecompressInto } from '../../../protocol/lz4-block.js';
+import { callWorker } from '../../worker-call.js';
 import { MAX_IDEMPOTENCY_ID_LENGTH, type PayloadCodec } from '../shard-log.js';
+import { storedLogGroupBytes } from '../stored-payload.js';
 import {
   codecId,
   decodeRecordHeader,
@@ -95,7 +95,12 @@ export function compactFile(req: CompactionRequest, scratch: CompactionScratch =
       let codec: PayloadCodec = header.codec;
       if (codec !== 'zstd') {
         if (scratch.raw.length < header.rawSize) scratch.raw = Buffer.allocUnsafe(grow(header.rawSize));
-        const decoded = decode(codec, split.payload, header.rawSize, scratch.raw);
+        let decoded: Uint8Array;
+        try {
+          decoded = storedLogGroupBytes({ ...header, payload: split.payload }, scratch.raw);
+        } catch (err) {
+          throw damaged(`record ${header.seq}: ${String((err as Error).cause ?? err)}`);
+        }
         if (decoded.length !== header.rawSize) {
           throw damaged(`record ${header.seq} decodes to ${decoded.length} bytes, its header says ${header.rawSize}`);
         }
@@ -170,19 +175,6 @@ function grow(bytes: number): number {
   return Math.ceil(bytes * 1.25);
 }
 
-function decode(codec: PayloadCodec, payload: Buffer, rawSize: number, scratch: Buffer): Uint8Array {
-  switch (codec) {
-    case 'none':
-      return payload;
-    case 'lz4':
-      return lz4BlockDecompressInto(payload, rawSize, scratch);
-    case 'deflate':
-      return inflateSync(payload, { maxOutputLength: Math.max(rawSize, 1) });
-    case 'zstd':
-      throw new Error('already zstd');
-  }
-}
-
 function readExactly(fd: number, into: Buffer, length: number, position: number): void {
   for (let done = 0; done < length; ) {
     const n = readSync(fd, into, done, length - done, position + done);
@@ -201,8 +193,6 @@ function writeExactly(fd: number, bytes: Uint8Array, position: number): void {
  * in docs/benchmarks.md, session 13), and reused buffers no longer grow again for every file.
  */
 const IDLE_STOP_MS = 10_000;
-
-type WorkerReply = { ok: true; result: CompactionResult } | { ok: false; error: string };
 
 /**
  * Runs compactions one at a time on a worker thread that lowers its own CPU priority (on Linux a thread's nice value
@@ -266,34 +256,9 @@ export class CompactionQueue {
       this.worker.unref();
     }
     const worker = this.worker;
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: WorkerReply): void => {
-        cleanup();
-        if (m.ok) resolve(m.result);
-        else reject(new Error(m.error));
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        if (this.worker === worker) this.worker = undefined;
-        reject(err);
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        if (this.worker === worker) this.worker = undefined;
-        reject(new Error(`compaction worker exited with code ${code}`));
-      };
-      const cleanup = (): void => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-      // While a rewrite runs, its 'message' listener holds the process (a closing shard log awaits it), though the
-      // worker itself is unref'd; idle, without listeners, it never holds the process.
-      worker.postMessage(req);
-    });
+    return callWorker<{ result: CompactionResult }>(worker, req, 'compaction failed', () => {
+      if (this.worker === worker) this.worker = undefined;
+    }).then((reply) => reply.result);
   }
 }
 

@@ -1,8 +1,8 @@
 import { inflateSync } from 'node:zlib';
 import zstdBinding from 'zstd-napi/binding.js';
-import { SlsError } from '../protocol/errors.js';
-import { lz4BlockDecompress, lz4BlockDecompressInto } from '../protocol/lz4-block.js';
-import type { StoredRecord } from '../storage/shard-log/shard-log.js';
+import { SlsError } from '../../protocol/errors.js';
+import { lz4BlockDecompress, lz4BlockDecompressInto } from '../../protocol/lz4-block.js';
+import type { StoredRecord } from './shard-log.js';
 
 /**
  * The serialized LogGroup held by a stored record. Records keep the bytes the client sent (LZ4 blocks stay LZ4) until

@@ -74,6 +74,15 @@ async function waitFor(what: string, predicate: () => boolean, timeoutMs = 30_00
   }
 }
 
+/** Records 0-19 written with compaction off (several sealed files and the active one): the first file and its size. */
+async function writeUncompacted(): Promise<{ first: string; size: number }> {
+  const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
+  await fill(log, 0, 20);
+  await log.close();
+  const first = path.join(dir, segmentFileName(0));
+  return { first, size: (await stat(first)).size };
+}
+
 async function names(): Promise<string[]> {
   return (await readdir(dir)).sort();
 }
@@ -167,11 +176,8 @@ describe('shard-log compaction', () => {
   });
 
   test('a reader holding the view from before the swap reads the rewrite once the original is gone', async () => {
-    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
-    await fill(log, 0, 20);
-    await log.close();
-    const first = segmentFileName(0);
-    const original = (await scanSegment(dir, 0, (await stat(path.join(dir, first))).size)).segment;
+    const { size } = await writeUncompacted();
+    const original = (await scanSegment(dir, 0, size)).segment;
     const tmp = path.join(dir, 'rewrite.tmp');
     const result = compactFile({
       source: original.logPath,
@@ -199,11 +205,7 @@ describe('shard-log compaction', () => {
   });
 
   test('one worker serves a run of rewrites; a failed rewrite fails alone', async () => {
-    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
-    await fill(log, 0, 20);
-    await log.close();
-    const first = path.join(dir, segmentFileName(0));
-    const size = (await stat(first)).size;
+    const { first, size } = await writeUncompacted();
     const queue = new CompactionQueue();
     try {
       const request = (target: string) => ({ source: first, target, sourceBytes: size, level: 3, fsync: false });
@@ -223,11 +225,8 @@ describe('shard-log compaction', () => {
   });
 
   test('a process with nothing else to wait for waits for a running rewrite', async () => {
-    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
-    await fill(log, 0, 20);
-    await log.close();
-    const first = path.join(dir, segmentFileName(0));
-    const request = { source: first, target: path.join(dir, 'x.tmp'), sourceBytes: (await stat(first)).size, level: 3 };
+    const { first, size } = await writeUncompacted();
+    const request = { source: first, target: path.join(dir, 'x.tmp'), sourceBytes: size, level: 3 };
     const moduleUrl = new URL('../../../src/storage/shard-log/embedded/compaction.js', import.meta.url).href;
     const script = path.join(dir, 'rewrite-one.mjs');
     await writeFile(
@@ -240,11 +239,7 @@ describe('shard-log compaction', () => {
   });
 
   test('an open after a crash between the rename and the removal of the original keeps the rewrite', async () => {
-    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
-    await fill(log, 0, 20);
-    await log.close();
-    const first = path.join(dir, segmentFileName(0));
-    const size = (await stat(first)).size;
+    const { first, size } = await writeUncompacted();
     // The rewrite renamed into place, the original still there; plus a rewrite of the next file cut short.
     compactFile({
       source: first,
@@ -279,11 +274,8 @@ describe('shard-log compaction', () => {
   });
 
   test('a damaged sealed file is not rewritten: the original stays and the failure is reported', async () => {
-    const log = await FileShardLog.open(dir, { maxFileBytes: FILE_BYTES, compactLevel: 0 });
-    await fill(log, 0, 20);
-    await log.close();
+    const { first } = await writeUncompacted();
     // Flip a byte inside the first record's payload: its CRC no longer matches.
-    const first = path.join(dir, segmentFileName(0));
     const handle = await open(first, 'r+');
     const byte = Buffer.alloc(1);
     await handle.read(byte, 0, 1, 100);

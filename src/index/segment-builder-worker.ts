@@ -40,7 +40,7 @@ const MAX_ARENA = 64 * 1024 * 1024;
 
 function arenaFor(records: readonly StoredRecord[]): Buffer | undefined {
   let raw = 0;
-  for (const r of records) if (r.codec === 'lz4' || r.codec === 'zstd') raw += r.rawSize;
+  for (const r of records) if (r.codec !== 'none' && r.codec !== 'deflate') raw += r.rawSize;
   if (raw > MAX_ARENA) return undefined;
   // A little slack (builds flush at about the same size), not more: it stays resident while the worker runs.
   if (arena.length < raw) arena = Buffer.allocUnsafeSlow(Math.min(MAX_ARENA, Math.ceil(raw * 1.05)));

@@ -13,7 +13,7 @@
 import { deflateSync, inflateSync, constants as zlibConstants } from 'node:zlib';
 import { Compressor } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
-import type { PayloadCodec } from '../storage/shard-log/shard-log.js';
+import type { SentCodec } from '../storage/shard-log/shard-log.js';
 import { SlsError } from './errors.js';
 import { lz4BlockCompress, lz4BlockDecompress, lz4BlockDecompressInto } from './lz4-block.js';
 
@@ -29,7 +29,7 @@ export interface DecodedBody {
   /** The uncompressed body. */
   readonly raw: Buffer;
   /** How the received body was compressed (store the received bytes with this codec). */
-  readonly codec: PayloadCodec;
+  readonly codec: SentCodec;
 }
 
 const RAW_SIZE = /^[0-9]{1,15}$/;
@@ -50,7 +50,7 @@ function tooLarge(size: number, limits: BodyLimits): SlsError {
 }
 
 /** Normalizes `x-log-compresstype`; `undefined` and `''` mean plain. */
-export function parseCompressType(header: string | undefined): PayloadCodec {
+export function parseCompressType(header: string | undefined): SentCodec {
   const t = header?.trim().toLowerCase() ?? '';
   switch (t) {
     case '':

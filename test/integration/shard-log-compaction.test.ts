@@ -1,12 +1,12 @@
 /**
  * Compaction at server level: a real `sluice serve` with 1 MiB shard-log files rewritten as soon as they are sealed
  * (`storage.compactAfterSeconds: 0`). LZ4 LogGroups are put until several files are sealed; once every sealed file is
- * a `.zlog`, PullLogs must return every LogGroup byte for byte at its old cursor (over LZ4, deflate and no
- * compression), GetLogs must still find them, a reindex (which reads the shard log again, through the index builders)
+ * a `.zlog` (of LogGroups transposed to columns), PullLogs must return every LogGroup byte for byte at its old cursor
+ * (over LZ4, deflate and no compression), GetLogs must still find them, a reindex (which reads the shard log again, through the index builders)
  * must find them all, and after a restart on the same folder all of it holds and writes continue at the next cursor.
  */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { SlsClient } from '../../src/client/sls-client.js';
@@ -80,10 +80,20 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
   }
 }
 
-async function shardFiles(): Promise<string[]> {
+async function shardDir(): Promise<string> {
   const root = join(dataDir!, 'shards', PROJECT, LOGSTORE);
   const [shard] = await readdir(root);
-  return (await readdir(join(root, shard!))).sort();
+  return join(root, shard!);
+}
+
+async function shardFiles(): Promise<string[]> {
+  return (await readdir(await shardDir())).sort();
+}
+
+/** The codec byte of the first record of `file` (record-codec.ts: byte 3, without the id flag). */
+async function firstCodec(file: string): Promise<number> {
+  const bytes = await readFile(join(await shardDir(), file));
+  return bytes[3]! & 0x7f;
 }
 
 async function assertPulled(sent: readonly Buffer[]): Promise<void> {
@@ -122,6 +132,10 @@ test('sealed files are compacted, and every LogGroup reads, searches and reindex
   });
   const files = await shardFiles();
   assert.ok(files.filter((f) => f.endsWith('.zlog')).length >= 3, files.join(' '));
+  // The SDK-shaped LogGroups went to columns (codec 4, zstd-columns); the active file keeps LZ4 (1) as sent.
+  for (const f of files.filter((name) => /\.z?log$/.test(name))) {
+    assert.equal(await firstCodec(f), f.endsWith('.zlog') ? 4 : 1, f);
+  }
 
   await assertPulled(sent);
   assert.equal(await count('status:500'), total / 10);

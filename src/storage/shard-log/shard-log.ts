@@ -1,14 +1,22 @@
 /**
  * The shard log: per shard, an append-only sequence of LogGroups kept as they arrived (still compressed), each with a
- * consecutive sequence number (the cursor), its server receive time and a checksum. It is the source of truth;
+ * consecutive sequence number (the cursor), its server receive time and a checksum. The embedded log rewrites sealed
+ * files more compactly (embedded/compaction.ts); a record always reads back as the bytes that were sent. It is the source of truth;
  * everything else (indexes, segments, consumer progress) can be rebuilt from it.
  *
  * Two implementations share this seam: the embedded one on local files (./embedded) and, in cluster mode, one on
  * NATS JetStream. Only the composition root chooses.
  */
 
-/** How a record's payload is encoded. The payload is always one serialized protobuf `LogGroup` once decoded. */
-export type PayloadCodec = 'none' | 'lz4' | 'deflate' | 'zstd';
+/**
+ * How a record's payload is encoded. The payload is always one serialized protobuf `LogGroup` once decoded.
+ * `zstd-columns` is only written by compaction of sealed files: the LogGroup transposed to columns, then zstd
+ * (stored-payload.ts, columnar-log-group.ts).
+ */
+export type PayloadCodec = SentCodec | 'zstd-columns';
+
+/** The codecs a client can send a LogGroup in (`x-log-compresstype`), each stored as sent. */
+export type SentCodec = 'none' | 'lz4' | 'deflate' | 'zstd';
 
 /** Longest idempotency id (`x-log-idempotency-id`), in characters (= bytes: printable ASCII only). */
 export const MAX_IDEMPOTENCY_ID_LENGTH = 128;

@@ -1,14 +1,16 @@
 /**
  * Compaction of sealed shard-log files: each record's payload re-encoded from what the client sent (LZ4 blocks,
- * mostly) to zstd, into a `.zlog` file that replaces the `.log`.
+ * mostly) to zstd of the LogGroup transposed to columns (columnar-log-group.ts), into a `.zlog` file that replaces
+ * the `.log`.
  *
  * Records keep the bytes clients sent while they are hot: a PutLogs acknowledges after one write, with no
  * recompression on the path. Once a file is sealed nothing changes in it, so it can be rewritten at leisure. On the
- * nginx logs of bench:search, LZ4 as sent weighs 0.201 x the LogGroup bytes and zstd level 3 per record 0.124 x (at ~400
- * MB/s of raw bytes); see docs/benchmarks.md, session 13.
+ * nginx logs of bench:search, LZ4 as sent weighs 0.201 x the LogGroup bytes, zstd level 3 per record 0.124 x and
+ * zstd level 3 of the columns 0.081 x (at ~170 MB/s of LogGroup bytes, the proof of the rebuild included); see
+ * docs/benchmarks.md, sessions 13 and 14. A group the columnar form cannot rebuild byte for byte gets zstd of itself.
  *
  * Every record keeps its seq, receive time, raw size and idempotency id; only its codec byte, payload and CRC change.
- * A record whose payload zstd does not shrink keeps its payload and codec. The rewrite runs on a worker thread at the
+ * A record whose payload this does not shrink keeps its payload and codec. The rewrite runs on a worker thread at the
  * lowest CPU priority, one file at a time for the whole process (`CompactionQueue`), and is written to a temporary
  * file and fsynced: the rename and the swap are the shard log's (file-shard-log.ts).
  */
@@ -17,8 +19,9 @@ import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import zstdBinding from 'zstd-napi/binding.js';
 import { callWorker } from '../../worker-call.js';
+import { type ColumnarScratch, encodeColumnarLogGroup, newColumnarScratch } from '../columnar-log-group.js';
 import { MAX_IDEMPOTENCY_ID_LENGTH, type PayloadCodec } from '../shard-log.js';
-import { storedLogGroupBytes } from '../stored-payload.js';
+import { packColumns, packedColumnsBound, storedLogGroupBytes } from '../stored-payload.js';
 import {
   codecId,
   decodeRecordHeader,
@@ -93,7 +96,7 @@ export function compactFile(req: CompactionRequest, scratch: CompactionScratch =
       if (typeof split === 'string') throw damaged(split);
       let payload: Uint8Array = split.payload;
       let codec: PayloadCodec = header.codec;
-      if (codec !== 'zstd') {
+      if (codec !== 'zstd-columns') {
         if (scratch.raw.length < header.rawSize) scratch.raw = Buffer.allocUnsafe(grow(header.rawSize));
         let decoded: Uint8Array;
         try {
@@ -104,12 +107,17 @@ export function compactFile(req: CompactionRequest, scratch: CompactionScratch =
         if (decoded.length !== header.rawSize) {
           throw damaged(`record ${header.seq} decodes to ${decoded.length} bytes, its header says ${header.rawSize}`);
         }
-        const bound = zstdBinding.compressBound(decoded.length);
+        // Transposed to columns when the form rebuilds the group byte for byte; otherwise zstd of the group itself.
+        const columnar = encodeColumnarLogGroup(decoded, scratch.columns);
+        const bound = columnar ? packedColumnsBound(columnar.length) : zstdBinding.compressBound(decoded.length);
         if (scratch.packed.length < bound) scratch.packed = Buffer.allocUnsafe(grow(bound));
-        const n = cctx.compress(scratch.packed, decoded, req.level);
-        if (n < payload.length) {
-          payload = scratch.packed.subarray(0, n);
-          codec = 'zstd';
+        const packed = columnar
+          ? packColumns(columnar, req.level, cctx, scratch.packed)
+          : scratch.packed.subarray(0, cctx.compress(scratch.packed, decoded, req.level));
+        const packedCodec: PayloadCodec = columnar ? 'zstd-columns' : 'zstd';
+        if (packed.length < payload.length) {
+          payload = packed;
+          codec = packedCodec;
         }
       }
       const headBytes = RECORD_HEADER_BYTES + idBlockBytes(split.idempotencyId);
@@ -152,6 +160,7 @@ export function compactFile(req: CompactionRequest, scratch: CompactionScratch =
 /** What a rewrite reuses for every record, and a worker for every rewrite: the buffers only grow. */
 export interface CompactionScratch {
   readonly cctx: InstanceType<typeof zstdBinding.CCtx>;
+  readonly columns: ColumnarScratch;
   readonly head: Buffer;
   readonly out: Buffer;
   body: Buffer;
@@ -162,6 +171,7 @@ export interface CompactionScratch {
 export function newScratch(): CompactionScratch {
   return {
     cctx: new zstdBinding.CCtx(),
+    columns: newColumnarScratch(),
     head: Buffer.allocUnsafe(RECORD_HEADER_BYTES),
     out: Buffer.allocUnsafe(RECORD_HEADER_BYTES + 1 + MAX_IDEMPOTENCY_ID_LENGTH),
     body: Buffer.allocUnsafe(0),

@@ -18,9 +18,10 @@ export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Largest payload one record may carry; SLS bodies are a few MB, so this only stops mistakes. */
 export const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
 /**
- * zstd level of sealed files' rewrite (compaction.ts); 0 keeps payloads as clients sent them. Level 3 takes the nginx
- * logs of bench:search from 0.201 x (LZ4 as sent) to 0.124 x of the LogGroup bytes at ~400 MB/s; level 6 to 0.104 x,
- * but at ~90 MB/s, near a core at 100 MB/s of ingest.
+ * zstd level of sealed files' rewrite (compaction.ts: LogGroups transposed to columns, then zstd); 0 keeps payloads
+ * as clients sent them. Level 3 takes the nginx logs of bench:search from 0.201 x (LZ4 as sent) to 0.081 x of the
+ * LogGroup bytes, at ~170 MB/s with the transposition and its proof; level 7 to 0.073 x, but zstd alone then runs at
+ * ~250 MB/s instead of ~760 (docs/benchmarks.md, session 14).
  */
 export const DEFAULT_COMPACT_LEVEL = 3;
 /**

@@ -8,8 +8,8 @@
  *   offset size field
  *   0      2    magic          0x51C3 ("sluice record"); a zeroed or foreign region fails here first
  *   2      1    version        1
- *   3      1    codec          bits 0-6: 0 none, 1 lz4, 2 deflate, 3 zstd (`PayloadCodec`); bit 7 (0x80): the body
- *                              starts with an id block
+ *   3      1    codec          bits 0-6: 0 none, 1 lz4, 2 deflate, 3 zstd, 4 zstd-columns (`PayloadCodec`); bit 7
+ *                              (0x80): the body starts with an id block
  *   4      4    bodyLength     bytes of body that follow the header (id block + payload)
  *   8      8    seq            the record's sequence number (u64, kept below 2^53)
  *   16     8    receiveTimeMs  server receive time, unix ms (u64, kept below 2^53)
@@ -23,7 +23,8 @@
  *
  * The flag bit rather than a version bump keeps the format backward compatible: records without an id are byte for
  * byte what earlier versions wrote, so old files read unchanged, and only files holding ids need this code to read
- * (a binary from before the flag would take a flagged frame for a torn one: do not downgrade past it).
+ * (a binary from before the flag would take a flagged frame for a torn one: do not downgrade past it). Codec 4
+ * (zstd-columns) came the same way, and only compacted `.zlog` files hold it.
  *
  * The CRC comes last in the header so it can cover every other header byte plus the body in one chained pass.
  * A torn write shows up as a short header, a length running past end of file, or a CRC mismatch; recovery cuts the
@@ -47,8 +48,8 @@ const CODEC_MASK = 0x7f;
 /** Largest id block: the length byte plus the longest id. */
 const MAX_ID_BLOCK_BYTES = 1 + MAX_IDEMPOTENCY_ID_LENGTH;
 
-const CODEC_IDS: Readonly<Record<PayloadCodec, number>> = { none: 0, lz4: 1, deflate: 2, zstd: 3 };
-const CODECS_BY_ID: readonly PayloadCodec[] = ['none', 'lz4', 'deflate', 'zstd'];
+const CODEC_IDS: Readonly<Record<PayloadCodec, number>> = { none: 0, lz4: 1, deflate: 2, zstd: 3, 'zstd-columns': 4 };
+const CODECS_BY_ID: readonly PayloadCodec[] = ['none', 'lz4', 'deflate', 'zstd', 'zstd-columns'];
 
 export function codecId(codec: PayloadCodec): number | undefined {
   return Object.hasOwn(CODEC_IDS, codec) ? CODEC_IDS[codec] : undefined;

@@ -1,7 +1,7 @@
 /**
  * Segment file layout (one immutable file per segment, `<id>.seg`):
  *
- *   "SLUSEG04"
+ *   "SLUSEG05"
  *   times      zstd(delta varints of the sorted log times)
  *   dict       optional (footer.groupDict): zstd(a raw-content zstd dictionary) that every group frame below was
  *              compressed against: the decoded frames of the segment's first groups, once they reach GROUP_DICT_BYTES
@@ -11,14 +11,23 @@
  *              (> 16 bytes per row), varint(compressed length) of each of the two frames; then zstd(the narrow
  *              sections in column order), then zstd(the wide sections in column order); an empty frame has no bytes
  *   dicts      per text dictionary, per DICT_BLOCK tokens: their postings, then a token block
- *              (token, varint posting offset from the block's postings start, varint posting length)
+ *              (token, varint posting offset from the block's postings start, varint posting length). In a dictionary
+ *              marked `shared` (format 5: the full-text one, written after the field dictionaries by merges), the
+ *              offset is zigzag-encoded, and a negative one points at the identical posting of a field dictionary
+ *              written before it, which it shares instead of storing a copy
  *   numbers    per long/double field: postings per distinct value, then Float64 values and Float64 offsets
  *   footer     JSON (SegmentFooter), u32 LE footer length, the magic again
  *
  * Only the footer (with its sparse token index: the first token of each block) and the time column are held in
  * memory; token blocks, postings and column blocks are read on demand.
  */
-export const MAGIC = Buffer.from('SLUSEG04', 'latin1');
+export const MAGIC = Buffer.from('SLUSEG05', 'latin1');
+/**
+ * Format 4 (before session 14): format 5 without shared postings. In the 5M-log day of bench:search, 49 MB of the
+ * full-text dictionary's postings were byte for byte those of a field dictionary's same token (an IP is only ever a
+ * `remote_addr`, a user agent's words only a `http_user_agent`): format 5 stores them once.
+ */
+export const MAGIC_V4 = Buffer.from('SLUSEG04', 'latin1');
 /**
  * Format 3 (before 2026-11-23): format 4 without the dictionary. Small frames compress worse than large ones, so groups
  * were 128 rows, and a page of a rare term decoded ~240 KB of frames for 85 rows; with the segment's dictionary
@@ -57,6 +66,16 @@ export const GROUP_DICT_BYTES = 32 * 1024;
 /** Rows per group of format 2/3 files whose footer has no `groupRows` (written before it was recorded). */
 export const FIRST_GROUP_ROWS = 128;
 export const DICT_BLOCK = 64;
+/** The full-text (line) index's dictionary; a text field's is `f:<field>` (part.ts). */
+export const FULL_TEXT_DICT = '';
+
+/**
+ * The order merges write dictionaries in: the full-text one last, so it can share the postings of the fields'
+ * (`DictFooter.shared`).
+ */
+export function dictWriteOrder(names: readonly string[]): string[] {
+  return [...names.filter((n) => n !== FULL_TEXT_DICT), ...names.filter((n) => n === FULL_TEXT_DICT)];
+}
 
 export interface ByteRange {
   readonly off: number;
@@ -79,6 +98,8 @@ export interface DictFooter {
   readonly first: readonly string[];
   /** Token block ranges; the block's postings end where its token block starts. */
   readonly blocks: readonly (ByteRange & { readonly postings: number })[];
+  /** Format 5: posting offsets are zigzag-encoded, and negative ones point at another dictionary's posting. */
+  readonly shared?: boolean;
 }
 
 export interface NumberFooter {
@@ -102,8 +123,8 @@ export interface SegmentFooter {
   readonly createdMs: number;
   readonly times: ByteRange;
   /**
-   * 4 (format 3, frames possibly against `groupDict`), 3 (a narrow and a wide frame per group) or 2 (one frame) for
-   * row groups; absent in format 1.
+   * 5 (format 4, dictionaries possibly `shared`), 4 (format 3, frames possibly against `groupDict`), 3 (a narrow and a
+   * wide frame per group) or 2 (one frame) for row groups; absent in format 1.
    */
   readonly format?: number;
   /** Format 4: the zstd-compressed raw dictionary the group frames were compressed against (absent: none). */

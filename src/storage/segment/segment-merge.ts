@@ -1,10 +1,18 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ByteWriter } from './bytes.js';
+import { DictWalk } from './dict-walk.js';
 import { isDensePosting } from './postings.js';
-import type { DictFooter, NumberFooter, SegmentFooter } from './segment-format.js';
+import {
+  type DictFooter,
+  dictWriteOrder,
+  FULL_TEXT_DICT,
+  type NumberFooter,
+  type SegmentFooter,
+} from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
 import {
   compareTokens,
+  compareUtf8Tokens,
   SegmentFileWriter,
   type SegmentSource,
   type SegmentWriterOptions,
@@ -155,7 +163,8 @@ function normalize(entry: unknown): [number, number][] {
  * sort over the inputs' times (stable: input order, then row order, as the k-way merge), so each input is consumed
  * front to back; column cells are copied from one decompressed block per input at a time; dictionaries are merged
  * token by token comparing UTF-8 bytes (in UTF-16 order) and postings decoded straight into remapped ids.
- * `options`: how the file is written (default: a segment at rest, see SegmentWriterOptions).
+ * `options`: how the file is written (default: a segment at rest, its full-text postings shared with the fields', see
+ * SegmentWriterOptions).
  */
 export function mergeSegments(
   inputs: readonly SegmentReader[],
@@ -178,13 +187,14 @@ export function mergeSegments(
       for (const d of s.footer.numbers) if (!numberNames.includes(d.name)) numberNames.push(d.name);
     }
     const scratch = new Scratch();
-    for (const name of dictNames) {
+    const share = options.sharePostings !== false;
+    for (const name of share ? dictWriteOrder(dictNames) : dictNames) {
       const streams: TokenStream[] = [];
       inputs.forEach((s, i) => {
         const d = s.footer.dicts.find((x) => x.name === name);
         if (d) streams.push(new TokenStream(files[i]!, d, s.n, newIds[i]!));
       });
-      const out = w.dict(name);
+      const out = w.dict(name, share && name === FULL_TEXT_DICT);
       for (;;) {
         let min: TokenStream | undefined;
         for (const t of streams) if (!t.done && (!min || compareTokenBytes(t, min) < 0)) min = t;
@@ -472,54 +482,28 @@ function decodePostingInto(buf: Buffer, pos: number, n: number, map: Uint32Array
   out.len = len;
 }
 
-/** One input's tokens of a dictionary, block by block (token block and its postings read once each). */
-class TokenStream {
-  done = false;
+/** One input's tokens of a dictionary, with their postings decoded into the output's ids. */
+class TokenStream extends DictWalk {
   pendingAdvance = false;
-  buf: Buffer = Buffer.alloc(0);
-  tokStart = 0;
-  tokEnd = 0;
-  private block = -1;
-  private pos = 0;
-  private postings: Buffer = Buffer.alloc(0);
-  private pOff = 0;
 
   constructor(
     private readonly file: RawFile,
-    private readonly d: DictFooter,
+    d: DictFooter,
     private readonly n: number,
     private readonly map: Uint32Array,
   ) {
-    this.advance();
+    super((off, len) => file.read(off, len), d);
   }
 
   advance(): void {
     this.pendingAdvance = false;
-    if (this.block < 0 || this.pos >= this.buf.length) {
-      this.block++;
-      if (this.block >= this.d.blocks.length) {
-        this.done = true;
-        return;
-      }
-      const b = this.d.blocks[this.block]!;
-      this.buf = this.file.read(b.off, b.len);
-      this.postings = this.file.read(b.postings, b.off - b.postings);
-      this.pos = 0;
-    }
-    const buf = this.buf;
-    let p = this.pos;
-    const len = varintAt(buf, p);
-    p = varintEnd;
-    this.tokStart = p;
-    this.tokEnd = p + len;
-    p += len;
-    this.pOff = varintAt(buf, p);
-    varintAt(buf, varintEnd); // the posting's length: decoding finds its end
-    this.pos = varintEnd;
+    this.next();
   }
 
   postingInto(out: Scratch): void {
-    decodePostingInto(this.postings, this.pOff, this.n, this.map, out);
+    if (this.postingOff >= 0) decodePostingInto(this.buf, this.postingOff, this.n, this.map, out);
+    // A shared posting: another dictionary's, before this block.
+    else decodePostingInto(this.file.read(this.postingAt, this.postingLen), 0, this.n, this.map, out);
     this.pendingAdvance = true;
   }
 }
@@ -559,41 +543,9 @@ class NumberStream {
   }
 }
 
-let varintEnd = 0;
-
-function varintAt(buf: Buffer, pos: number): number {
-  let x = buf[pos++]!;
-  let v = x & 0x7f;
-  let mul = 128;
-  while (x >= 0x80) {
-    x = buf[pos++]!;
-    v += (x & 0x7f) * mul;
-    mul *= 128;
-  }
-  varintEnd = pos;
-  return v;
-}
-
-/** compareTokens on the UTF-8 bytes of two streams' current tokens (UTF-16 order where the two differ). */
+/** compareTokens on the UTF-8 bytes of two streams' current tokens. */
 function compareTokenBytes(a: TokenStream, b: TokenStream): number {
-  const ab = a.buf;
-  const bb = b.buf;
-  const al = a.tokEnd - a.tokStart;
-  const bl = b.tokEnd - b.tokStart;
-  const m = Math.min(al, bl);
-  for (let i = 0; i < m; i++) {
-    const x = ab[a.tokStart + i]!;
-    const y = bb[b.tokStart + i]!;
-    if (x !== y) {
-      // Lead bytes of U+E000..U+FFFF (0xEE, 0xEF) against those of supplementary characters (0xF0+): UTF-16 puts
-      // the surrogates first, so compare as strings there.
-      if (x >= 0xee && y >= 0xee) {
-        return compareTokens(ab.toString('utf8', a.tokStart, a.tokEnd), bb.toString('utf8', b.tokStart, b.tokEnd));
-      }
-      return x - y;
-    }
-  }
-  return al - bl;
+  return compareUtf8Tokens(a.buf, a.tokStart, a.tokEnd, b.buf, b.tokStart, b.tokEnd);
 }
 
 /** Inputs may hold non-adjacent ranges (parallel builds): keep them as a list, merging only what touches. */

@@ -7,7 +7,7 @@ import { readGroup } from './group-reads.js';
 import { LruMap } from './lru.js';
 import { type GroupDict, type NativeRows, nativeRows, placeNativeRows } from './native-rows.js';
 import type { SearchPart, StoredRow } from './part.js';
-import { readPosting } from './postings.js';
+import { readPosting, unzigzag } from './postings.js';
 import {
   BLOCK_ROWS,
   type ByteRange,
@@ -17,6 +17,7 @@ import {
   MAGIC_V1,
   MAGIC_V2,
   MAGIC_V3,
+  MAGIC_V4,
   type NumberFooter,
   type SegmentFooter,
 } from './segment-format.js';
@@ -108,8 +109,8 @@ export class SegmentReader implements SearchPart {
       const tail = Buffer.alloc(MAGIC.length + 4);
       readSync(fd, tail, 0, tail.length, size - tail.length);
       const magic = tail.subarray(4);
-      if (!magic.equals(MAGIC) && !magic.equals(MAGIC_V3) && !magic.equals(MAGIC_V2) && !magic.equals(MAGIC_V1))
-        throw new Error(`segment ${path} has no end marker`);
+      const known = [MAGIC, MAGIC_V4, MAGIC_V3, MAGIC_V2, MAGIC_V1];
+      if (!known.some((m) => magic.equals(m))) throw new Error(`segment ${path} has no end marker`);
       const flen = tail.readUInt32LE(0);
       const fbuf = Buffer.alloc(flen);
       readSync(fd, fbuf, 0, flen, size - tail.length - flen);
@@ -270,7 +271,12 @@ export class SegmentReader implements SearchPart {
     while (i < refs.length) {
       const start = refs[i]!.off;
       let j = i;
-      while (j + 1 < refs.length && refs[j + 1]!.off + refs[j + 1]!.len - start <= SPAN && refs[j + 1]!.off >= start)
+      // Only postings in file order: a shared dictionary's entries may point back at another dictionary's.
+      while (
+        j + 1 < refs.length &&
+        refs[j + 1]!.off + refs[j + 1]!.len - start <= SPAN &&
+        refs[j + 1]!.off >= refs[j]!.off + refs[j]!.len
+      )
         j++;
       const end = refs[j]!.off + refs[j]!.len;
       const buf = this.read(start, end - start);
@@ -1108,11 +1114,13 @@ export class SegmentReader implements SearchPart {
     const range = d.blocks[b]!;
     const r = new ByteReader(this.read(range.off, range.len));
     const out: PostingRef[] = [];
+    const shared = d.shared === true;
     while (!r.done) {
       const token = r.string();
-      const off = r.varint();
+      const v = r.varint();
       const len = r.varint();
-      const ref = { token, off: range.postings + off, len };
+      // Shared (format 5): zigzag, a negative offset being another dictionary's posting (segment-format.ts).
+      const ref = { token, off: range.postings + (shared ? unzigzag(v) : v), len };
       if (all) {
         out.push(ref);
         continue;

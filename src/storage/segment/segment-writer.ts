@@ -1,14 +1,17 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Compressor } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import { ByteWriter, zstdCompress } from './bytes.js';
-import { writeBitset, writePosting } from './postings.js';
+import { DictWalk } from './dict-walk.js';
+import { writeBitset, writePosting, zigzag } from './postings.js';
 import {
   BLOCK_ROWS,
   type ByteRange,
   type ColumnFooter,
   DICT_BLOCK,
   type DictFooter,
+  dictWriteOrder,
+  FULL_TEXT_DICT,
   GROUP_DICT_BYTES,
   GROUP_ROWS,
   MAGIC,
@@ -64,8 +67,10 @@ export function writeSegment(path: string, src: SegmentSource, options: SegmentW
       g.endGroup();
     }
     g.end();
-    for (const [name, entries] of src.dicts) {
-      const d = w.dict(name);
+    const share = options.sharePostings === true;
+    for (const name of share ? dictWriteOrder([...src.dicts.keys()]) : src.dicts.keys()) {
+      const entries = src.dicts.get(name)!;
+      const d = w.dict(name, share && name === FULL_TEXT_DICT);
       for (const [token, ids] of entries()) d.addString(token, ids);
       d.end();
     }
@@ -123,6 +128,12 @@ export interface SegmentWriterOptions {
   readonly groupRows?: number;
   /** Bytes of decoded frames that make the segment's dictionary (default GROUP_DICT_BYTES; 0 = no dictionary). */
   readonly groupDict?: number;
+  /**
+   * The full-text dictionary, written last, shares the postings the field dictionaries hold byte for byte
+   * (`DictFooter.shared`). Merges do by default (they write the segments that stay); `writeSegment` and builds do not
+   * (a head seal or a build is merged within seconds), unless asked.
+   */
+  readonly sharePostings?: boolean;
 }
 
 /**
@@ -164,7 +175,8 @@ export class SegmentFileWriter {
       throw new Error(`${this.groupRows} rows per group: must divide ${BLOCK_ROWS} and be at most ${MAX_GROUP_ROWS}`);
     this.groupDictBytes = options.groupDict ?? GROUP_DICT_BYTES;
     this.tmp = `${path}.tmp`;
-    this.fd = openSync(this.tmp, 'w');
+    // Read as well as written: a shared dictionary reads back the dictionaries written before it (`dict`).
+    this.fd = openSync(this.tmp, 'w+');
     this.put(MAGIC);
   }
 
@@ -178,6 +190,23 @@ export class SegmentFileWriter {
     }
     this.offset += b.length;
     return r;
+  }
+
+  /** Bytes written so far: where the next `put` goes. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** `len` bytes at `off` of what was already put (flushing what is collected first when the range reaches it). */
+  readBack(off: number, len: number): Buffer {
+    if (off + len > this.offset - this.pending) this.flush();
+    const buf = Buffer.allocUnsafe(len);
+    for (let done = 0; done < len; ) {
+      const got = readSync(this.fd, buf, done, len - done, off + done);
+      if (got === 0) throw new Error(`segment ${this.tmp}: nothing to read back at ${off + done}`);
+      done += got;
+    }
+    return buf;
   }
 
   private flush(): void {
@@ -221,9 +250,14 @@ export class SegmentFileWriter {
     });
   }
 
-  /** A text dictionary: tokens must be added in `compareTokens` order. */
-  dict(name: string): DictAppender {
-    return new DictAppender(this, name, this.n, (f) => this.dicts.push(f));
+  /**
+   * A text dictionary: tokens must be added in `compareTokens` order. With `share`, a token whose posting is byte for
+   * byte that of the same token in a dictionary written before this one points at it instead of storing a copy (a
+   * `shared` dictionary, segment-format.ts): merges write the full-text dictionary last, sharing with the fields'.
+   */
+  dict(name: string, share = false): DictAppender {
+    const shares = share ? this.dicts.filter((d) => !d.shared).map((d) => new WrittenDict(this, d)) : undefined;
+    return new DictAppender(this, name, this.n, (f) => this.dicts.push(f), shares);
   }
 
   /** A numeric dictionary: values must be added in ascending order. */
@@ -247,7 +281,7 @@ export class SegmentFileWriter {
       configVersion: meta.configVersion,
       createdMs: Date.now(),
       times: this.timesRange,
-      format: 4,
+      format: 5,
       groupRows: this.groupRows,
       ...(this.groupDict ? { groupDict: this.groupDict } : {}),
       groups: this.groups,
@@ -440,15 +474,27 @@ export class DictAppender {
   private pw = new ByteWriter(1 << 12);
   private kw = new ByteWriter(1 << 10);
   private blockFirst = '';
+  /** The entry being added: its token's bytes (`tokenBytes`), for the search of a posting to share. */
+  private tokBuf: Uint8Array = EMPTY;
+  private tokStart = 0;
+  private tokEnd = 0;
+  /** Posting bytes this dictionary shares with others instead of storing them. */
+  sharedBytes = 0;
 
   constructor(
     private readonly out: SegmentFileWriter,
     private readonly name: string,
     private readonly n: number,
     private readonly done: (f: DictFooter) => void,
+    private readonly shares?: readonly WrittenDict[],
   ) {}
 
   addString(token: string, ids: ArrayLike<number>): void {
+    if (this.shares) {
+      const bytes = Buffer.from(token, 'utf8');
+      this.addBytes(bytes, 0, bytes.length, ids);
+      return;
+    }
     if (this.count % DICT_BLOCK === 0) {
       if (this.count > 0) this.flush();
       this.blockFirst = token;
@@ -517,13 +563,37 @@ export class DictAppender {
     }
     this.kw.varint(end - start);
     this.kw.bytesOf(buf, start, end);
+    this.tokBuf = buf;
+    this.tokStart = start;
+    this.tokEnd = end;
   }
 
-  /** Ends a dictionary entry whose posting was written to `pw` from `at`: its offset and length. */
+  /**
+   * Ends a dictionary entry whose posting was written to `pw` from `at`: its offset and length. Sharing, a posting
+   * found in a dictionary written before is taken back out of `pw`, and the entry points at that one: relative to
+   * this block's postings, which go at the file's current end when the block is flushed (nothing else is written
+   * while a dictionary is), so the offset is negative.
+   */
   private postingWritten(at: number): void {
-    this.kw.varint(at);
-    this.kw.varint(this.pw.length - at);
+    const len = this.pw.length - at;
     this.count++;
+    if (!this.shares) {
+      this.kw.varint(at);
+      this.kw.varint(len);
+      return;
+    }
+    const posting = this.pw.reserve(0);
+    for (const other of this.shares) {
+      const found = other.find(this.tokBuf, this.tokStart, this.tokEnd, posting, at, at + len);
+      if (found < 0) continue;
+      this.pw.length = at;
+      this.sharedBytes += len;
+      this.kw.varint(zigzag(found - this.out.position));
+      this.kw.varint(len);
+      return;
+    }
+    this.kw.varint(zigzag(at));
+    this.kw.varint(len);
   }
 
   private posting(ids: ArrayLike<number>, from = 0, to = ids.length): void {
@@ -544,8 +614,75 @@ export class DictAppender {
   end(): void {
     // A block is pending when it holds an entry (addBlocks leaves none).
     if (this.kw.length > 0) this.flush();
-    this.done({ name: this.name, tokens: this.count, first: this.first, blocks: this.blocks });
+    this.done({
+      name: this.name,
+      tokens: this.count,
+      first: this.first,
+      blocks: this.blocks,
+      ...(this.shares ? { shared: true } : {}),
+    });
   }
+}
+
+/**
+ * A dictionary already written to the file, walked alongside a shared one being written (both in token order, so the
+ * walk is one pass): where its posting of a token is, when the bytes are the same.
+ */
+class WrittenDict {
+  private readonly walk: DictWalk;
+
+  constructor(file: SegmentFileWriter, d: DictFooter) {
+    this.walk = new DictWalk((off, len) => file.readBack(off, len), d);
+  }
+
+  /** The file offset of this dictionary's posting of token `tok[ts, te)` if it equals `posting[ps, pe)`, else -1. */
+  find(tok: Uint8Array, ts: number, te: number, posting: Uint8Array, ps: number, pe: number): number {
+    const w = this.walk;
+    while (!w.done) {
+      const c = compareUtf8Tokens(w.buf, w.tokStart, w.tokEnd, tok, ts, te);
+      if (c > 0) return -1;
+      if (c < 0) {
+        w.next();
+        continue;
+      }
+      // Only postings stored in this dictionary's blocks (the walk skips shared dictionaries).
+      if (w.postingLen !== pe - ps || w.postingOff < 0) return -1;
+      const at = w.postingOff;
+      for (let i = 0; i < pe - ps; i++) if (w.buf[at + i] !== posting[ps + i]) return -1;
+      return w.postingAt;
+    }
+    return -1;
+  }
+}
+
+/**
+ * `compareTokens` of two tokens given as UTF-8 bytes: byte order is code point order, which is UTF-16's except
+ * between U+E000..U+FFFF (lead bytes 0xEE, 0xEF) and supplementary characters (0xF0+), where UTF-16 puts the
+ * surrogates first: there the strings are compared.
+ */
+export function compareUtf8Tokens(
+  a: Uint8Array,
+  as: number,
+  ae: number,
+  b: Uint8Array,
+  bs: number,
+  be: number,
+): number {
+  const al = ae - as;
+  const bl = be - bs;
+  const m = Math.min(al, bl);
+  for (let i = 0; i < m; i++) {
+    const x = a[as + i]!;
+    const y = b[bs + i]!;
+    if (x !== y) {
+      if (x >= 0xee && y >= 0xee) {
+        const decoder = new TextDecoder();
+        return compareTokens(decoder.decode(a.subarray(as, ae)), decoder.decode(b.subarray(bs, be)));
+      }
+      return x - y;
+    }
+  }
+  return al - bl;
 }
 
 export class NumberAppender {

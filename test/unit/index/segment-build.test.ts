@@ -16,6 +16,7 @@ import { HeadPart } from '../../../src/index/head-part.js';
 import { compileIndex, DEFAULT_TOKENS } from '../../../src/index/index-config.js';
 import { SegmentBuild } from '../../../src/index/segment-build.js';
 import { decodeLogGroup, encodeLogGroup, type LogGroup } from '../../../src/protocol/log-group.js';
+import { type DocSet, toIds } from '../../../src/storage/segment/doc-set.js';
 import { mergeSegments, mergeSource } from '../../../src/storage/segment/segment-merge.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
 import { writeSegment } from '../../../src/storage/segment/segment-writer.js';
@@ -263,17 +264,75 @@ test('byte merge = mergeSource + writeSegment, over segments with overlapping ti
   });
   try {
     for (const pick of [readers, readers.slice(1, 3), [readers[4]!, readers[0]!]]) {
-      const a = join(dir, `merge-strings.seg`);
-      const b = join(dir, `merge-bytes.seg`);
-      writeSegment(a, mergeSource(pick, '0000000099', 2));
-      mergeSegments(pick, b, '0000000099', 2);
-      const x = normalized(a);
-      const y = normalized(b);
-      assert.deepEqual(y.footer, x.footer, 'footers differ');
-      assert.ok(y.body.equals(x.body), 'merged segment bytes differ');
+      for (const sharePostings of [true, false]) {
+        const a = join(dir, `merge-strings.seg`);
+        const b = join(dir, `merge-bytes.seg`);
+        writeSegment(a, mergeSource(pick, '0000000099', 2), { sharePostings });
+        mergeSegments(pick, b, '0000000099', 2, { sharePostings });
+        const x = normalized(a);
+        const y = normalized(b);
+        assert.deepEqual(y.footer, x.footer, 'footers differ');
+        assert.ok(y.body.equals(x.body), 'merged segment bytes differ');
+      }
     }
   } finally {
     for (const r of readers) r.close();
+  }
+});
+
+test('merges share full-text postings with the fields: every term, prefix and re-merge reads the same', () => {
+  const compiled = compileIndex({ config: NGINX, version: 2, lastModifyTime: 0 }, 30);
+  const gen = new NginxLogGenerator(21);
+  const built = [0, 1, 2].map((i) => {
+    const b = new SegmentBuild(compiled);
+    b.addGroup(`${i}-0`, 0, encodeLogGroup(gen.group(1500 + i * 700, `10.1.0.${i}`)));
+    if (i === 1) b.addGroup(`${i}-0`, 1, edgeGroups()[0]!);
+    const id = String(i + 1).padStart(10, '0');
+    const path = join(dir, `s-${id}.seg`);
+    b.write(path, id, 2);
+    return SegmentReader.open(path);
+  });
+  const merged = (name: string, inputs: readonly SegmentReader[], sharePostings: boolean): SegmentReader => {
+    const path = join(dir, name);
+    mergeSegments(inputs, path, name.slice(0, 10).padEnd(10, '0'), 2, { sharePostings });
+    return SegmentReader.open(path);
+  };
+  const opened: SegmentReader[] = [...built];
+  try {
+    // Two merges sharing, then a merge of those (shared inputs), against the same merges without sharing.
+    const s1 = merged('0000000011.seg', built.slice(0, 2), true);
+    const s2 = merged('0000000012.seg', built.slice(2), true);
+    const shared = merged('0000000013.seg', [s1, s2], true);
+    const u1 = merged('0000000021.seg', built.slice(0, 2), false);
+    const u2 = merged('0000000022.seg', built.slice(2), false);
+    const plain = merged('0000000023.seg', [u1, u2], false);
+    opened.push(s1, s2, shared, u1, u2, plain);
+    const line = shared.footer.dicts.find((d) => d.name === '')!;
+    assert.equal(line.shared, true);
+    assert.equal(plain.footer.dicts.find((d) => d.name === '')!.shared, undefined);
+    assert.ok(shared.bytes < plain.bytes * 0.95, `shared ${shared.bytes} bytes, unshared ${plain.bytes}`);
+    const ids = (set: DocSet): number[] => [...toIds(set)];
+    let tokens = 0;
+    for (const dict of plain.dictNames()) {
+      const want = [...plain.dictEntries(dict)];
+      const got = [...shared.dictEntries(dict)];
+      assert.deepEqual(
+        got.map(([t]) => t),
+        want.map(([t]) => t),
+        `${dict}: tokens`,
+      );
+      for (const [i, [token, list]] of want.entries()) {
+        assert.deepEqual([...got[i]![1]], [...list], `${dict}: ${token}`);
+        assert.deepEqual(ids(shared.term(dict, token)), [...list], `${dict}: term ${token}`);
+        tokens++;
+      }
+      for (const prefix of ['1', 'a', 'm', 'get', '10.', 'x']) {
+        assert.deepEqual(ids(shared.prefix(dict, prefix)), ids(plain.prefix(dict, prefix)), `${dict}: ${prefix}*`);
+      }
+    }
+    assert.ok(tokens > 1000, `${tokens} tokens compared`);
+  } finally {
+    for (const r of opened) r.close();
   }
 });
 

@@ -59,7 +59,7 @@ test('format 1 blocks and format 4 groups share one decoded-data budget', () => 
   const budget = 160 * 1024;
   setDecodedCacheBudget(budget);
   try {
-    assert.equal(v3.footer.format, 4);
+    assert.equal(v3.footer.format, 5);
     const R = v3.footer.groupRows!;
     const want1 = expectedRows(v1);
     const want3 = expectedRows(v3);

@@ -67,7 +67,7 @@ for (const mode of ['addon', 'js'] as const) {
     const seg = build(3, 6000);
     const plain = build(3, 6000); // the same rows in another file: nothing of it in the caches
     try {
-      assert.equal(seg.footer.format, 4);
+      assert.equal(seg.footer.format, 5);
       assert.ok(seg.footer.groupDict, 'frames against the segment dictionary');
       const check = async (ids: number[], label: string): Promise<void> => {
         assert.deepEqual(await seg.rowsAsync(ids), plain.rows(ids), label);

@@ -13,6 +13,7 @@ import {
   type ByteRange,
   type DictFooter,
   FIRST_GROUP_ROWS,
+  GroupTable,
   MAGIC,
   MAGIC_V1,
   MAGIC_V2,
@@ -48,8 +49,8 @@ export class SegmentReader implements SearchPart {
   private readonly dicts = new Map<string, DictFooter>();
   private readonly numbers = new Map<string, NumberFooter>();
   private readonly numberTables = new Map<string, NumberTable>();
-  /** Formats 2 to 4 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
-  private readonly groups: readonly (ByteRange | null)[] | undefined;
+  /** Formats 2 to 5 (row groups): the groups' ranges; undefined for format 1 (per-column blocks). */
+  private readonly groups: GroupTable | undefined;
   private readonly format: number;
   /** Rows per row group (formats 2 to 4). */
   private readonly rowsPerGroup: number;
@@ -82,7 +83,13 @@ export class SegmentReader implements SearchPart {
     for (const nf of footer.numbers) this.numbers.set(nf.name, nf);
     this.format = footer.format ?? 1;
     this.rowsPerGroup = footer.groupRows ?? FIRST_GROUP_ROWS;
-    this.groups = this.format >= 2 ? (footer.groups ?? []) : undefined;
+    const table = footer.groupTable;
+    this.groups =
+      this.format < 2
+        ? undefined
+        : table
+          ? GroupTable.decode(zstdDecompress(this.read(table.off, table.len)), footer.groupCount ?? 0)
+          : GroupTable.fromRanges(footer.groups ?? []);
     // Block-sized reads (columnBlockBytes) are whole groups.
     if (this.groups && BLOCK_ROWS % this.rowsPerGroup !== 0)
       throw new Error(`segment ${path}: ${this.rowsPerGroup} rows per group do not divide ${BLOCK_ROWS}`);
@@ -132,6 +139,16 @@ export class SegmentReader implements SearchPart {
 
   private unpin(): void {
     if (--this.pins === 0 && this.closed) closeSync(this.fd);
+  }
+
+  /** Row groups (formats 2 to 5; 0 for format 1). */
+  get groupCount(): number {
+    return this.groups?.length ?? 0;
+  }
+
+  /** Where row group `g` is in the file (null: it has no bytes, or the segment has no row groups). */
+  groupRange(g: number): ByteRange | null {
+    return this.groups?.at(g) ?? null;
   }
 
   time(id: number): number {
@@ -532,7 +549,7 @@ export class SegmentReader implements SearchPart {
     while (s < todo.length) {
       const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
       const e = this.groupRun(ids, todo, s, g, ats);
-      const range = groups[g];
+      const range = groups.at(g);
       const group = range ? cachedGroup(`${this.path}#${range.off}`) : undefined;
       if (!range || group) {
         for (let k = s; k < e; k++) fields[k] = [];
@@ -620,7 +637,7 @@ export class SegmentReader implements SearchPart {
     while (s < todo.length) {
       const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
       const e = this.groupRun(ids, todo, s, g, ats);
-      const range = groups[g];
+      const range = groups.at(g);
       if (range) {
         const key = `${this.path}#${range.off}`;
         const group = cachedGroup(key) ?? (key === scratchKey ? scratchHeld : undefined);
@@ -718,7 +735,7 @@ export class SegmentReader implements SearchPart {
     while (s < todo.length) {
       const g = Math.floor(ids[todo[s]!]! / this.rowsPerGroup);
       const e = this.groupRun(ids, todo, s, g, ats);
-      const range = groups[g];
+      const range = groups.at(g);
       if (!range) {
         s = e;
         continue;
@@ -787,7 +804,7 @@ export class SegmentReader implements SearchPart {
    * only the frames (narrow or wide columns) they ask for.
    */
   private bulkGroup(g: number): RowGroup | undefined {
-    const range = this.groups![g];
+    const range = this.groups!.at(g);
     if (!range) return undefined;
     const key = `${this.path}#${range.off}`;
     const cached = decodedCache.get(key);
@@ -900,7 +917,7 @@ export class SegmentReader implements SearchPart {
     if (this.groups) {
       const c = this.columnAt(name);
       const g = Math.floor(id / this.rowsPerGroup);
-      const range = this.groups[g];
+      const range = this.groups.at(g);
       if (c < 0 || !range) return undefined;
       const key = `${this.path}#${range.off}`;
       const group = cachedGroup(key) ?? this.cacheGroup(key, range);
@@ -978,7 +995,7 @@ export class SegmentReader implements SearchPart {
     if (this.groups) {
       const c = this.columnAt(name);
       for (let g = 0; g < this.groups.length; g++) {
-        const range = this.groups[g];
+        const range = this.groups.at(g);
         if (!range) continue;
         const group = this.rowGroup(range);
         const buf = group.col(c);

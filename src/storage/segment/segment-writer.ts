@@ -284,7 +284,8 @@ export class SegmentFileWriter {
       format: 5,
       groupRows: this.groupRows,
       ...(this.groupDict ? { groupDict: this.groupDict } : {}),
-      groups: this.groups,
+      groupTable: this.groupTable(),
+      groupCount: this.groups.length,
       columns: this.columns,
       dicts: this.dicts,
       numbers: this.numberFooters,
@@ -301,6 +302,24 @@ export class SegmentFileWriter {
     this.fd = -1;
     renameSync(this.tmp, this.path);
     return footer;
+  }
+
+  /** The groups' ranges as the footer's `groupTable`, written: they lie back to back (GroupAppender writes them so). */
+  private groupTable(): ByteRange {
+    const w = new ByteWriter(16 + this.groups.length * 3);
+    const first = this.groups.find((r) => r !== null);
+    let at = first?.off ?? 0;
+    w.varint(at);
+    for (const r of this.groups) {
+      if (!r) {
+        w.varint(0);
+        continue;
+      }
+      if (r.off !== at || r.len === 0) throw new Error(`row group at ${r.off} (${r.len} bytes) is not at ${at}`);
+      w.varint(r.len);
+      at += r.len;
+    }
+    return this.put(zstdCompress(w.finish()));
   }
 
   /** Closes and removes the temp file after a failure. */

@@ -25,7 +25,10 @@ const compiled = compileIndex(
 );
 
 let built = 0;
-/** A segment of `logs` rows made by `row(i)`; written twice (two files, so no cache of one serves the other). */
+/**
+ * A segment of `logs` rows made by `row(i)`, its groups against a dictionary when they hold 32 KB; written twice (two
+ * files, so no cache of one serves the other).
+ */
 function build(logs: number, row: (i: number) => { key: string; value: string }[]): [SegmentReader, SegmentReader] {
   const head = new HeadPart(`h${built}`, compiled);
   for (let g = 0; g * 500 < logs; g++) {
@@ -37,8 +40,9 @@ function build(logs: number, row: (i: number) => { key: string; value: string }[
   const source = head.toSource(String(++built).padStart(10, '0'), 1);
   const a = join(dir, `${built}a.seg`);
   const b = join(dir, `${built}b.seg`);
-  writeSegment(a, source);
-  writeSegment(b, source);
+  // A dictionary once 32 KB of frames are held (the default waits for more than these small segments hold).
+  writeSegment(a, source, { groupDict: 32 * 1024 });
+  writeSegment(b, source, { groupDict: 32 * 1024 });
   return [SegmentReader.open(a), SegmentReader.open(b)];
 }
 
@@ -193,7 +197,7 @@ test('damaged groups fail the page with a clear error, in both paths', { skip },
     [
       'a frame that is not zstd',
       (seg) => {
-        const g = seg.footer.groups![100]!;
+        const g = seg.groupRange(100)!;
         const f = frames(seg.path, g.off, g.len, seg.footer.columns.length);
         assert.ok(f.lens[0] + f.lens[1] > 4);
         overwrite(seg.path, g.off + f.start, [0xde, 0xad, 0xbe, 0xef]); // the first frame's magic
@@ -203,7 +207,7 @@ test('damaged groups fail the page with a clear error, in both paths', { skip },
     [
       'section lengths that do not match the frames',
       (seg) => {
-        const g = seg.footer.groups![100]!;
+        const g = seg.groupRange(100)!;
         overwrite(seg.path, g.off, [0x7f]);
       },
       /row group|decoded|frame/i,
@@ -234,7 +238,7 @@ test('random damage to a group never crashes the reader: the page fails or retur
   ]);
   twin.close();
   try {
-    const g = seg.footer.groups![20]!;
+    const g = seg.groupRange(20)!;
     const original = Buffer.alloc(g.len);
     const fd = openSync(seg.path, 'r+');
     readSync(fd, original, 0, g.len, g.off);

@@ -16,7 +16,13 @@ import { after, test } from 'node:test';
 import { NginxLogGenerator } from '../../../bench/nginx-generator.js';
 import { ByteReader } from '../../../src/storage/segment/bytes.js';
 import { count } from '../../../src/storage/segment/doc-set.js';
-import { BLOCK_ROWS, GROUP_ROWS, YOUNG_GROUP_ROWS } from '../../../src/storage/segment/segment-format.js';
+import {
+  BLOCK_ROWS,
+  type ByteRange,
+  GROUP_ROWS,
+  GroupTable,
+  YOUNG_GROUP_ROWS,
+} from '../../../src/storage/segment/segment-format.js';
 import { mergeSegments, mergeSource } from '../../../src/storage/segment/segment-merge.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
 import {
@@ -26,6 +32,11 @@ import {
   YOUNG_SEGMENT,
 } from '../../../src/storage/segment/segment-writer.js';
 import { REPO_ROOT } from '../../helpers/server-process.js';
+
+/** Every row group's range, in order. */
+function ranges(seg: SegmentReader): (ByteRange | null)[] {
+  return Array.from({ length: seg.groupCount }, (_, g) => seg.groupRange(g));
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-segformat-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -184,13 +195,12 @@ test('format 4 round trip: row groups of GROUP_ROWS rows against the dictionary,
   try {
     assert.equal(seg.footer.format, 5);
     assert.equal(seg.footer.groupRows, GROUP_ROWS);
-    assert.equal(seg.footer.groups!.length, Math.ceil(N / GROUP_ROWS));
+    assert.equal(seg.groupCount, Math.ceil(N / GROUP_ROWS));
+    assert.equal(seg.footer.groups, undefined, 'format 5 keeps the groups in a table');
     assert.ok(seg.footer.groupDict, 'a dictionary: the groups hold more than 4 KB');
     // The dictionary lies between the times and the first group.
     assert.ok(seg.footer.groupDict.off >= seg.footer.times.off + seg.footer.times.len);
-    assert.ok(
-      seg.footer.groups!.every((g) => g === null || g.off >= seg.footer.groupDict!.off + seg.footer.groupDict!.len),
-    );
+    assert.ok(ranges(seg).every((g) => g === null || g.off >= seg.footer.groupDict!.off + seg.footer.groupDict!.len));
     assert.ok(seg.footer.columns.every((c) => c.blocks === undefined));
     checkReads(seg, cell, 'v4');
   } finally {
@@ -217,7 +227,7 @@ test('format 4 without a dictionary: young segments (YOUNG_GROUP_ROWS rows) and 
   try {
     assert.equal(y.footer.format, 5);
     assert.equal(y.footer.groupRows, YOUNG_GROUP_ROWS);
-    assert.equal(y.footer.groups!.length, Math.ceil(N / YOUNG_GROUP_ROWS));
+    assert.equal(y.groupCount, Math.ceil(N / YOUNG_GROUP_ROWS));
     assert.equal(y.footer.groupDict, undefined);
     checkReads(y, cell, 'young');
   } finally {
@@ -267,7 +277,7 @@ test('on nginx logs, small groups against the dictionary take about the disk of 
   const c = SegmentReader.open(dict32);
   try {
     const bytes = (seg: SegmentReader): number =>
-      (seg.footer.groupDict?.len ?? 0) + seg.footer.groups!.reduce((sum, g) => sum + (g?.len ?? 0), 0);
+      (seg.footer.groupDict?.len ?? 0) + ranges(seg).reduce((sum, g) => sum + (g?.len ?? 0), 0);
     assert.equal(a.footer.groupRows, GROUP_ROWS);
     assert.ok(a.footer.groupDict);
     // Without the dictionary, 32-row groups of these logs take ~35 % more than 128-row ones; with it, no more. The
@@ -334,4 +344,17 @@ test('a merge of a format 1 and a format 4 segment writes format 4 with every ce
       seg.close();
     }
   }
+});
+
+test('the group table: back-to-back ranges with gaps for empty groups; a damaged table is refused', () => {
+  const table = Buffer.from([0x90, 0x03, 5, 0, 0x81, 0x01, 7]); // first group at 400; lengths 5, none, 129, 7
+  const groups = GroupTable.decode(table, 4);
+  assert.equal(groups.length, 4);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((g) => groups.at(g)),
+    [{ off: 400, len: 5 }, null, { off: 405, len: 129 }, { off: 534, len: 7 }, null],
+  );
+  assert.throws(() => GroupTable.decode(table, 5), /truncated/);
+  assert.throws(() => GroupTable.decode(table, 3), /past its groups/);
+  assert.deepEqual(GroupTable.fromRanges([null, { off: 9, len: 2 }]).at(1), { off: 9, len: 2 });
 });

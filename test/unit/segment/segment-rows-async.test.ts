@@ -151,7 +151,7 @@ for (const mode of ['addon', 'js'] as const) {
     const seg = build(31, 3000);
     const fd = (seg as unknown as { fd: number }).fd;
     try {
-      const last = seg.footer.groups![seg.footer.groups!.length - 1]!;
+      const last = seg.groupRange(seg.groupCount - 1)!;
       truncateSync(seg.path, last.off + 10); // the newest group cut short
       await assert.rejects(seg.rowsAsync([2999, 10]), /truncated/);
       assert.throws(() => seg.rows([2998]), /truncated/);

@@ -49,7 +49,7 @@ describe('buildServerConfig', () => {
       defaultProjectQuota: {},
       projectQuotas: {},
       console: { sessionTtlMs: 12 * 3600 * 1000, users: [] },
-      storage: { fsync: true, maxFileBytes: 64 * 1024 * 1024, compactLevel: 3, compactDelayMs: 30_000 },
+      storage: { fsync: true, maxFileBytes: 64 * 1024 * 1024, compactLevel: 7, compactDelayMs: 30_000 },
     });
   });
 

@@ -5,9 +5,9 @@
  *
  * Records keep the bytes clients sent while they are hot: a PutLogs acknowledges after one write, with no
  * recompression on the path. Once a file is sealed nothing changes in it, so it can be rewritten at leisure. On the
- * nginx logs of bench:search, LZ4 as sent weighs 0.201 x the LogGroup bytes, zstd level 3 per record 0.124 x and
- * zstd level 3 of the columns 0.081 x (at ~170 MB/s of LogGroup bytes, the proof of the rebuild included); see
- * docs/benchmarks.md, sessions 13 and 14. A group the columnar form cannot rebuild byte for byte gets zstd of itself.
+ * nginx logs of bench:search, LZ4 as sent weighs 0.201 x the LogGroup bytes, zstd level 3 per record 0.124 x, and
+ * zstd of the columns 0.081 x at level 3 or 0.073 x at level 7, the default (options.ts); see docs/benchmarks.md,
+ * sessions 13 and 14. A group the columnar form cannot rebuild byte for byte gets zstd of itself.
  *
  * Every record keeps its seq, receive time, raw size and idempotency id; only its codec byte, payload and CRC change.
  * A record whose payload this does not shrink keeps its payload and codec. The rewrite runs on a worker thread at the

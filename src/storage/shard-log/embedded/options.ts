@@ -19,11 +19,12 @@ export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_RECORD_BYTES = 32 * 1024 * 1024;
 /**
  * zstd level of sealed files' rewrite (compaction.ts: LogGroups transposed to columns, then zstd); 0 keeps payloads
- * as clients sent them. Level 3 takes the nginx logs of bench:search from 0.201 x (LZ4 as sent) to 0.081 x of the
- * LogGroup bytes, at ~170 MB/s with the transposition and its proof; level 7 to 0.073 x, but zstd alone then runs at
- * ~250 MB/s instead of ~760 (docs/benchmarks.md, session 14).
+ * as clients sent them. On the nginx logs of bench:search, from 0.201 x of the LogGroup bytes as sent (LZ4): level 3
+ * 0.081 x, level 7 0.073 x; the whole rewrite (transposition, its proof, zstd) runs at ~140 and ~105 MB/s of LogGroup
+ * bytes, on a thread at the lowest priority, so 7 costs ~5 CPU s more per 5M-log day for ~18 MB less of it
+ * (docs/benchmarks.md, session 14). Decoding is ~500 MB/s at any level.
  */
-export const DEFAULT_COMPACT_LEVEL = 3;
+export const DEFAULT_COMPACT_LEVEL = 7;
 /**
  * A sealed file is rewritten this long after it was sealed: the indexer reads it in the meantime (LZ4 decodes ~3x
  * faster than zstd), and a burst of writes is not slowed by rewrites of its own files.

@@ -100,12 +100,3 @@ function varintsToBits(r: ByteReader, count: number, n: number): DocSet {
   r.pos = p;
   return { kind: 'bits', words, n };
 }
-
-/** A shared dictionary's posting offset (segment-format.ts), relative to its block's postings, as a varint: zigzag. */
-export function zigzag(v: number): number {
-  return v >= 0 ? v * 2 : -v * 2 - 1;
-}
-
-export function unzigzag(z: number): number {
-  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-}

@@ -2,13 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { ByteWriter } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
 import { isDensePosting } from './postings.js';
-import {
-  type DictFooter,
-  dictWriteOrder,
-  FULL_TEXT_DICT,
-  type NumberFooter,
-  type SegmentFooter,
-} from './segment-format.js';
+import { type DictFooter, dictWriteOrder, type NumberFooter, type SegmentFooter } from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
 import {
   compareTokens,
@@ -163,8 +157,7 @@ function normalize(entry: unknown): [number, number][] {
  * sort over the inputs' times (stable: input order, then row order, as the k-way merge), so each input is consumed
  * front to back; column cells are copied from one decompressed block per input at a time; dictionaries are merged
  * token by token comparing UTF-8 bytes (in UTF-16 order) and postings decoded straight into remapped ids.
- * `options`: how the file is written (default: a segment at rest, its full-text postings shared with the fields', see
- * SegmentWriterOptions).
+ * `options`: how the file is written (default: a segment at rest, with packed dictionaries, see SegmentWriterOptions).
  */
 export function mergeSegments(
   inputs: readonly SegmentReader[],
@@ -187,20 +180,20 @@ export function mergeSegments(
       for (const d of s.footer.numbers) if (!numberNames.includes(d.name)) numberNames.push(d.name);
     }
     const scratch = new Scratch();
-    const share = options.sharePostings !== false;
-    for (const name of share ? dictWriteOrder(dictNames) : dictNames) {
+    const packed = options.packDicts !== false;
+    for (const name of packed ? dictWriteOrder(dictNames) : dictNames) {
       const streams: TokenStream[] = [];
       inputs.forEach((s, i) => {
         const d = s.footer.dicts.find((x) => x.name === name);
         if (d) streams.push(new TokenStream(files[i]!, d, s.n, newIds[i]!));
       });
-      const out = w.dict(name, share && name === FULL_TEXT_DICT);
+      const out = w.dict(name, packed);
       for (;;) {
         let min: TokenStream | undefined;
         for (const t of streams) if (!t.done && (!min || compareTokenBytes(t, min) < 0)) min = t;
         if (!min) break;
         scratch.reset();
-        const tokBuf = min.buf;
+        const tokBuf = min.tokBuf;
         const ts = min.tokStart;
         const te = min.tokEnd;
         let lists = 0;
@@ -501,7 +494,10 @@ class TokenStream extends DictWalk {
   }
 
   postingInto(out: Scratch): void {
-    if (this.postingOff >= 0) decodePostingInto(this.buf, this.postingOff, this.n, this.map, out);
+    if (this.row >= 0) {
+      out.ensure(1);
+      out.buf[out.len++] = this.map[this.row]!;
+    } else if (this.postingOff >= 0) decodePostingInto(this.buf, this.postingOff, this.n, this.map, out);
     // A shared posting: another dictionary's, before this block.
     else decodePostingInto(this.file.read(this.postingAt, this.postingLen), 0, this.n, this.map, out);
     this.pendingAdvance = true;
@@ -545,7 +541,7 @@ class NumberStream {
 
 /** compareTokens on the UTF-8 bytes of two streams' current tokens. */
 function compareTokenBytes(a: TokenStream, b: TokenStream): number {
-  return compareUtf8Tokens(a.buf, a.tokStart, a.tokEnd, b.buf, b.tokStart, b.tokEnd);
+  return compareUtf8Tokens(a.tokBuf, a.tokStart, a.tokEnd, b.tokBuf, b.tokStart, b.tokEnd);
 }
 
 /** Inputs may hold non-adjacent ranges (parallel builds): keep them as a list, merging only what touches. */

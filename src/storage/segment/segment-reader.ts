@@ -2,12 +2,12 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import zstdBinding from 'zstd-napi/binding.js';
 import { ByteReader, zstdDecompress } from './bytes.js';
-import { andMany, clearPast, type DocSet, EMPTY, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
+import { andMany, clearPast, type DocSet, EMPTY, fromIds, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
 import { readGroup } from './group-reads.js';
 import { LruMap } from './lru.js';
 import { type GroupDict, type NativeRows, nativeRows, placeNativeRows } from './native-rows.js';
 import type { SearchPart, StoredRow } from './part.js';
-import { readPosting, unzigzag } from './postings.js';
+import { readPosting } from './postings.js';
 import {
   BLOCK_ROWS,
   type ByteRange,
@@ -206,13 +206,15 @@ export class SegmentReader implements SearchPart {
         continue;
       }
       const ref = this.termRef(dict, token);
-      if (ref && ref.len <= READ_AHEAD_POSTING && !cachedSet(`${this.path}#${ref.off}`)) ranges.push(ref.off, ref.len);
+      if (ref && ref.row === undefined && ref.len <= READ_AHEAD_POSTING && !cachedSet(`${this.path}#${ref.off}`))
+        ranges.push(ref.off, ref.len);
     }
     if (ranges.length > 0) native.willNeed(this.fd, new Float64Array(ranges));
   }
 
   /** Rows [base, end) of the posting at `p`, renumbered from 0 (see termWindow). */
-  private postingWindow(p: { readonly off: number; readonly len: number }, base: number, end: number): DocSet {
+  private postingWindow(p: Posting, base: number, end: number): DocSet {
+    if (p.row !== undefined) return windowOf(this.posting(p), base, end);
     const cached = cachedSet(`${this.path}#${p.off}`);
     if (cached) return windowOf(cached, base, end);
     // A small posting (a rare token's few ids) is read whole at once: a separate read of its kind byte first cost a
@@ -274,21 +276,24 @@ export class SegmentReader implements SearchPart {
   }
 
   private prefixUnion(dict: string, prefix: string, test?: (token: string) => boolean): DocSet {
-    const refs = this.prefixRanges(dict, prefix, Number.POSITIVE_INFINITY, test);
-    if (refs.length <= 2)
+    const all = this.prefixRanges(dict, prefix, Number.POSITIVE_INFINITY, test);
+    // Single rows of packed entries need no read.
+    const refs = all.filter((p) => p.row === undefined);
+    if (all.length <= 2)
       return orMany(
-        refs.map((p) => this.posting(p)),
+        all.map((p) => this.posting(p)),
         this.n,
       );
+    const union = new UnionBuilder(this.n);
+    for (const p of all) if (p.row !== undefined) union.add(p.row);
     // Postings of neighbouring tokens are contiguous in the file: read the span once instead of one pread per
     // token (a prefix like `9*` expands to thousands of tokens).
-    const union = new UnionBuilder(this.n);
     let i = 0;
     const SPAN = 4 * 1024 * 1024;
     while (i < refs.length) {
       const start = refs[i]!.off;
       let j = i;
-      // Only postings in file order: a shared dictionary's entries may point back at another dictionary's.
+      // Only postings in file order: a packed full-text dictionary's entries may point back at another dictionary's.
       while (
         j + 1 < refs.length &&
         refs[j + 1]!.off + refs[j + 1]!.len - start <= SPAN &&
@@ -1131,13 +1136,37 @@ export class SegmentReader implements SearchPart {
     const range = d.blocks[b]!;
     const r = new ByteReader(this.read(range.off, range.len));
     const out: PostingRef[] = [];
-    const shared = d.shared === true;
+    // Packed entries (DictFooter.packed): the token front-coded, the posting's offset implied by the ones before it.
+    const packed = d.packed === true;
+    let token = '';
+    let next = range.postings;
     while (!r.done) {
-      const token = r.string();
-      const v = r.varint();
-      const len = r.varint();
-      // Shared (format 5): zigzag, a negative offset being another dictionary's posting (segment-format.ts).
-      const ref = { token, off: range.postings + (shared ? unzigzag(v) : v), len };
+      let ref: PostingRef;
+      if (!packed) {
+        token = r.string();
+        const off = r.varint();
+        ref = { token, off: range.postings + off, len: r.varint() };
+      } else {
+        const same = r.varint();
+        const rest = r.varint();
+        if (tokenBytes.length < same + rest) {
+          const grown = Buffer.allocUnsafe(2 * (same + rest));
+          tokenBytes.copy(grown, 0, 0, same);
+          tokenBytes = grown;
+        }
+        r.buf.copy(tokenBytes, same, r.pos, r.pos + rest);
+        r.pos += rest;
+        token = tokenBytes.toString('utf8', 0, same + rest);
+        const kind = r.varint();
+        if (kind === 0) ref = { token, off: -1, len: 0, row: r.varint() };
+        else if (kind === 1) {
+          const back = r.varint();
+          ref = { token, off: range.postings - back, len: r.varint() };
+        } else {
+          ref = { token, off: next, len: kind - 2 };
+          next += kind - 2;
+        }
+      }
       if (all) {
         out.push(ref);
         continue;
@@ -1150,7 +1179,8 @@ export class SegmentReader implements SearchPart {
   }
 
   /** A posting list; with `cache`, through the shared posting cache (terms of queries, not bulk merges). */
-  private posting(p: { readonly off: number; readonly len: number }, cache = false): DocSet {
+  private posting(p: Posting, cache = false): DocSet {
+    if (p.row !== undefined) return fromIds(Uint32Array.of(p.row), this.n);
     if (!cache) return readPosting(new ByteReader(this.read(p.off, p.len)), this.n);
     const key = `${this.path}#${p.off}`;
     return cachedSet(key) ?? cacheSet(key, readPosting(new ByteReader(this.read(p.off, p.len)), this.n));
@@ -1709,10 +1739,20 @@ function postingInto(buf: Buffer, pos: number, n: number, union: UnionBuilder): 
   return pos;
 }
 
-interface PostingRef {
-  readonly token: string;
+/** The current token of a packed block being scanned (front-coded: each token starts with bytes of the one before). */
+let tokenBytes = Buffer.allocUnsafe(256);
+
+/** Where a posting is. */
+interface Posting {
+  /** In the file (-1 with `row`). */
   readonly off: number;
   readonly len: number;
+  /** A packed dictionary entry's single row: no posting is stored. */
+  readonly row?: number;
+}
+
+interface PostingRef extends Posting {
+  readonly token: string;
 }
 
 /** Index of the last block whose first token is <= token, or -1. */

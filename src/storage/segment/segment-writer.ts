@@ -3,7 +3,7 @@ import { Compressor } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import { ByteWriter, zstdCompress } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
-import { writeBitset, writePosting, zigzag } from './postings.js';
+import { writeBitset, writePosting } from './postings.js';
 import {
   BLOCK_ROWS,
   type ByteRange,
@@ -67,10 +67,10 @@ export function writeSegment(path: string, src: SegmentSource, options: SegmentW
       g.endGroup();
     }
     g.end();
-    const share = options.sharePostings === true;
-    for (const name of share ? dictWriteOrder([...src.dicts.keys()]) : src.dicts.keys()) {
+    const packed = options.packDicts === true;
+    for (const name of packed ? dictWriteOrder([...src.dicts.keys()]) : src.dicts.keys()) {
       const entries = src.dicts.get(name)!;
-      const d = w.dict(name, share && name === FULL_TEXT_DICT);
+      const d = w.dict(name, packed);
       for (const [token, ids] of entries()) d.addString(token, ids);
       d.end();
     }
@@ -129,11 +129,11 @@ export interface SegmentWriterOptions {
   /** Bytes of decoded frames that make the segment's dictionary (default GROUP_DICT_BYTES; 0 = no dictionary). */
   readonly groupDict?: number;
   /**
-   * The full-text dictionary, written last, shares the postings the field dictionaries hold byte for byte
-   * (`DictFooter.shared`). Merges do by default (they write the segments that stay); `writeSegment` and builds do not
-   * (a head seal or a build is merged within seconds), unless asked.
+   * Dictionaries in the packed form (`DictFooter.packed`), the full-text one written last and sharing the postings the
+   * field dictionaries hold byte for byte. Merges do by default (they write the segments that stay); `writeSegment`
+   * and builds do not (a head seal or a build is merged within seconds), unless asked.
    */
-  readonly sharePostings?: boolean;
+  readonly packDicts?: boolean;
 }
 
 /**
@@ -251,13 +251,13 @@ export class SegmentFileWriter {
   }
 
   /**
-   * A text dictionary: tokens must be added in `compareTokens` order. With `share`, a token whose posting is byte for
-   * byte that of the same token in a dictionary written before this one points at it instead of storing a copy (a
-   * `shared` dictionary, segment-format.ts): merges write the full-text dictionary last, sharing with the fields'.
+   * A text dictionary: tokens must be added in `compareTokens` order. `packed`: in the packed form
+   * (`DictFooter.packed`); the full-text dictionary then points at the postings of the dictionaries written before it
+   * wherever theirs are byte for byte its own, instead of storing a copy (merges write it last, after the fields').
    */
-  dict(name: string, share = false): DictAppender {
-    const shares = share ? this.dicts.filter((d) => !d.shared).map((d) => new WrittenDict(this, d)) : undefined;
-    return new DictAppender(this, name, this.n, (f) => this.dicts.push(f), shares);
+  dict(name: string, packed = false): DictAppender {
+    const shares = packed && name === FULL_TEXT_DICT ? this.dicts.map((d) => new WrittenDict(this, d)) : undefined;
+    return new DictAppender(this, name, this.n, (f) => this.dicts.push(f), packed, shares);
   }
 
   /** A numeric dictionary: values must be added in ascending order. */
@@ -497,19 +497,21 @@ export class DictAppender {
   private tokBuf: Uint8Array = EMPTY;
   private tokStart = 0;
   private tokEnd = 0;
-  /** Posting bytes this dictionary shares with others instead of storing them. */
-  sharedBytes = 0;
+  /** Packed: the previous token of the block (front coding). */
+  private prevTok = Buffer.alloc(256);
+  private prevLen = 0;
 
   constructor(
     private readonly out: SegmentFileWriter,
     private readonly name: string,
     private readonly n: number,
     private readonly done: (f: DictFooter) => void,
+    private readonly packed = false,
     private readonly shares?: readonly WrittenDict[],
   ) {}
 
   addString(token: string, ids: ArrayLike<number>): void {
-    if (this.shares) {
+    if (this.packed) {
       const bytes = Buffer.from(token, 'utf8');
       this.addBytes(bytes, 0, bytes.length, ids);
       return;
@@ -559,7 +561,7 @@ export class DictAppender {
     tokStart: Int32Array,
     tokLen: Int32Array,
   ): void {
-    if (this.count !== 0) throw new Error('DictAppender.addBlocks: only on an empty dictionary');
+    if (this.count !== 0 || this.packed) throw new Error('DictAppender.addBlocks: only on an empty plain dictionary');
     for (let b = 0; b < blocks.length; b += 3) {
       const pLen = blocks[b]!;
       const kLen = blocks[b + 1]!;
@@ -580,39 +582,63 @@ export class DictAppender {
       if (this.count > 0) this.flush();
       this.blockFirst = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
     }
-    this.kw.varint(end - start);
-    this.kw.bytesOf(buf, start, end);
     this.tokBuf = buf;
     this.tokStart = start;
     this.tokEnd = end;
+    if (!this.packed) {
+      this.kw.varint(end - start);
+      this.kw.bytesOf(buf, start, end);
+      return;
+    }
+    // Front coding against the block's previous token (none for a block's first).
+    const len = end - start;
+    const prev = this.prevTok;
+    const max = this.count % DICT_BLOCK === 0 ? 0 : Math.min(len, this.prevLen);
+    let same = 0;
+    while (same < max && prev[same] === buf[start + same]) same++;
+    this.kw.varint(same);
+    this.kw.varint(len - same);
+    this.kw.bytesOf(buf, start + same, end);
+    if (prev.length < len) this.prevTok = Buffer.alloc(2 * len);
+    for (let i = 0; i < len; i++) this.prevTok[i] = buf[start + i]!;
+    this.prevLen = len;
   }
 
   /**
-   * Ends a dictionary entry whose posting was written to `pw` from `at`: its offset and length. Sharing, a posting
-   * found in a dictionary written before is taken back out of `pw`, and the entry points at that one: relative to
-   * this block's postings, which go at the file's current end when the block is flushed (nothing else is written
-   * while a dictionary is), so the offset is negative.
+   * Ends a dictionary entry whose posting was written to `pw` from `at`: plain, its offset and length. Packed
+   * (DictFooter.packed), a single row's posting is taken back out of `pw` and its row written in the entry; sharing,
+   * so is a posting found in a dictionary written before, and the entry says how far before this block's postings it
+   * is (they go at the file's current end when the block is flushed: nothing else is written while a dictionary is).
    */
   private postingWritten(at: number): void {
     const len = this.pw.length - at;
     this.count++;
-    if (!this.shares) {
+    if (!this.packed) {
       this.kw.varint(at);
       this.kw.varint(len);
       return;
     }
     const posting = this.pw.reserve(0);
-    for (const other of this.shares) {
+    // A delta-varint list (kind 0) of one id: [0, 1, id].
+    if (posting[at] === 0 && posting[at + 1] === 1) {
+      let id = 0;
+      let mul = 1;
+      for (let p = at + 2; p < at + len; p++, mul *= 128) id += (posting[p]! & 0x7f) * mul;
+      this.pw.length = at;
+      this.kw.varint(0);
+      this.kw.varint(id);
+      return;
+    }
+    for (const other of this.shares ?? []) {
       const found = other.find(this.tokBuf, this.tokStart, this.tokEnd, posting, at, at + len);
       if (found < 0) continue;
       this.pw.length = at;
-      this.sharedBytes += len;
-      this.kw.varint(zigzag(found - this.out.position));
+      this.kw.varint(1);
+      this.kw.varint(this.out.position - found);
       this.kw.varint(len);
       return;
     }
-    this.kw.varint(zigzag(at));
-    this.kw.varint(len);
+    this.kw.varint(len + 2);
   }
 
   private posting(ids: ArrayLike<number>, from = 0, to = ids.length): void {
@@ -638,7 +664,7 @@ export class DictAppender {
       tokens: this.count,
       first: this.first,
       blocks: this.blocks,
-      ...(this.shares ? { shared: true } : {}),
+      ...(this.packed ? { packed: true } : {}),
     });
   }
 }
@@ -658,13 +684,13 @@ class WrittenDict {
   find(tok: Uint8Array, ts: number, te: number, posting: Uint8Array, ps: number, pe: number): number {
     const w = this.walk;
     while (!w.done) {
-      const c = compareUtf8Tokens(w.buf, w.tokStart, w.tokEnd, tok, ts, te);
+      const c = compareUtf8Tokens(w.tokBuf, w.tokStart, w.tokEnd, tok, ts, te);
       if (c > 0) return -1;
       if (c < 0) {
         w.next();
         continue;
       }
-      // Only postings stored in this dictionary's blocks (the walk skips shared dictionaries).
+      // Only postings stored in this dictionary's own blocks.
       if (w.postingLen !== pe - ps || w.postingOff < 0) return -1;
       const at = w.postingOff;
       for (let i = 0; i < pe - ps; i++) if (w.buf[at + i] !== posting[ps + i]) return -1;

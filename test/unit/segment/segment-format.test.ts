@@ -304,7 +304,7 @@ test('a merge of a format 1 and a format 4 segment writes format 4 with every ce
   const strings = join(dir, 'merged-strings.seg');
   try {
     mergeSegments(inputs, bytes, '0000000004', 2, { groupDict: 4096 });
-    writeSegment(strings, mergeSource(inputs, '0000000004', 2), { groupDict: 4096, sharePostings: true });
+    writeSegment(strings, mergeSource(inputs, '0000000004', 2), { groupDict: 4096, packDicts: true });
   } finally {
     for (const s of inputs) s.close();
   }

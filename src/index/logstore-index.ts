@@ -5,7 +5,7 @@ import type { MergeRunner } from '../storage/segment/merge-runner.js';
 import type { SearchPart } from '../storage/segment/part.js';
 import { mergeSegments } from '../storage/segment/segment-merge.js';
 import { SegmentReader } from '../storage/segment/segment-reader.js';
-import { writeSegment } from '../storage/segment/segment-writer.js';
+import { REST_ZSTD_LEVEL, writeSegment } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import { Coverage, rangesOf } from './coverage.js';
 import { HeadPart } from './head-part.js';
@@ -377,14 +377,16 @@ export class LogstoreIndex {
     const path = join(this.dir, `${id}${SEG_EXT}`);
     this.merging = true;
     try {
+      const rows = pick.reduce((a, s) => a + s.n, 0);
+      const level = mergeLevel(rows, this.options.maxSegmentRows);
+      const how = level === undefined ? {} : { level };
       if (runner) {
-        const rows = pick.reduce((a, s) => a + s.n, 0);
         await runner.merge(
-          { inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version },
+          { inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version, ...how },
           rows,
         );
       } else {
-        mergeSegments(pick, path, id, this.compiled.version);
+        mergeSegments(pick, path, id, this.compiled.version, how);
       }
     } finally {
       this.merging = false;
@@ -443,6 +445,14 @@ export class LogstoreIndex {
   private newSegmentId(): string {
     return String(this.nextSeq++).padStart(10, '0');
   }
+}
+
+/**
+ * The zstd level of a merge writing `rows` rows: REST_ZSTD_LEVEL once they reach half the largest segment (the last
+ * merge its rows go through before TTL drops them: the extra CPU is paid once), the writer's default before.
+ */
+export function mergeLevel(rows: number, maxSegmentRows: number): number | undefined {
+  return rows >= maxSegmentRows / 2 ? REST_ZSTD_LEVEL : undefined;
 }
 
 /**

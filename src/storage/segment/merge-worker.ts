@@ -12,13 +12,15 @@ export interface MergeRequest {
   readonly output: string;
   readonly id: string;
   readonly configVersion: number;
+  /** zstd level of the output's times and row groups (default: the writer's, 3). */
+  readonly level?: number;
 }
 
 parentPort?.on('message', (req: MergeRequest) => {
   const readers: SegmentReader[] = [];
   try {
     for (const path of req.inputs) readers.push(SegmentReader.open(path));
-    mergeSegments(readers, req.output, req.id, req.configVersion);
+    mergeSegments(readers, req.output, req.id, req.configVersion, req.level === undefined ? {} : { level: req.level });
     parentPort!.postMessage({ ok: true });
   } catch (err) {
     parentPort!.postMessage({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { MERGE_DEFER_FACTOR, mergeWaitsForBuilds } from '../../../src/index/indexer.js';
-import { DEFAULT_INDEX_OPTIONS, pickMerge } from '../../../src/index/logstore-index.js';
+import { DEFAULT_INDEX_OPTIONS, mergeLevel, pickMerge } from '../../../src/index/logstore-index.js';
+import { REST_ZSTD_LEVEL } from '../../../src/storage/segment/segment-writer.js';
 
 const BOUND = DEFAULT_INDEX_OPTIONS.maxSegments;
 
@@ -101,4 +102,12 @@ test('a day loaded in bulk (80 young segments of 62,500 rows) settles near the f
     Math.ceil(5_000_000 / DEFAULT_INDEX_OPTIONS.maxSegmentRows),
   );
   assert.ok(segments.length <= fewest + 1, `${segments.length} segments`);
+});
+
+test('merges reaching half the largest segment compress harder (REST_ZSTD_LEVEL), smaller ones at the default', () => {
+  assert.equal(mergeLevel(100_000, 1_048_576), undefined);
+  assert.equal(mergeLevel(524_287, 1_048_576), undefined);
+  assert.equal(mergeLevel(524_288, 1_048_576), REST_ZSTD_LEVEL);
+  assert.equal(mergeLevel(1_048_576, 1_048_576), REST_ZSTD_LEVEL);
+  assert.ok(REST_ZSTD_LEVEL > 3);
 });

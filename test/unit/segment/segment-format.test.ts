@@ -1,10 +1,11 @@
 /**
- * Segment format 4 stores the columns in row groups of GROUP_ROWS rows (a zstd frame of the narrow columns' cells
+ * Segment format 5 (format 4 with packed dictionaries and a binary group table) stores the columns in row groups of GROUP_ROWS rows (a zstd frame of the narrow columns' cells
  * and one of the wide ones), compressed against the segment's dictionary (young segments: YOUNG_GROUP_ROWS rows, no
  * dictionary). Older files must still open, read and merge: test/fixtures/segment-v1.seg was written by the format 1
  * writer (commit f432509: per-column blocks of 1,024 rows) from `cell` below, segment-v2.seg by the format 2 writer
  * (318e711: one zstd frame per group), segment-v3.seg by the format 3 writer (7ee4905: 128-row groups, no
- * dictionary). Every reader path (pages, single cells, bulk cells, whole columns, block bytes, merge cursors) must
+ * dictionary), segment-v4.seg by the format 4 writer (773af60: 16-row groups against a 4 KB dictionary, the groups'
+ * ranges as JSON in the footer, plain dictionary entries). Every reader path (pages, single cells, bulk cells, whole columns, block bytes, merge cursors) must
  * give the same cells for every format and for a merge of formats 1 and 4. If group reading breaks (headers, frames,
  * sections, the dictionary, groups cut at group boundaries) or an older format stops opening, these comparisons fail.
  */
@@ -44,6 +45,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const V1 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v1.seg');
 const V2 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v2.seg');
 const V3 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v3.seg');
+const V4 = join(REPO_ROOT, 'test', 'fixtures', 'segment-v4.seg');
 const NAMES = ['a', 'b', 'c', 'long'];
 const N = 2600;
 const T0 = 1_767_225_600;
@@ -168,11 +170,12 @@ function countFive(n: number): number {
   return c;
 }
 
-test('format 1 (per-column blocks), 2 (one frame per group) and 3 (no dictionary) segments still open and read on every path', () => {
+test('format 1 (per-column blocks), 2 (one frame per group), 3 (no dictionary) and 4 (JSON groups, plain dictionaries) segments still open and read on every path', () => {
   for (const [path, magic, format] of [
     [V1, 'SLUSEG01', undefined],
     [V2, 'SLUSEG02', 2],
     [V3, 'SLUSEG03', 3],
+    [V4, 'SLUSEG04', 4],
   ] as const) {
     const seg = SegmentReader.open(path);
     try {

@@ -139,10 +139,24 @@ export function encodeColumnarLogGroup(
   scratch: ColumnarScratch = newColumnarScratch(),
 ): Uint8Array | undefined {
   const n = group.length;
+  // Arrays for logs of 64 bytes and contents of 16 on average first (a 1.7 MB nginx group: 2.4 MB of arrays, where
+  // the bounds below take 11 MB, kept by the compaction worker); a group of smaller ones is transposed again with
+  // room for the most it can hold: a Log takes at least 4 bytes (tag, length, Time tag, Time) and a content 6.
+  const first = transpose(group, scratch, (n >> 6) + 1, (n >> 4) + 1);
+  return first !== ROOM ? first : (transpose(group, scratch, (n >> 2) + 1, Math.floor(n / 6) + 1) as undefined);
+}
+
+/** `transpose` ran out of room in its arrays. */
+const ROOM = Symbol('room');
+
+function transpose(
+  group: Uint8Array,
+  scratch: ColumnarScratch,
+  maxLogs: number,
+  maxContents: number,
+): Uint8Array | undefined | typeof ROOM {
+  const n = group.length;
   const named = Buffer.isBuffer(group) ? group : Buffer.from(group.buffer, group.byteOffset, group.byteLength);
-  // Upper bounds: a Log takes at least 4 bytes (tag, length, Time tag, Time) and a content 6.
-  const maxLogs = (n >> 2) + 1;
-  const maxContents = Math.floor(n / 6) + 1;
   const s = scratch;
   s.logSchema = grownU32(s.logSchema, maxLogs);
   s.logTime = grownU32(s.logTime, maxLogs);
@@ -177,6 +191,7 @@ export function encodeColumnarLogGroup(
   let previousSchema = 0;
   let valueBytes = 0;
   while (pos < n && group[pos] === TAG_LOG) {
+    if (logs === maxLogs) return ROOM;
     pos++;
     const logLength = varint(group, n);
     if (logLength < 0 || logLength > n - pos) return undefined;
@@ -195,6 +210,7 @@ export function encodeColumnarLogGroup(
       pos++;
       const kl = varint(group, contentEnd);
       if (kl < 0 || kl > contentEnd - pos) return undefined;
+      if (contents === maxContents) return ROOM;
       keyStart[contents] = pos;
       keyLength[contents] = kl;
       pos += kl;

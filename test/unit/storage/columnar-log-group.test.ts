@@ -99,6 +99,25 @@ describe('columnar LogGroup', () => {
     assert.deepEqual(decodeLogGroup(decodeColumnarLogGroup(columnar, big.length)), decodeLogGroup(big));
   });
 
+  test('groups of many tiny logs or contents (past the first arrays) still rebuild', () => {
+    const tinyLogs = encodeLogGroup({ logs: Array.from({ length: 3000 }, (_, i) => log(i, [])), tags: [] });
+    const tinyContents = encodeLogGroup({
+      logs: [
+        log(
+          1,
+          Array.from({ length: 3000 }, (_, i): [string, string] => [i % 2 ? 'k' : '', '']),
+        ),
+      ],
+      tags: [],
+    });
+    const scratch = newColumnarScratch();
+    for (const bytes of [tinyLogs, tinyContents]) {
+      const columnar = encodeColumnarLogGroup(bytes, scratch);
+      assert.ok(columnar);
+      assert.ok(decodeColumnarLogGroup(Buffer.from(columnar), bytes.length).equals(bytes));
+    }
+  });
+
   test('a scratch reused across groups of different sizes and keys gives each its own form', () => {
     const scratch = newColumnarScratch();
     const gen = new NginxLogGenerator(3);

@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import zstdBinding from 'zstd-napi/binding.js';
 import { ByteReader, zstdDecompress } from './bytes.js';
+import { TokenEntries } from './dict-walk.js';
 import { andMany, clearPast, type DocSet, EMPTY, fromIds, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
 import { readGroup } from './group-reads.js';
 import { LruMap } from './lru.js';
@@ -1134,39 +1135,13 @@ export class SegmentReader implements SearchPart {
    */
   private scanBlock(d: DictFooter, b: number, cmp: (t: string) => number, all = false): PostingRef[] {
     const range = d.blocks[b]!;
-    const r = new ByteReader(this.read(range.off, range.len));
+    const e = new TokenEntries(this.read(range.off, range.len), 0, range.postings, d.packed === true);
     const out: PostingRef[] = [];
-    // Packed entries (DictFooter.packed): the token front-coded, the posting's offset implied by the ones before it.
-    const packed = d.packed === true;
-    let token = '';
-    let next = range.postings;
-    while (!r.done) {
-      let ref: PostingRef;
-      if (!packed) {
-        token = r.string();
-        const off = r.varint();
-        ref = { token, off: range.postings + off, len: r.varint() };
-      } else {
-        const same = r.varint();
-        const rest = r.varint();
-        if (tokenBytes.length < same + rest) {
-          const grown = Buffer.allocUnsafe(2 * (same + rest));
-          tokenBytes.copy(grown, 0, 0, same);
-          tokenBytes = grown;
-        }
-        r.buf.copy(tokenBytes, same, r.pos, r.pos + rest);
-        r.pos += rest;
-        token = tokenBytes.toString('utf8', 0, same + rest);
-        const kind = r.varint();
-        if (kind === 0) ref = { token, off: -1, len: 0, row: r.varint() };
-        else if (kind === 1) {
-          const back = r.varint();
-          ref = { token, off: range.postings - back, len: r.varint() };
-        } else {
-          ref = { token, off: next, len: kind - 2 };
-          next += kind - 2;
-        }
-      }
+    while (!e.done) {
+      e.next();
+      const token = e.tokBuf.toString('utf8', e.tokStart, e.tokEnd);
+      const ref: PostingRef =
+        e.row >= 0 ? { token, off: -1, len: 0, row: e.row } : { token, off: e.postingAt, len: e.postingLen };
       if (all) {
         out.push(ref);
         continue;
@@ -1738,9 +1713,6 @@ function postingInto(buf: Buffer, pos: number, n: number, union: UnionBuilder): 
   }
   return pos;
 }
-
-/** The current token of a packed block being scanned (front-coded: each token starts with bytes of the one before). */
-let tokenBytes = Buffer.allocUnsafe(256);
 
 /** Where a posting is. */
 interface Posting {

@@ -143,7 +143,9 @@ export function encodeColumnarLogGroup(
   // the bounds below take 11 MB, kept by the compaction worker); a group of smaller ones is transposed again with
   // room for the most it can hold: a Log takes at least 4 bytes (tag, length, Time tag, Time) and a content 6.
   const first = transpose(group, scratch, (n >> 6) + 1, (n >> 4) + 1);
-  return first !== ROOM ? first : (transpose(group, scratch, (n >> 2) + 1, Math.floor(n / 6) + 1) as undefined);
+  if (first !== ROOM) return first;
+  const second = transpose(group, scratch, (n >> 2) + 1, Math.floor(n / 6) + 1);
+  return second === ROOM ? undefined : second; // never ROOM: the arrays hold the most a group of n bytes can
 }
 
 /** `transpose` ran out of room in its arrays. */

@@ -88,10 +88,13 @@ export function writeSegment(path: string, src: SegmentSource, options: SegmentW
 
 /**
  * zstd level of segments meant to be merged soon (the small segments builds write). Merges read them once and write
- * their rows again at the default level 3, so these trade a little disk for the young files for less CPU: level 1
- * compresses row groups ~1.6x faster at ~1.1x the size (measured on nginx builds; see docs/benchmarks.md).
+ * their rows again at level 3 or more, so these trade disk for the young files for less CPU. Level -50 (zstd's
+ * `--fast=50`: little more than its literal copy and a few long matches) against level 1, on bench:search's logs
+ * (`node dist/bench/build-ab.js --a dist --b dist --level-a 1 --level-b -50 --merge --arena`, rounds 3-6): builds
+ * 3.80 -> 3.56 CPU µs per log, the merge of 8 such builds 5.1 -> 5.2 (the same), young files 114 -> 215 bytes per log
+ * (protobuf: 424). Level 1 (until session 15) was chosen against level 3 (1.6x faster at ~1.1x the size).
  */
-export const YOUNG_ZSTD_LEVEL = 1;
+export const YOUNG_ZSTD_LEVEL = -50;
 
 /**
  * zstd level of the largest merges' row groups (logstore-index.ts `mergeLevel`): those segments stay until TTL drops
@@ -103,7 +106,7 @@ export const REST_ZSTD_LEVEL = 6;
 
 /**
  * How builder workers write young segments: the fast level, YOUNG_GROUP_ROWS rows per group, no dictionary (small
- * frames at level 1 cost twice the CPU per row; these files live seconds before a merge rewrites them).
+ * frames cost more CPU per row; these files live seconds before a merge rewrites them).
  */
 export const YOUNG_SEGMENT: SegmentWriterOptions = {
   level: YOUNG_ZSTD_LEVEL,
@@ -351,10 +354,14 @@ export class SegmentFileWriter {
 const WIDE_BYTES_PER_ROW = 16;
 const EMPTY = new Uint8Array(0);
 
-/** One zstd context per thread for frames compressed against a segment's dictionary. */
-let dictCctx: InstanceType<typeof zstdBinding.CCtx> | undefined;
-/** Output of the narrow and of the wide frame. */
-const dictOut = [Buffer.allocUnsafe(1 << 14), Buffer.allocUnsafe(1 << 16)];
+/** One zstd context per thread for row-group frames. */
+let frameCctx: InstanceType<typeof zstdBinding.CCtx> | undefined;
+/**
+ * Output of the narrow and of the wide frame, reused: a frame is copied into the file's write buffer before the next
+ * one of its kind is compressed. (A Compressor's compress() returned a new buffer per frame, copied once more when
+ * the frame shrank by a quarter or more: ~2 % of a build's CPU went to page faults on those copies.)
+ */
+const frameOut = [Buffer.allocUnsafe(1 << 14), Buffer.allocUnsafe(1 << 16)];
 
 /** A group held until the segment's dictionary exists: its header so far and its two decoded frames. */
 interface HeldGroup {
@@ -482,14 +489,19 @@ export class GroupAppender {
     this.groups[slot] = { off: r.off, len };
   }
 
-  /** Frame `f` (0 narrow, 1 wide) compressed, against the dictionary when there is one (then valid until the next). */
+  /**
+   * Frame `f` (0 narrow, 1 wide) compressed at the file's level, against the dictionary when there is one; valid until
+   * the next frame `f`.
+   */
   private compressFrame(raw: Uint8Array, f: 0 | 1): Uint8Array {
-    if (!this.cdict) return this.file.compress(raw);
-    dictCctx ??= new zstdBinding.CCtx();
+    frameCctx ??= new zstdBinding.CCtx();
     const bound = zstdBinding.compressBound(raw.length);
-    if (dictOut[f]!.length < bound) dictOut[f] = Buffer.allocUnsafe(Math.max(bound, dictOut[f]!.length * 2));
-    const n = dictCctx.compressUsingCDict(dictOut[f]!, raw, this.cdict);
-    return dictOut[f]!.subarray(0, n);
+    if (frameOut[f]!.length < bound) frameOut[f] = Buffer.allocUnsafe(Math.max(bound, frameOut[f]!.length * 2));
+    const out = frameOut[f]!;
+    const n = this.cdict
+      ? frameCctx.compressUsingCDict(out, raw, this.cdict)
+      : frameCctx.compress(out, raw, this.file.level);
+    return out.subarray(0, n);
   }
 }
 

@@ -85,6 +85,9 @@ export class LogstoreIndex {
   /** Remote-build mode: records go to the builder worker instead of the local head. */
   private remote: RemoteBuild | undefined;
   private pending: (StoredRecord & { shardKey: string })[] = [];
+  /** The slabs holding the pending records' payloads (SegmentBuilder.slab); the last one is being filled. */
+  private pendingSlabs: ArrayBuffer[] = [];
+  private slabUsed = 0;
   private pendingBytes = 0;
   private pendingSince = 0;
   /** Per shard, one past the last record handed to the builder (pending or being built). */
@@ -231,7 +234,7 @@ export class LogstoreIndex {
   }
 
   addStored(shardKey: string, record: StoredRecord): void {
-    this.pending.push({ ...record, payload: ownCopy(record.payload), shardKey });
+    this.pending.push({ ...record, payload: this.ownCopy(record.payload), shardKey });
     if (this.pending.length === 1) this.pendingSince = Date.now();
     this.pendingBytes += record.rawSize;
     this.handedOff.set(shardKey, record.seq + 1);
@@ -245,10 +248,33 @@ export class LogstoreIndex {
   flush(): Promise<void> {
     if (!this.remote || this.pending.length === 0) return this.building;
     const records = this.pending;
+    const slabs = this.pendingSlabs;
     this.pending = [];
+    this.pendingSlabs = [];
     this.pendingBytes = 0;
-    this.building = this.buildRecords(records, 0);
+    this.building = this.buildRecords(records, 0, slabs);
     return this.building;
+  }
+
+  /**
+   * A copy of `src` that nobody else holds: the source's payload is a view of its read buffer, which it may reuse.
+   * In remote mode the copy lies in a slab of the pending build (moved to its worker with it, then used again), as a
+   * copy into a buffer of its own per payload cost page faults on fresh memory; otherwise (a retry's records, read
+   * again) each copy is all of its own ArrayBuffer, which the builder moves to the worker too (`transferable`).
+   */
+  private ownCopy(src: Buffer): Buffer {
+    const remote = this.remote;
+    if (!remote) return ownCopy(src);
+    let slab = this.pendingSlabs.at(-1);
+    if (!slab || this.slabUsed + src.byteLength > slab.byteLength) {
+      slab = remote.builder.slab(src.byteLength);
+      this.pendingSlabs.push(slab);
+      this.slabUsed = 0;
+    }
+    const own = Buffer.from(slab, this.slabUsed, src.byteLength);
+    own.set(src);
+    this.slabUsed += src.byteLength;
+    return own;
   }
 
   /**
@@ -256,13 +282,24 @@ export class LogstoreIndex {
    * error) is retried as two halves, down to single records, so no record is silently left out; a single record
    * that still fails is logged and left unindexed (a rebuild retries it).
    */
-  private async buildRecords(records: (StoredRecord & { shardKey: string })[], depth: number): Promise<void> {
+  private async buildRecords(
+    records: (StoredRecord & { shardKey: string })[],
+    depth: number,
+    slabs?: readonly ArrayBuffer[],
+  ): Promise<void> {
     const remote = this.remote!;
     const id = this.newSegmentId();
     const path = join(this.dir, `${id}${SEG_EXT}`);
     try {
       // The payloads move to the worker: from here on `records` hold empty (detached) buffers.
-      const reply = await remote.builder.build({ doc: remote.doc, ttlDays: remote.ttlDays, id, path, records });
+      const reply = await remote.builder.build({
+        doc: remote.doc,
+        ttlDays: remote.ttlDays,
+        id,
+        path,
+        records,
+        ...(slabs ? { slabs } : {}),
+      });
       for (const s of reply.skipped) remote.log(`indexer: record skipped: ${s}`);
     } catch (err) {
       if (this.destroyed) return;

@@ -18,6 +18,8 @@ export interface BuildRequest {
   readonly id: string;
   readonly path: string;
   readonly records: readonly (StoredRecord & { readonly shardKey: string })[];
+  /** Buffers the payloads are views of (SegmentBuilder.slab), sent back with the reply to be used again. */
+  readonly slabs?: readonly ArrayBuffer[];
 }
 
 export interface BuildReply {
@@ -26,6 +28,8 @@ export interface BuildReply {
   readonly error?: string;
   /** Records that could not be decoded (indexed as empty). */
   readonly skipped: readonly string[];
+  /** The request's slabs, moved back. */
+  readonly slabs?: readonly ArrayBuffer[];
 }
 
 let cached: { key: string; compiled: CompiledIndex; build: SegmentBuild } | undefined;
@@ -84,15 +88,19 @@ parentPort?.on('message', (req: BuildRequest) => {
     // Rows are built first (copying what they need out of the arena), so the arena can hold the postings.
     // A young segment: merged with its neighbours soon, so written at the faster zstd level.
     build.write(req.path, req.id, cached.compiled.version, into, YOUNG_SEGMENT);
-    const reply: BuildReply = { seq: req.seq, ok: true, skipped };
-    parentPort!.postMessage(reply);
+    reply({ seq: req.seq, ok: true, skipped }, req);
   } catch (err) {
-    const reply: BuildReply = {
-      seq: req.seq,
-      ok: false,
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-      skipped,
-    };
-    parentPort!.postMessage(reply);
+    const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    reply({ seq: req.seq, ok: false, error, skipped }, req);
   }
 });
+
+/**
+ * Answers `req`, moving its slabs back. The build is reset first: it may hold a record's bytes in place (a payload
+ * stored uncompressed is built from the slab itself), and the slab is about to be filled with other payloads.
+ */
+function reply(answer: BuildReply, req: BuildRequest): void {
+  const slabs = (req.slabs ?? []).filter((s) => s.byteLength > 0);
+  if (slabs.length > 0) cached?.build.reset();
+  parentPort!.postMessage({ ...answer, slabs }, slabs);
+}

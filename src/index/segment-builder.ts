@@ -16,8 +16,20 @@ const IDLE_STOP_MS = 3000;
  */
 const BIG_BUILD_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Size of the buffers LogstoreIndex copies queued payloads into (`slab`): a build's payloads lie back to back in a
+ * few of them, the slabs move to the worker with the build and come back with its reply, to be used again. A buffer
+ * allocated per payload (~350 KB each in a bulk load) cost the event loop ~10 % of its CPU in page faults on fresh
+ * memory, against a copy into memory already mapped (docs/benchmarks.md, session 15).
+ */
+export const PAYLOAD_SLAB_BYTES = 4 * 1024 * 1024;
+/** Slabs kept for reuse: a build's LZ4 payloads (16 MB raw) take about one, and two builds run at once. */
+const MAX_POOLED_SLABS = 4;
+
 interface Job {
   readonly req: BuildRequest;
+  /** Buffers the request moves to the worker besides its own payloads (the slabs its payloads are views of). */
+  readonly transfer: readonly ArrayBuffer[];
   readonly resolve: (r: BuildReply) => void;
   readonly reject: (e: Error) => void;
 }
@@ -44,6 +56,7 @@ export class SegmentBuilder {
   private readonly queue: Job[] = [];
   private next = 0;
   private readonly drained: { readonly max: number; readonly done: () => void }[] = [];
+  private readonly slabs: ArrayBuffer[] = [];
 
   constructor(workers = 2) {
     this.slots = Array.from({ length: Math.max(1, workers) }, () => ({
@@ -56,14 +69,39 @@ export class SegmentBuilder {
 
   /**
    * Queues a build. A record payload that is all of its own ArrayBuffer moves to the worker when the build starts
-   * (`transferable`): the caller's view is then empty, so it must not need those bytes again.
+   * (`transferable`), and so do the request's `slabs` (from `slab`, holding payloads as views): the caller's views
+   * are then empty, so it must not need those bytes again. The worker sends the slabs back with its reply.
    */
   build(req: Omit<BuildRequest, 'seq'>): Promise<BuildReply> {
     const seq = this.next++;
     return new Promise((resolve, reject) => {
-      this.queue.push({ req: { ...req, seq }, resolve, reject });
+      this.queue.push({ req: { ...req, seq }, transfer: req.slabs ?? [], resolve, reject });
       this.dispatch();
     });
+  }
+
+  /**
+   * A buffer of at least `bytes` for payloads of a build to come: one a finished build gave back when it is large
+   * enough, else a new one of PAYLOAD_SLAB_BYTES (or `bytes`, when more).
+   */
+  slab(bytes: number): ArrayBuffer {
+    if (bytes <= PAYLOAD_SLAB_BYTES) {
+      const pooled = this.slabs.pop();
+      if (pooled) return pooled;
+    }
+    return new ArrayBuffer(Math.max(PAYLOAD_SLAB_BYTES, bytes));
+  }
+
+  /** Slabs kept for reuse (tests). */
+  get pooledSlabs(): number {
+    return this.slabs.length;
+  }
+
+  private keepSlabs(slabs: readonly ArrayBuffer[] | undefined): void {
+    for (const s of slabs ?? []) {
+      if (this.slabs.length >= MAX_POOLED_SLABS) break;
+      if (s.byteLength === PAYLOAD_SLAB_BYTES) this.slabs.push(s);
+    }
   }
 
   /** Builds queued or running. */
@@ -87,6 +125,7 @@ export class SegmentBuilder {
    * worker overlapped).
    */
   releaseIdle(): Promise<void> {
+    this.slabs.length = 0;
     const stopping: Promise<number>[] = [];
     for (const slot of this.slots) {
       const worker = slot.worker;
@@ -111,6 +150,7 @@ export class SegmentBuilder {
 
   async close(): Promise<void> {
     const closed = new Error('segment builder closed');
+    this.slabs.length = 0;
     for (const job of this.queue.splice(0)) job.reject(closed);
     for (const slot of this.slots) {
       if (slot.idle) clearTimeout(slot.idle);
@@ -139,7 +179,7 @@ export class SegmentBuilder {
       for (const r of job.req.records) raw += r.rawSize;
       if (raw >= BIG_BUILD_BYTES) slot.big = true;
       try {
-        worker.postMessage(job.req, transferable(job.req.records));
+        worker.postMessage(job.req, [...new Set([...transferable(job.req.records), ...job.transfer])]);
       } catch (err) {
         // A request that cannot be posted (a payload whose buffer was detached) fails alone, and the slot takes the
         // next one.
@@ -176,6 +216,7 @@ export class SegmentBuilder {
       const job = slot.job;
       if (!job || job.req.seq !== reply.seq || slot.worker !== worker) return;
       slot.job = undefined;
+      this.keepSlabs(reply.slabs);
       if (reply.ok) job.resolve(reply);
       else job.reject(new Error(`segment build failed: ${reply.error}`));
       this.dispatch();
@@ -186,6 +227,8 @@ export class SegmentBuilder {
           if (slot.job || slot.worker !== worker) return;
           slot.worker = undefined;
           void worker.terminate();
+          // Every builder idle: the pooled slabs go too, until builds come again.
+          if (this.running === 0) this.slabs.length = 0;
         }, IDLE_STOP_MS);
         slot.idle.unref();
       }

@@ -82,6 +82,9 @@ test('a failed build moved its payloads to the worker; its retry reads the recor
     get pending() {
       return builder.pending;
     },
+    slab(bytes: number) {
+      return builder.slab(bytes);
+    },
     build(req: Omit<BuildRequest, 'seq'>) {
       sent.push(req.records);
       if (!failNext) return builder.build(req);
@@ -119,4 +122,43 @@ test('a failed build moved its payloads to the worker; its retry reads the recor
     index.destroy();
     await builder.close();
   }
+});
+
+test('payload slabs move to the worker with their build and come back to hold the next build', async () => {
+  const gen = new NginxLogGenerator(11);
+  // Uncompressed payloads: the worker builds them in place, from the slab itself.
+  const round = (from: number): StoredRecord[] =>
+    Array.from({ length: 3 }, (_, i) => {
+      const raw = encodeLogGroup(gen.group(40));
+      return { seq: from + i, receiveTimeMs: 0, codec: 'none', rawSize: raw.length, payload: Buffer.from(raw) };
+    });
+  const builder = new SegmentBuilder(1);
+  const logged: string[] = [];
+  const index = LogstoreIndex.open(join(dir, 'slabs'), compileIndex(doc, 30), DEFAULT_INDEX_OPTIONS);
+  try {
+    index.attachBuilder(
+      builder,
+      doc,
+      30,
+      (l) => logged.push(l),
+      async () => undefined,
+    );
+    assert.equal(builder.pooledSlabs, 0);
+    for (const r of round(0)) index.addStored('0-0', r);
+    await index.flush();
+    assert.equal(builder.pooledSlabs, 1, 'the slab came back with the reply');
+    const second = round(3);
+    index.addStored('0-0', second[0]!);
+    assert.equal(builder.pooledSlabs, 0, 'the next build copies its payloads into the slab that came back');
+    for (const r of second.slice(1)) index.addStored('0-0', r);
+    await index.flush();
+    assert.equal(builder.pooledSlabs, 1);
+    assert.deepEqual(logged, [], 'no record was skipped as damaged');
+    assert.equal(index.segmentCount(), 2);
+    assert.equal(index.rowCount(), 240, 'both builds read the bytes they were queued with');
+  } finally {
+    index.destroy();
+    await builder.close();
+  }
+  assert.equal(builder.pooledSlabs, 0, 'a closed builder keeps no slab');
 });

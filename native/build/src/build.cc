@@ -491,6 +491,8 @@ class Build {
   /** finish()'s outputs, handed to JS as views (valid until the next reset or finish). */
   std::vector<int32_t> outTokStart, outTokLen, outEncStart, outPst;
   std::vector<uint8_t> outEnc;
+  /** finish()'s bitsets of the dense tokens (see Finish), one after the other. */
+  std::vector<uint8_t> denseBits;
   int row = 0;
   /** The caller's buffer last given huge pages (see hugeBacking). */
   void* advisedBase = nullptr;
@@ -1568,14 +1570,31 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   b->outPst.resize(T);
   b->outPst.push_back(0);
   int32_t* ps = b->outPst.data();
+  const uint32_t n = (uint32_t)b->n;
+  const size_t words = (n + 31) / 32;
+  // A token in more than 1 row in DENSE_POSTING_ROWS (8) is written as a bitset: its rows are set straight into one
+  // (n bits, a few KB each, all of them together in cache) instead of being scattered among the row ids of the other
+  // tokens (an array of 4 bytes an occurrence, ~9 MB for a 16 MB build) and read back. Such tokens are few but hold
+  // most occurrences ("GET", "200", a user agent's words). cursor[t] < 0 names a dense token's bitset: -1 - slot.
   std::vector<int32_t> cursor(T);
   ps[0] = 0;
+  size_t dense = 0;
   for (size_t t = 0; t < T; t++) {
     ts[t] = b->toks[t].start;
     tl[t] = b->toks[t].len;
-    cursor[t] = ps[t];
-    ps[t + 1] = ps[t] + b->rs[t].count;
+    uint32_t c = (uint32_t)b->rs[t].count;
+    if ((uint64_t)c * 8 > n) {
+      cursor[t] = -1 - (int32_t)dense++;
+      ps[t + 1] = ps[t];
+    } else {
+      cursor[t] = ps[t];
+      ps[t + 1] = ps[t] + (int32_t)c;
+    }
   }
+  const size_t bitsetBytes = words * 4;
+  if (b->denseBits.size() < dense * bitsetBytes) b->denseBits.resize(dense * bitsetBytes);
+  uint8_t* bits = b->denseBits.data();
+  memset(bits, 0, dense * bitsetBytes);
   // Row ids per token (in the caller's scratch when it is large enough: the builder's arena of LogGroups, no longer
   // needed once rows are built), then each token's posting encoded as postings.ts writePosting does.
   uint32_t* post = nullptr;
@@ -1595,11 +1614,19 @@ napi_value Finish(napi_env env, napi_callback_info info) {
     post = b->postBuf.data();
   }
   const int32_t* occ = b->occ.data();
+  int32_t* cur = cursor.data();
   for (int i = 0; i < b->n; i++) {
-    for (int k = b->rowOcc[i], ke = b->rowOcc[i + 1]; k < ke; k++) post[cursor[occ[k]]++] = (uint32_t)i;
+    const uint8_t bit = (uint8_t)(1u << (i & 7));
+    const size_t byte = (size_t)i >> 3;
+    for (int k = b->rowOcc[i], ke = b->rowOcc[i + 1]; k < ke; k++) {
+      int32_t c = cur[occ[k]];
+      if (c >= 0) {
+        post[c] = (uint32_t)i;
+        cur[occ[k]] = c + 1;
+      } else
+        bits[(size_t)(-1 - c) * bitsetBytes + byte] |= bit;
+    }
   }
-  const uint32_t n = (uint32_t)b->n;
-  const size_t words = (n + 31) / 32;
   auto vsize = [](uint32_t v) -> size_t {
     return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
   };
@@ -1617,8 +1644,8 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   for (size_t t = 0; t < T; t++) {
     uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
     size_t sz;
-    if ((uint64_t)c * 8 > n)
-      sz = 1 + words * 4;
+    if (cursor[t] < 0)
+      sz = 1 + bitsetBytes;
     else {
       sz = 1 + vsize(c);
       uint32_t prev = 0;
@@ -1631,11 +1658,10 @@ napi_value Finish(napi_env env, napi_callback_info info) {
   }
   auto encode = [&](uint8_t* o, size_t t) {
     uint32_t c = (uint32_t)(ps[t + 1] - ps[t]);
-    if ((uint64_t)c * 8 > n) {
+    if (cursor[t] < 0) {
       *o++ = 1;
-      memset(o, 0, words * 4);
-      for (int k = ps[t]; k < ps[t + 1]; k++) o[post[k] >> 3] |= (uint8_t)(1u << (post[k] & 7));
-      return o + words * 4;
+      memcpy(o, bits + (size_t)(-1 - cursor[t]) * bitsetBytes, bitsetBytes);
+      return o + bitsetBytes;
     }
     *o++ = 0;
     o = putVarint(o, c);

@@ -1,5 +1,4 @@
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { Compressor } from 'zstd-napi';
 import zstdBinding from 'zstd-napi/binding.js';
 import { ByteWriter, zstdCompress } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
@@ -114,19 +113,29 @@ export const YOUNG_SEGMENT: SegmentWriterOptions = {
   groupDict: 0,
 };
 
-const compressors = new Map<number, (data: Uint8Array) => Buffer>();
+/** One zstd context per thread for everything a segment file compresses (times, column blocks, row-group frames). */
+let cctx: InstanceType<typeof zstdBinding.CCtx> | undefined;
+/**
+ * Outputs of the narrow frame, the wide frame and any other section, reused: what is compressed is put into the
+ * file's write buffer before the next section of its kind is compressed. (zstd-napi's Compressor returned a new
+ * buffer per call, copied once more when the output shrank by a quarter or more: ~2 % of a build's CPU went to page
+ * faults on those copies.)
+ */
+const outs = [Buffer.allocUnsafe(1 << 14), Buffer.allocUnsafe(1 << 16), Buffer.allocUnsafe(1 << 14)];
 
-/** A compress function for `level` (one reused zstd context per level and thread); undefined = bytes.ts's level 3. */
-function compressorFor(level: number | undefined): (data: Uint8Array) => Buffer {
-  if (level === undefined) return zstdCompress;
-  let f = compressors.get(level);
-  if (!f) {
-    const c = new Compressor();
-    c.setParameters({ compressionLevel: level });
-    f = (data) => c.compress(data);
-    compressors.set(level, f);
-  }
-  return f;
+/** `raw` compressed at `level`, against `cdict` when given, into output `slot`: valid until that slot's next use. */
+function compressInto(
+  slot: 0 | 1 | 2,
+  raw: Uint8Array,
+  level: number,
+  cdict?: InstanceType<typeof zstdBinding.CDict>,
+): Buffer {
+  cctx ??= new zstdBinding.CCtx();
+  const bound = zstdBinding.compressBound(raw.length);
+  if (outs[slot]!.length < bound) outs[slot] = Buffer.allocUnsafe(Math.max(bound, outs[slot]!.length * 2));
+  const out = outs[slot]!;
+  const n = cdict ? cctx.compressUsingCDict(out, raw, cdict) : cctx.compress(out, raw, level);
+  return out.subarray(0, n);
 }
 
 /** Bytes of a segment collected before one write: most sections are a few KB (row groups, token blocks). */
@@ -161,7 +170,6 @@ export class SegmentFileWriter {
   /** Bytes collected, not yet written: they belong at `offset - pending`. */
   private readonly buf = Buffer.allocUnsafeSlow(WRITE_BUFFER);
   private pending = 0;
-  readonly compress: (data: Uint8Array) => Buffer;
   readonly level: number;
   readonly groupRows: number;
   readonly groupDictBytes: number;
@@ -179,7 +187,6 @@ export class SegmentFileWriter {
     readonly path: string,
     options: SegmentWriterOptions = {},
   ) {
-    this.compress = compressorFor(options.level);
     this.level = options.level ?? 3;
     this.groupRows = options.groupRows ?? GROUP_ROWS;
     if (BLOCK_ROWS % this.groupRows !== 0 || this.groupRows > MAX_GROUP_ROWS)
@@ -233,7 +240,7 @@ export class SegmentFileWriter {
 
   /** A column block: compressed and written. */
   block(raw: Uint8Array): ByteRange {
-    return this.put(this.compress(raw));
+    return this.put(compressInto(2, raw, this.level));
   }
 
   /** The sorted log times (first section). */
@@ -249,7 +256,7 @@ export class SegmentFileWriter {
       this.minTime = times[0]!;
       this.maxTime = times[n - 1]!;
     }
-    this.timesRange = this.put(this.compress(tw.finish()));
+    this.timesRange = this.put(compressInto(2, tw.finish(), this.level));
   }
 
   /** The row groups (after the times): every column's cells, `groupRows` rows at a time. */
@@ -353,15 +360,6 @@ export class SegmentFileWriter {
  */
 const WIDE_BYTES_PER_ROW = 16;
 const EMPTY = new Uint8Array(0);
-
-/** One zstd context per thread for row-group frames. */
-let frameCctx: InstanceType<typeof zstdBinding.CCtx> | undefined;
-/**
- * Output of the narrow and of the wide frame, reused: a frame is copied into the file's write buffer before the next
- * one of its kind is compressed. (A Compressor's compress() returned a new buffer per frame, copied once more when
- * the frame shrank by a quarter or more: ~2 % of a build's CPU went to page faults on those copies.)
- */
-const frameOut = [Buffer.allocUnsafe(1 << 14), Buffer.allocUnsafe(1 << 16)];
 
 /** A group held until the segment's dictionary exists: its header so far and its two decoded frames. */
 interface HeldGroup {
@@ -494,14 +492,7 @@ export class GroupAppender {
    * the next frame `f`.
    */
   private compressFrame(raw: Uint8Array, f: 0 | 1): Uint8Array {
-    frameCctx ??= new zstdBinding.CCtx();
-    const bound = zstdBinding.compressBound(raw.length);
-    if (frameOut[f]!.length < bound) frameOut[f] = Buffer.allocUnsafe(Math.max(bound, frameOut[f]!.length * 2));
-    const out = frameOut[f]!;
-    const n = this.cdict
-      ? frameCctx.compressUsingCDict(out, raw, this.cdict)
-      : frameCctx.compress(out, raw, this.file.level);
-    return out.subarray(0, n);
+    return compressInto(f, raw, this.file.level, this.cdict);
   }
 }
 

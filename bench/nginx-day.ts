@@ -216,8 +216,12 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
     // right away (12 s after the last log became searchable, the earlier behaviour).
     await new Promise((r) => setTimeout(r, 12_000));
     const settled = await settleSegments(join(dataDir, 'index'), o.settle * 1000);
+    // The background work after a load (merges, shard-log compaction) is what a sustained load would have to fit
+    // beside its builds: its CPU is printed with the time the segment count last changed.
     console.log(
-      `segments:     ${settled.count} after waiting ${(settled.waitedMs / 1000).toFixed(0)} s for merges to settle`,
+      `segments:     ${settled.count} after waiting ${(settled.waitedMs / 1000).toFixed(0)} s for merges to settle ` +
+        `(the last change ${(12 + settled.lastChangeMs / 1000).toFixed(0)} s after all were searchable; ` +
+        `server ${(proc(pid).cpuSec - cpu0 - cpuIngest).toFixed(1)} CPU s since then)`,
     );
     const shardBytes = du(join(dataDir, 'shards'));
     const indexBytes = du(join(dataDir, 'index'));
@@ -249,7 +253,10 @@ export function segmentCount(dir: string): number {
 }
 
 /** Waits (at most `maxMs`) until the segment count has not changed for 15 s. */
-async function settleSegments(dir: string, maxMs: number): Promise<{ count: number; waitedMs: number }> {
+async function settleSegments(
+  dir: string,
+  maxMs: number,
+): Promise<{ count: number; waitedMs: number; lastChangeMs: number }> {
   const start = performance.now();
   let count = segmentCount(dir);
   let since = performance.now();
@@ -261,7 +268,7 @@ async function settleSegments(dir: string, maxMs: number): Promise<{ count: numb
       since = performance.now();
     }
   }
-  return { count, waitedMs: performance.now() - start };
+  return { count, waitedMs: performance.now() - start, lastChangeMs: since - start };
 }
 
 /** A server over a kept, already loaded data folder (see DayOptions.keep); waits until every log is searchable. */

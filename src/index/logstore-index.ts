@@ -34,7 +34,7 @@ export interface LogstoreIndexOptions {
  * Every segment a query visits costs it a token block, a posting, its windows and a pool job, and a day loaded in bulk
  * gives segments that all overlap in time. 5M logs settled at 15 segments under the former bounds (8 segments of at
  * most 524,288 rows): a rare IP's page over them took 4.5 ms of CPU in one process, against 3.9 ms over the same logs
- * merged into 7 and 3.3 ms into 3 (docs/benchmarks.md, session 9). They now settle at ~6. A cap of 2M rows (3
+ * merged into 7 and 3.3 ms into 3 (docs/benchmarks.md, session 9). They now settle at 5–6. A cap of 2M rows (3
  * segments) was measured too: a 2M-row merge holds ~110–125 MB, on top of the server's ~350–400 MB after a bulk
  * load, and bench:search's peak RSS reached 485–506 MiB of its 512 MiB budget (460–489 MiB with 1M).
  */
@@ -59,8 +59,15 @@ interface RemoteBuild {
   readonly reread: (shardKey: string, seq: number) => Promise<StoredRecord | undefined>;
 }
 
-/** Most segments one merge reads. */
-const MAX_MERGE_INPUTS = 8;
+/**
+ * Most segments one merge reads: enough that the young segments of a bulk load (40,960 rows each for bench:search's
+ * nginx logs: one 16 MB flush) reach maxSegmentRows in one merge, so each row is rewritten once on its way to the
+ * segment it stays in. With 8, a 5M-log day went through two levels: 8 young into 327,680 rows at zstd 3 (7.0 µs of
+ * merge CPU per row), then 3 of those into 983,040 at REST_ZSTD_LEVEL (9.0 µs per row). 24 young segments merged
+ * straight into 983,040 rows at REST_ZSTD_LEVEL took 7.8 µs per row, with the same bytes (74.8 against 75.1 per row)
+ * and the same peak memory (a merge holds one block of each input at a time; docs/benchmarks.md, session 16).
+ */
+export const MAX_MERGE_INPUTS = 32;
 
 const SEG_EXT = '.seg';
 const DROPPED_FILE = 'dropped.json';

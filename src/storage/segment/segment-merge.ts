@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ByteWriter } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
 import { isDensePosting } from './postings.js';
@@ -144,6 +144,9 @@ function* kWayMerge<K>(
   }
 }
 
+/** Bytes of row groups a merge reads from an input at once (SegmentReader.readAhead). */
+const MERGE_READ_AHEAD = 256 * 1024;
+
 /** A footer's shard entry as a list of ranges (early segments wrote a single range). */
 function normalize(entry: unknown): [number, number][] {
   if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'number')
@@ -170,6 +173,7 @@ export function mergeSegments(
   for (const s of inputs) n += s.n;
   const files = inputs.map((s) => new RawFile(s.path));
   const w = new SegmentFileWriter(path, options);
+  for (const s of inputs) s.readAhead(MERGE_READ_AHEAD);
   try {
     const { src, newIds } = writeMergedTimes(inputs, n, w);
     mergeColumns(inputs, src, n, w);
@@ -239,6 +243,7 @@ export function mergeSegments(
     throw err;
   } finally {
     for (const f of files) f.close();
+    for (const s of inputs) s.readAhead(0);
   }
 }
 
@@ -344,9 +349,27 @@ class CellCursor {
 
 class RawFile {
   private readonly fd: number;
+  private readonly size: number;
+  /** The last readAhead chunk and where it starts. */
+  private chunk: Buffer | undefined;
+  private chunkOff = 0;
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
+    this.size = fstatSync(this.fd).size;
+  }
+
+  /**
+   * `len` bytes at `off` for a walk front to back (a dictionary's blocks): served from one read of MERGE_READ_AHEAD
+   * bytes while it lasts. A 24-input merge made ~23,000 preads of 1–16 KB for its dictionaries' blocks.
+   */
+  readAhead(off: number, len: number): Buffer {
+    const c = this.chunk;
+    if (c && off >= this.chunkOff && off + len <= this.chunkOff + c.length)
+      return c.subarray(off - this.chunkOff, off - this.chunkOff + len);
+    this.chunk = this.read(off, Math.max(len, Math.min(MERGE_READ_AHEAD, this.size - off)));
+    this.chunkOff = off;
+    return this.chunk.subarray(0, len);
   }
 
   read(off: number, len: number): Buffer {
@@ -485,7 +508,7 @@ class TokenStream extends DictWalk {
     private readonly n: number,
     private readonly map: Uint32Array,
   ) {
-    super((off, len) => file.read(off, len), d);
+    super((off, len) => file.readAhead(off, len), d);
   }
 
   advance(): void {

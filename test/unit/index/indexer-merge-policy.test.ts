@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { MERGE_DEFER_FACTOR, mergeWaitsForBuilds } from '../../../src/index/indexer.js';
-import { DEFAULT_INDEX_OPTIONS, mergeLevel, pickMerge } from '../../../src/index/logstore-index.js';
+import { DEFAULT_INDEX_OPTIONS, MAX_MERGE_INPUTS, mergeLevel, pickMerge } from '../../../src/index/logstore-index.js';
 import { REST_ZSTD_LEVEL } from '../../../src/storage/segment/segment-writer.js';
 
 const BOUND = DEFAULT_INDEX_OPTIONS.maxSegments;
@@ -47,14 +47,14 @@ function rewritesPerRow(
   return { rewrites: written / (young * count), segments: segments.length };
 }
 
-test('merges take the smallest segments, at most 8 and at most maxSegmentRows in all', () => {
+test('merges take the smallest segments, at most MAX_MERGE_INPUTS and at most maxSegmentRows in all', () => {
   const segs = [900, 10, 30, 20, 500].map((n) => ({ n }));
   assert.deepEqual(
     pickMerge(segs, { maxSegmentRows: 1_000, mergeRatio: 0 })?.map((s) => s.n),
     [10, 20, 30, 500],
   );
-  const many = Array.from({ length: 20 }, () => ({ n: 1 }));
-  assert.equal(pickMerge(many, { maxSegmentRows: 1_000, mergeRatio: 2 })?.length, 8);
+  const many = Array.from({ length: MAX_MERGE_INPUTS + 12 }, () => ({ n: 1 }));
+  assert.equal(pickMerge(many, { maxSegmentRows: 1_000, mergeRatio: 2 })?.length, MAX_MERGE_INPUTS);
   assert.equal(pickMerge([{ n: 600 }, { n: 600 }], { maxSegmentRows: 1_000, mergeRatio: 0 }), undefined);
 });
 
@@ -102,6 +102,33 @@ test('a day loaded in bulk (80 young segments of 62,500 rows) settles near the f
     Math.ceil(5_000_000 / DEFAULT_INDEX_OPTIONS.maxSegmentRows),
   );
   assert.ok(segments.length <= fewest + 1, `${segments.length} segments`);
+});
+
+test('a bulk-loaded day is rewritten once: its young segments merge straight into segments at REST_ZSTD_LEVEL', () => {
+  // bench:search's 5M nginx logs arrive as 122 young segments of 40,960 rows (one 16 MB flush each). With 8 inputs
+  // at most, each row was merged twice: into 327,680 rows at zstd 3, then into ~1M at REST_ZSTD_LEVEL.
+  let segments = Array.from({ length: 122 }, () => ({ n: 40_960, merges: 0 }));
+  let written = 0;
+  const levels: (number | undefined)[] = [];
+  while (segments.length > DEFAULT_INDEX_OPTIONS.maxSegments) {
+    const pick = pickMerge(segments, DEFAULT_INDEX_OPTIONS);
+    if (!pick) break;
+    const n = pick.reduce((a, s) => a + s.n, 0);
+    written += n;
+    levels.push(mergeLevel(n, DEFAULT_INDEX_OPTIONS.maxSegmentRows));
+    segments = [
+      ...segments.filter((s) => !pick.includes(s)),
+      { n, merges: 1 + Math.max(...pick.map((s) => s.merges)) },
+    ];
+  }
+  const rows = 122 * 40_960;
+  assert.ok(written / rows < 1.1, `${(written / rows).toFixed(2)} rewrites per row`);
+  assert.ok(
+    segments.every((s) => s.merges <= 1),
+    `merged ${segments.map((s) => s.merges).join(',')} times`,
+  );
+  assert.ok(levels.filter((l) => l === REST_ZSTD_LEVEL).length >= 4, `levels ${levels.join(',')}`);
+  assert.ok(segments.length <= 7, `${segments.length} segments`);
 });
 
 test('merges reaching half the largest segment compress harder (REST_ZSTD_LEVEL), smaller ones at the default', () => {

@@ -1329,8 +1329,10 @@ bool stringSet(napi_env env, napi_value arr, std::unordered_set<std::string>& ou
  * A build's finalizer: it runs when the builder's worker stops (at the latest when the worker's environment is torn
  * down). The thread's malloc arena keeps what builds freed (vectors outgrown, finish()'s scratch) and what the delete
  * frees: its free pages go back to the system here, once, so a stopped builder leaves nothing resident. Trimming after
- * every finish() instead cost ~9 % of a build's CPU (bench:build-ab, alternated processes): ~80 madvise calls a build,
- * each flushing the other cores' TLBs, then page faults zeroing the same pages again in the next build.
+ * every finish() instead (malloc_trim walks every arena of the process) made ~80 madvise calls a build, each flushing
+ * the other core's TLB, then page faults zeroing the same pages again in the next build: ~9 % of a build's CPU in
+ * bench:build-ab, and 24 % of a whole 5M load's server CPU in bench:search, where the flushes interrupted the event
+ * loop and the other builder too (docs/benchmarks.md, session 16).
  */
 void finalize(napi_env, void* data, void*) {
   delete static_cast<Build*>(data);

@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import { Compressor, Decompressor } from 'zstd-napi';
 
 /**
@@ -15,6 +16,41 @@ export function zstdCompress(data: Uint8Array): Buffer {
 
 export function zstdDecompress(data: Uint8Array): Buffer {
   return decompressor.decompress(data);
+}
+
+/**
+ * Reads of a file walked front to back (merges reading their inputs' row groups and dictionary blocks): served from
+ * one read of `chunk` bytes while they last; a read past it starts the next chunk at its own offset. A 24-input merge
+ * otherwise made ~84,000 preads of 1-16 KB (one per 16-row group and per 64-token block), ~5,500 with 256 KB chunks.
+ */
+export class ChunkedReads {
+  private buf: Buffer | undefined;
+  private off = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+    private readonly chunk: number,
+    private readonly path: string,
+  ) {}
+
+  /** `len` bytes at `off`: a view of the current chunk, valid while anything holds it. */
+  read(off: number, len: number): Buffer {
+    const c = this.buf;
+    if (c && off >= this.off && off + len <= this.off + c.length)
+      return c.subarray(off - this.off, off - this.off + len);
+    const want = Math.max(len, Math.min(this.chunk, this.size - off));
+    const buf = Buffer.allocUnsafe(want);
+    let done = 0;
+    while (done < want) {
+      const got = readSync(this.fd, buf, done, want - done, off + done);
+      if (got === 0) throw new Error(`${this.path} is truncated at ${off + done}`);
+      done += got;
+    }
+    this.buf = buf;
+    this.off = off;
+    return buf.subarray(0, len);
+  }
 }
 
 export class ByteWriter {

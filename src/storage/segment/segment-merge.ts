@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { ByteWriter } from './bytes.js';
+import { type ByteWriter, ChunkedReads } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
 import { isDensePosting } from './postings.js';
 import { type DictFooter, dictWriteOrder, type NumberFooter, type SegmentFooter } from './segment-format.js';
@@ -144,7 +144,7 @@ function* kWayMerge<K>(
   }
 }
 
-/** Bytes of row groups a merge reads from an input at once (SegmentReader.readAhead). */
+/** Bytes a merge reads from an input at once (its row groups: SegmentReader.readAhead; its dictionaries: RawFile). */
 const MERGE_READ_AHEAD = 256 * 1024;
 
 /** A footer's shard entry as a list of ranges (early segments wrote a single range). */
@@ -349,27 +349,12 @@ class CellCursor {
 
 class RawFile {
   private readonly fd: number;
-  private readonly size: number;
-  /** The last readAhead chunk and where it starts. */
-  private chunk: Buffer | undefined;
-  private chunkOff = 0;
+  /** Dictionary blocks, walked front to back. */
+  readonly ahead: ChunkedReads;
 
   constructor(path: string) {
     this.fd = openSync(path, 'r');
-    this.size = fstatSync(this.fd).size;
-  }
-
-  /**
-   * `len` bytes at `off` for a walk front to back (a dictionary's blocks): served from one read of MERGE_READ_AHEAD
-   * bytes while it lasts. A 24-input merge made ~23,000 preads of 1–16 KB for its dictionaries' blocks.
-   */
-  readAhead(off: number, len: number): Buffer {
-    const c = this.chunk;
-    if (c && off >= this.chunkOff && off + len <= this.chunkOff + c.length)
-      return c.subarray(off - this.chunkOff, off - this.chunkOff + len);
-    this.chunk = this.read(off, Math.max(len, Math.min(MERGE_READ_AHEAD, this.size - off)));
-    this.chunkOff = off;
-    return this.chunk.subarray(0, len);
+    this.ahead = new ChunkedReads(this.fd, fstatSync(this.fd).size, MERGE_READ_AHEAD, `segment ${path}`);
   }
 
   read(off: number, len: number): Buffer {
@@ -508,7 +493,7 @@ class TokenStream extends DictWalk {
     private readonly n: number,
     private readonly map: Uint32Array,
   ) {
-    super((off, len) => file.readAhead(off, len), d);
+    super((off, len) => file.ahead.read(off, len), d);
   }
 
   advance(): void {

@@ -386,6 +386,8 @@ describe('failures and lifecycle', () => {
         beforeSync: () => {
           if (failNext) throw new Error('EIO: simulated fsync failure');
         },
+        // A slow cut: the appends must not be answered before their bytes are gone (CI once saw them still there).
+        beforeTruncate: () => new Promise((resolve) => setTimeout(resolve, 30)),
       },
     });
     await log.append([entryFor(0, 100)]);

@@ -486,10 +486,13 @@ export class FileShardLog implements ShardLog {
           cause: err,
         },
       );
-      for (const request of batch) request.reject(failure);
-      this.rejectPending(failure);
+      // Cut first, then answer: a client that sees the rejection and retries (or a test that reads the file) must
+      // never find the failed batch's bytes still in it.
+      const queued = this.takePending();
       this.tailDirty = true;
       await this.cutToDurable();
+      for (const request of batch) request.reject(failure);
+      for (const request of queued) request.reject(failure);
     }
   }
 
@@ -517,10 +520,14 @@ export class FileShardLog implements ShardLog {
   }
 
   private rejectPending(err: SlsError): void {
+    for (const request of this.takePending()) request.reject(err);
+  }
+
+  private takePending(): PendingAppend[] {
     const pending = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    for (const request of pending) request.reject(err);
+    return pending;
   }
 
   private async rotateIfDue(incomingBytes: number): Promise<void> {

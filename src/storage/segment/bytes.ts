@@ -15,7 +15,12 @@ export function zstdCompress(data: Uint8Array): Buffer {
 }
 
 export function zstdDecompress(data: Uint8Array): Buffer {
-  return decompressor.decompress(data);
+  try {
+    return decompressor.decompress(data);
+  } catch (err) {
+    // Segment sections only: a frame that does not decode is damaged bytes.
+    throw new DamagedBytesError(`a zstd frame does not decode (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 /**
@@ -36,21 +41,41 @@ export class ChunkedReads {
 
   /** `len` bytes at `off`: a view of the current chunk, valid while anything holds it. */
   read(off: number, len: number): Buffer {
+    checkRange(off, len, this.size, this.path);
     const c = this.buf;
     if (c && off >= this.off && off + len <= this.off + c.length)
       return c.subarray(off - this.off, off - this.off + len);
     const want = Math.max(len, Math.min(this.chunk, this.size - off));
-    const buf = Buffer.allocUnsafe(want);
-    let done = 0;
-    while (done < want) {
-      const got = readSync(this.fd, buf, done, want - done, off + done);
-      if (got === 0) throw new Error(`${this.path} is truncated at ${off + done}`);
-      done += got;
-    }
+    const buf = readFully(this.fd, Buffer.allocUnsafe(want), off, want, this.path);
     this.buf = buf;
     this.off = off;
     return buf.subarray(0, len);
   }
+}
+
+/**
+ * Throws DamagedBytesError unless [off, off + len) is a range of whole numbers inside a file of `size` bytes.
+ * Segment offsets and lengths come from the file itself: a damaged one must fail before anything is allocated.
+ */
+export function checkRange(off: number, len: number, size: number, what: string): void {
+  if (!(Number.isInteger(off) && Number.isInteger(len) && off >= 0 && len >= 0 && off + len <= size))
+    throw new DamagedBytesError(`${what}: a read of ${len} bytes at ${off} in a file of ${size}`);
+}
+
+/** Fills `buf[0, len)` from `fd` at `off`; returns `buf`. A file shorter than that (shrunk since) throws. */
+export function readFully(fd: number, buf: Buffer, off: number, len: number, what: string): Buffer {
+  for (let done = 0; done < len; ) {
+    const got = readSync(fd, buf, done, len - done, off + done);
+    if (got === 0) throw new Error(`${what} is truncated at ${off + done}`);
+    done += got;
+  }
+  return buf;
+}
+
+/** `len` bytes at `off` of `fd`, a file of `size` bytes (checkRange, then readFully). */
+export function readExact(fd: number, off: number, len: number, size: number, what: string): Buffer {
+  checkRange(off, len, size, what);
+  return readFully(fd, Buffer.allocUnsafe(len), off, len, what);
 }
 
 export class ByteWriter {
@@ -155,6 +180,18 @@ export class ByteWriter {
   }
 }
 
+/**
+ * Bytes of a segment file that cannot be what its writer wrote (a length or offset past its buffer, a posting id past
+ * the segment's rows). Segments are not checksummed: decoders check what would otherwise loop, allocate without bound
+ * or put a wrong row into a merge, and throw this.
+ */
+export class DamagedBytesError extends Error {
+  constructor(what: string) {
+    super(`damaged segment bytes: ${what}`);
+    this.name = 'DamagedBytesError';
+  }
+}
+
 export class ByteReader {
   pos: number;
 
@@ -165,6 +202,7 @@ export class ByteReader {
     this.pos = pos;
   }
 
+  /** An unsigned varint (at most 2^53); throws DamagedBytesError if it runs past the buffer or is longer. */
   varint(): number {
     const b = this.buf;
     let x = b[this.pos++]!;
@@ -172,7 +210,9 @@ export class ByteReader {
     x &= 0x7f;
     let mul = 128;
     for (;;) {
-      const c = b[this.pos++]!;
+      // Past the end (undefined) or past 2^53: damaged bytes, which would otherwise loop here without end.
+      const c = b[this.pos++];
+      if (c === undefined || mul > 2 ** 49) throw new DamagedBytesError('a varint runs past its bytes');
       x += (c & 0x7f) * mul;
       if (c < 0x80) return x;
       mul *= 128;

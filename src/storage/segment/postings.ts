@@ -1,4 +1,4 @@
-import type { ByteReader, ByteWriter } from './bytes.js';
+import { type ByteReader, type ByteWriter, DamagedBytesError } from './bytes.js';
 import { type DocSet, fromIds, isDenseSet } from './doc-set.js';
 
 /**
@@ -56,12 +56,14 @@ export function readPosting(r: ByteReader, n: number): DocSet {
   const kind = r.buf[r.pos++];
   if (kind === 1) {
     const nWords = (n + 31) >>> 5;
+    if (r.pos + nWords * 4 > r.buf.length) throw new DamagedBytesError('a bitset posting runs past its bytes');
     const words = new Uint32Array(nWords);
     new Uint8Array(words.buffer).set(r.buf.subarray(r.pos, r.pos + nWords * 4));
     r.pos += nWords * 4;
     return { kind: 'bits', words, n };
   }
-  const count = r.varint();
+  if (kind !== 0) throw new DamagedBytesError(`posting kind ${kind}`);
+  const count = postingCount(r.varint(), n);
   if (isDenseSet(count, n)) return varintsToBits(r, count, n);
   const ids = new Uint32Array(count);
   let prev = 0;
@@ -69,7 +71,19 @@ export function readPosting(r: ByteReader, n: number): DocSet {
     prev += r.varint();
     ids[i] = prev;
   }
+  checkLastId(prev, n);
   return fromIds(ids, n);
+}
+
+/** `count` as a posting's length in a segment of `n` rows: at most n (a damaged count would allocate without bound). */
+export function postingCount(count: number, n: number): number {
+  if (count > n) throw new DamagedBytesError(`a posting of ${count} ids in a segment of ${n} rows`);
+  return count;
+}
+
+/** Checks the last (largest: ids ascend) id of a decoded posting, and so all of them, against the `n` rows. */
+export function checkLastId(last: number, n: number): void {
+  if (last >= n && n > 0) throw new DamagedBytesError(`posting id ${last} in a segment of ${n} rows`);
 }
 
 /**
@@ -97,6 +111,9 @@ function varintsToBits(r: ByteReader, count: number, n: number): DocSet {
     id += x;
     words[id >>> 5]! |= 1 << (id & 31);
   }
+  // Past the end, bytes read as undefined (0): the walk ends, and this throws.
+  if (p > buf.length) throw new DamagedBytesError('a posting runs past its bytes');
+  checkLastId(id, n);
   r.pos = p;
   return { kind: 'bits', words, n };
 }

@@ -1,7 +1,7 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { type ByteWriter, ChunkedReads } from './bytes.js';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { ByteReader, type ByteWriter, ChunkedReads, DamagedBytesError, readExact } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
-import { isDensePosting } from './postings.js';
+import { checkLastId, isDensePosting, postingCount } from './postings.js';
 import { type DictFooter, dictWriteOrder, type NumberFooter, type SegmentFooter } from './segment-format.js';
 import type { SegmentReader } from './segment-reader.js';
 import {
@@ -349,23 +349,18 @@ class CellCursor {
 
 class RawFile {
   private readonly fd: number;
+  private readonly size: number;
   /** Dictionary blocks, walked front to back. */
   readonly ahead: ChunkedReads;
 
-  constructor(path: string) {
+  constructor(private readonly path: string) {
     this.fd = openSync(path, 'r');
-    this.ahead = new ChunkedReads(this.fd, fstatSync(this.fd).size, MERGE_READ_AHEAD, `segment ${path}`);
+    this.size = fstatSync(this.fd).size;
+    this.ahead = new ChunkedReads(this.fd, this.size, MERGE_READ_AHEAD, `segment ${path}`);
   }
 
   read(off: number, len: number): Buffer {
-    const buf = Buffer.allocUnsafe(len);
-    let done = 0;
-    while (done < len) {
-      const got = readSync(this.fd, buf, done, len - done, off + done);
-      if (got === 0) throw new Error(`segment truncated at ${off + done}`);
-      done += got;
-    }
-    return buf;
+    return readExact(this.fd, off, len, this.size, `segment ${this.path}`);
   }
 
   close(): void {
@@ -440,6 +435,7 @@ class Scratch {
 function decodePostingInto(buf: Buffer, pos: number, n: number, map: Uint32Array, out: Scratch): void {
   if (buf[pos] === 1) {
     const nWords = (n + 31) >>> 5;
+    if (pos + 1 + nWords * 4 > buf.length) throw new DamagedBytesError('a bitset posting runs past its bytes');
     out.ensure(n);
     const o = out.buf;
     let len = out.len;
@@ -455,15 +451,12 @@ function decodePostingInto(buf: Buffer, pos: number, n: number, map: Uint32Array
     out.len = len;
     return;
   }
-  let p = pos + 1;
-  let x = buf[p++]!;
-  let count = x & 0x7f;
-  let mul = 128;
-  while (x >= 0x80) {
-    x = buf[p++]!;
-    count += (x & 0x7f) * mul;
-    mul *= 128;
-  }
+  if (buf[pos] !== 0) throw new DamagedBytesError(`posting kind ${buf[pos]}`);
+  const r = new ByteReader(buf, pos + 1);
+  const count = postingCount(r.varint(), n);
+  let p = r.pos;
+  let x: number;
+  let mul: number;
   out.ensure(count);
   const o = out.buf;
   let len = out.len;
@@ -480,6 +473,9 @@ function decodePostingInto(buf: Buffer, pos: number, n: number, map: Uint32Array
     prev += d;
     o[len++] = map[prev]!;
   }
+  // A damaged posting must not put a wrong row (map[id past n] reads as 0) into the merged segment.
+  if (p > buf.length) throw new DamagedBytesError('a posting runs past its bytes');
+  checkLastId(prev, n);
   out.len = len;
 }
 

@@ -1,14 +1,22 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import zstdBinding from 'zstd-napi/binding.js';
-import { ByteReader, ChunkedReads, zstdDecompress } from './bytes.js';
+import {
+  ByteReader,
+  ChunkedReads,
+  checkRange,
+  DamagedBytesError,
+  readExact,
+  readFully,
+  zstdDecompress,
+} from './bytes.js';
 import { TokenEntries } from './dict-walk.js';
 import { andMany, clearPast, type DocSet, EMPTY, fromIds, isEmpty, orMany, UnionBuilder, windowOf } from './doc-set.js';
 import { readGroup } from './group-reads.js';
 import { LruMap } from './lru.js';
 import { type GroupDict, type NativeRows, nativeRows, placeNativeRows } from './native-rows.js';
 import type { SearchPart, StoredRow } from './part.js';
-import { readPosting } from './postings.js';
+import { checkLastId, postingCount, readPosting } from './postings.js';
 import {
   BLOCK_ROWS,
   type ByteRange,
@@ -122,8 +130,7 @@ export class SegmentReader implements SearchPart {
       const known = [MAGIC, MAGIC_V4, MAGIC_V3, MAGIC_V2, MAGIC_V1];
       if (!known.some((m) => magic.equals(m))) throw new Error(`segment ${path} has no end marker`);
       const flen = tail.readUInt32LE(0);
-      const fbuf = Buffer.alloc(flen);
-      readSync(fd, fbuf, 0, flen, size - tail.length - flen);
+      const fbuf = readExact(fd, size - tail.length - flen, flen, size, `segment ${path}'s footer`);
       const footer = JSON.parse(fbuf.toString('utf8')) as SegmentFooter;
       return new SegmentReader(path, fd, footer, size);
     } catch (err) {
@@ -501,15 +508,22 @@ export class SegmentReader implements SearchPart {
       const jobs = SegmentReader.pageJobs(native, pending);
       // async: a call that throws becomes a rejection, settled with the jobs already running.
       const got = await settleAll(
-        jobs.map(async (j) =>
-          native.readRows(
-            new Int32Array(j.fds),
-            new Uint32Array(j.columns),
-            j.dicts,
-            new Float64Array(j.plan),
-            new Uint8Array(j.ats),
-          ),
-        ),
+        jobs.map(async (j) => {
+          try {
+            return await native.readRows(
+              new Int32Array(j.fds),
+              new Uint32Array(j.columns),
+              j.dicts,
+              new Float64Array(j.plan),
+              new Uint8Array(j.ats),
+            );
+          } catch (err) {
+            // rows.cc names a group it cannot decode "row group at <offset> …"; a failed read says so otherwise.
+            if (err instanceof Error && err.message.startsWith('row group at '))
+              throw new DamagedBytesError(err.message);
+            throw err;
+          }
+        }),
       );
       for (let b = 0; b < jobs.length; b++) {
         const j = jobs[b]!;
@@ -789,16 +803,7 @@ export class SegmentReader implements SearchPart {
   private scratchGroup(key: string, range: ByteRange, all: boolean, span?: Buffer): RowGroup {
     scratchKey = undefined;
     scratchHeld = undefined;
-    if (!span) {
-      if (scratchIn.length < range.len) scratchIn = Buffer.allocUnsafe(Math.max(range.len, scratchIn.length * 2));
-      let done = 0;
-      while (done < range.len) {
-        const got = readSync(this.fd, scratchIn, done, range.len - done, range.off + done);
-        if (got === 0) throw new Error(`segment ${this.path} is truncated at ${range.off + done}`);
-        done += got;
-      }
-    }
-    const group = this.rowGroup(range, span ?? scratchIn.subarray(0, range.len));
+    const group = this.rowGroup(range, span ?? this.readScratch(range.off, range.len));
     if (all) group.decodeAll(true);
     else group.scratchFrames();
     scratchKey = key;
@@ -909,22 +914,15 @@ export class SegmentReader implements SearchPart {
   private decodeScratch(off: number, len: number): number {
     scratchKey = undefined;
     scratchHeld = undefined;
-    if (scratchIn.length < len) scratchIn = Buffer.allocUnsafe(Math.max(len, scratchIn.length * 2));
-    let done = 0;
-    while (done < len) {
-      const got = readSync(this.fd, scratchIn, done, len - done, off + done);
-      if (got === 0) throw new Error(`segment ${this.path} is truncated at ${off + done}`);
-      done += got;
-    }
-    const src = scratchIn.subarray(0, len);
+    const src = this.readScratch(off, len);
     const size = zstdBinding.getFrameContentSize(src);
     if (size === null) {
       scratchOut = zstdDecompress(src);
       return scratchOut.length;
     }
     if (!scratchOut || scratchOut.length < size) scratchOut = Buffer.allocUnsafe(Math.max(size, SCRATCH_OUT));
-    const n = scratchDctx.decompress(scratchOut, src);
-    if (n !== size) throw new Error(`segment ${this.path}: block at ${off} decoded to ${n} bytes, not ${size}`);
+    const n = decompressInto(() => scratchDctx.decompress(scratchOut!, src));
+    if (n !== size) throw new DamagedBytesError(`${this.path}: block at ${off} decoded to ${n} bytes, not ${size}`);
     return n;
   }
 
@@ -1001,6 +999,42 @@ export class SegmentReader implements SearchPart {
     const block = new CachedBlock(zstdDecompress(this.read(off, len)));
     cacheDecoded(key, block);
     return block;
+  }
+
+  /**
+   * Reads everything the file holds, as a merge would: every token and number with its posting, every cell of every
+   * row group. Throws at the first thing that cannot be what its writer wrote. A whole segment decoded: for finding
+   * which input of a failed merge is damaged (damagedSegments), not for reads.
+   */
+  verify(): void {
+    for (const d of this.dictNames()) for (const _ of this.dictEntries(d));
+    for (const f of this.numberNames()) for (const _ of this.numberEntries(f));
+    const cols = this.footer.columns;
+    if (!this.groups) {
+      for (const c of cols) this.columnValues(c.name);
+      return;
+    }
+    for (let g = 0; g < this.groups.length; g++) {
+      const range = this.groups.at(g);
+      if (!range) continue;
+      const group = this.rowGroup(range);
+      const rows = Math.min(this.rowsPerGroup, this.n - g * this.rowsPerGroup);
+      for (let c = 0; c < cols.length; c++) {
+        const buf = group.col(c);
+        if (!buf) continue;
+        const r = new ByteReader(buf, group.from[c]!);
+        const end = group.to[c]!;
+        let cells = 0;
+        for (; r.pos < end; cells++) {
+          const l = r.varint();
+          if (l > 0) r.pos += l - 1;
+        }
+        if (cells !== rows || r.pos !== end)
+          throw new DamagedBytesError(
+            `${this.path}: row group ${g} has ${cells} cells of ${cols[c]!.name}, not ${rows}`,
+          );
+      }
+    }
   }
 
   /** Every value of one column in row order (merges read segments a column at a time). */
@@ -1177,19 +1211,20 @@ export class SegmentReader implements SearchPart {
   }
 
   private read(off: number, len: number): Buffer {
-    const buf = Buffer.allocUnsafe(len);
-    this.readInto(buf, off);
-    return buf;
+    return readExact(this.fd, off, len, this.bytes, `segment ${this.path}`);
   }
 
+  /** Fills `buf` from the file at `off`. */
   private readInto(buf: Buffer, off: number): void {
-    const len = buf.length;
-    let done = 0;
-    while (done < len) {
-      const got = readSync(this.fd, buf, done, len - done, off + done);
-      if (got === 0) throw new Error(`segment ${this.path} is truncated at ${off + done}`);
-      done += got;
-    }
+    checkRange(off, buf.length, this.bytes, `segment ${this.path}`);
+    readFully(this.fd, buf, off, buf.length, `segment ${this.path}`);
+  }
+
+  /** `len` bytes at `off` into the shared scratchIn (grown as needed); returns them. */
+  private readScratch(off: number, len: number): Buffer {
+    checkRange(off, len, this.bytes, `segment ${this.path}`);
+    if (scratchIn.length < len) scratchIn = Buffer.allocUnsafe(Math.max(len, scratchIn.length * 2));
+    return readFully(this.fd, scratchIn, off, len, `segment ${this.path}`).subarray(0, len);
   }
 }
 
@@ -1505,8 +1540,11 @@ class RowGroup {
     const size = this.raw[f]!;
     const out = scratch ? scratchGroupOut.subarray(at, at + size) : Buffer.allocUnsafe(size);
     const src = this.span!.subarray(this.spans[2 * f]!, this.spans[2 * f + 1]!);
-    const n = this.ddict ? scratchDctx.decompressUsingDDict(out, src, this.ddict) : scratchDctx.decompress(out, src);
-    if (n !== size) throw new Error(`segment ${this.path}: row group frame decoded to ${n} bytes, not ${size}`);
+    const ddict = this.ddict;
+    const n = decompressInto(() =>
+      ddict ? scratchDctx.decompressUsingDDict(out, src, ddict) : scratchDctx.decompress(out, src),
+    );
+    if (n !== size) throw new DamagedBytesError(`${this.path}: row group frame decoded to ${n} bytes, not ${size}`);
     this.frames[f] = out;
     return out;
   }
@@ -1693,17 +1731,14 @@ function postingInto(buf: Buffer, pos: number, n: number, union: UnionBuilder): 
   const kind = buf[pos++];
   if (kind === 1) {
     const bytes = ((n + 31) >>> 5) * 4;
+    if (pos + bytes > buf.length) throw new DamagedBytesError('a bitset posting runs past its bytes');
     union.addWords(buf, pos);
     return pos + bytes;
   }
-  let count = 0;
-  let mul = 1;
-  for (;;) {
-    const c = buf[pos++]!;
-    count += (c & 0x7f) * mul;
-    if (c < 0x80) break;
-    mul *= 128;
-  }
+  if (kind !== 0) throw new DamagedBytesError(`posting kind ${kind}`);
+  const r = new ByteReader(buf, pos);
+  const count = postingCount(r.varint(), n);
+  pos = r.pos;
   let prev = 0;
   for (let i = 0; i < count; i++) {
     let c = buf[pos++]!;
@@ -1721,6 +1756,9 @@ function postingInto(buf: Buffer, pos: number, n: number, union: UnionBuilder): 
     }
     union.add(prev);
   }
+  // Past the end, bytes read as undefined: each varint ends there, and this throws.
+  if (pos > buf.length) throw new DamagedBytesError('a posting runs past its bytes');
+  checkLastId(prev, n);
   return pos;
 }
 
@@ -1776,4 +1814,41 @@ function toSortedIds(s: DocSet): Uint32Array {
     }
   }
   return Uint32Array.from(out);
+}
+
+/**
+ * Which of the segment files `paths` are damaged: they do not open, or a whole read (SegmentReader.verify) fails.
+ * A failed merge asks, and moves those aside. An error of the system (a missing file, too many open files) is not
+ * damage: it is thrown.
+ */
+export function damagedSegments(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const path of paths) {
+    let r: SegmentReader | undefined;
+    try {
+      r = SegmentReader.open(path);
+      r.verify();
+    } catch (err) {
+      if (isSystemError(err)) throw err;
+      out.push(path);
+    } finally {
+      r?.close();
+    }
+  }
+  return out;
+}
+
+/** An error of the system (errno: ENOENT, EMFILE, …), not of the bytes read. EIO counts as damage. */
+export function isSystemError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'EIO';
+}
+
+/** A zstd decode into a given buffer; a frame that does not decode is damaged bytes (segments are all we decode). */
+function decompressInto(decode: () => number): number {
+  try {
+    return decode();
+  } catch (err) {
+    throw new DamagedBytesError(`a zstd frame does not decode (${err instanceof Error ? err.message : String(err)})`);
+  }
 }

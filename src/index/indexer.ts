@@ -78,6 +78,8 @@ export class Indexer {
   private readonly runner = new MergeRunner(() => this.builder.releaseIdle());
   private readonly merges = new Map<string, Promise<unknown>>();
   private readonly mergeBackoff = new Map<string, number>();
+  /** Logstores (indexKey) whose segments a query found damaged: checked at the next pass. */
+  private readonly suspect = new Set<string>();
 
   constructor(
     private readonly meta: MetaStore,
@@ -140,6 +142,14 @@ export class Indexer {
     return out;
   }
 
+  /**
+   * A read of `logstore`'s segments met damaged bytes (DamagedBytesError): the next pass reads its segments whole on
+   * the merge worker and moves the damaged ones aside (LogstoreIndex.checkSegments).
+   */
+  suspectDamage(project: string, logstore: string): void {
+    this.suspect.add(indexKey(project, logstore));
+  }
+
   /** The compiled config and parts to search, or 404 IndexConfigNotExist. */
   searchable(project: string, logstore: string): { config: CompiledIndex; parts: SearchPart[] } {
     const doc = this.meta.getResource<StoredIndex>(INDEX_KIND, indexKey(project, logstore));
@@ -199,6 +209,14 @@ export class Indexer {
         entry.index.segmentCount(),
         this.options.maxSegments,
       );
+      if (this.suspect.has(key) && !this.merges.has(key)) {
+        this.suspect.delete(key);
+        const check = entry.index
+          .checkSegments(this.runner)
+          .catch((err: unknown) => this.log(`indexer: check of ${key}'s segments failed: ${String(err)}`))
+          .finally(() => this.merges.delete(key));
+        this.merges.set(key, check);
+      }
       if (!this.merges.has(key) && !deferMerge && Date.now() >= (this.mergeBackoff.get(key) ?? 0)) {
         // Merges run beside the indexing loop (on the worker), one per logstore at a time; a failed merge waits
         // MERGE_BACKOFF_MS before the next attempt instead of retrying on every pass.
@@ -257,7 +275,7 @@ export class Indexer {
       cur.index.destroy();
       this.stores.delete(key);
     }
-    const index = LogstoreIndex.open(dir, compileIndex(doc, this.ttlOf(key)), this.options);
+    const index = LogstoreIndex.open(dir, compileIndex(doc, this.ttlOf(key)), this.options, this.log);
     for (const [shardKey, ranges] of Object.entries(doc.skipSeqs ?? {}))
       for (const [from, to] of ranges) index.exclude(shardKey, from, to);
     if (this.options.worker) {

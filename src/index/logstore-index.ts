@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { decodeLogGroup } from '../protocol/log-group.js';
 import type { MergeRunner } from '../storage/segment/merge-runner.js';
 import type { SearchPart } from '../storage/segment/part.js';
+import type { SegmentFooter } from '../storage/segment/segment-format.js';
 import { mergeSegments } from '../storage/segment/segment-merge.js';
-import { SegmentReader } from '../storage/segment/segment-reader.js';
+import { damagedSegments, isSystemError, SegmentReader } from '../storage/segment/segment-reader.js';
 import { REST_ZSTD_LEVEL, writeSegment } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import { Coverage, rangesOf } from './coverage.js';
@@ -70,6 +71,8 @@ interface RemoteBuild {
 export const MAX_MERGE_INPUTS = 32;
 
 const SEG_EXT = '.seg';
+/** Raw bytes of records per build when a damaged segment's records are indexed again (a flush's worth). */
+const REFILL_BYTES = 16 * 1024 * 1024;
 const DROPPED_FILE = 'dropped.json';
 
 /**
@@ -89,6 +92,8 @@ export class LogstoreIndex {
   private readonly dropped: Record<string, [number, number][]> = {};
   private merging = false;
   private destroyed = false;
+  /** Closed or destroyed: a refill in progress stops. */
+  private stopped = false;
   /** Remote-build mode: records go to the builder worker instead of the local head. */
   private remote: RemoteBuild | undefined;
   private pending: (StoredRecord & { shardKey: string })[] = [];
@@ -107,6 +112,7 @@ export class LogstoreIndex {
     private readonly options: LogstoreIndexOptions,
     segments: SegmentReader[],
     nextSeq: number,
+    private readonly log: (line: string) => void,
   ) {
     this.segments = segments;
     this.nextSeq = nextSeq;
@@ -123,7 +129,12 @@ export class LogstoreIndex {
     this.head = this.newHead();
   }
 
-  static open(dir: string, compiled: CompiledIndex, options: LogstoreIndexOptions): LogstoreIndex {
+  static open(
+    dir: string,
+    compiled: CompiledIndex,
+    options: LogstoreIndexOptions,
+    log: (line: string) => void = () => {},
+  ): LogstoreIndex {
     mkdirSync(dir, { recursive: true });
     const files = readdirSync(dir);
     for (const f of files) if (f.endsWith('.tmp')) unlinkSync(join(dir, f));
@@ -131,7 +142,14 @@ export class LogstoreIndex {
     let maxSeq = 0;
     for (const f of files.filter((x) => x.endsWith(SEG_EXT)).sort()) {
       maxSeq = Math.max(maxSeq, Number.parseInt(f, 10) || 0);
-      readers.push(SegmentReader.open(join(dir, f)));
+      const path = join(dir, f);
+      try {
+        readers.push(SegmentReader.open(path));
+      } catch (err) {
+        if (isSystemError(err)) throw err;
+        // Not held by any segment now, so catch-up indexes its records again from the shard log.
+        quarantine(path, String(err instanceof Error ? err.message : err), log, 'now');
+      }
     }
     // A merge output lists its inputs: any input still present was left by a crash between write and delete.
     const replaced = new Set<string>();
@@ -143,7 +161,7 @@ export class LogstoreIndex {
         unlinkSync(r.path);
       } else live.push(r);
     }
-    return new LogstoreIndex(dir, compiled, options, live, maxSeq + 1);
+    return new LogstoreIndex(dir, compiled, options, live, maxSeq + 1, log);
   }
 
   get config(): CompiledIndex {
@@ -324,7 +342,8 @@ export class LogstoreIndex {
       }
       return;
     }
-    if (this.destroyed) return;
+    // Closed meanwhile: the file stays, and the next open loads it.
+    if (this.stopped) return;
     const reader = SegmentReader.open(path);
     this.segments.push(reader);
     this.cover(reader);
@@ -420,22 +439,33 @@ export class LogstoreIndex {
     const id = this.newSegmentId();
     const path = join(this.dir, `${id}${SEG_EXT}`);
     this.merging = true;
+    let damaged: readonly string[] = [];
     try {
       const rows = pick.reduce((a, s) => a + s.n, 0);
       const level = mergeLevel(rows, this.options.maxSegmentRows);
       const how = level === undefined ? {} : { level };
       if (runner) {
-        await runner.merge(
+        ({ damaged } = await runner.merge(
           { inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version, ...how },
           rows,
-        );
+        ));
       } else {
-        mergeSegments(pick, path, id, this.compiled.version, how);
+        try {
+          mergeSegments(pick, path, id, this.compiled.version, how);
+        } catch (err) {
+          damaged = damagedSegments(pick.map((s) => s.path));
+          if (damaged.length === 0) throw err;
+        }
       }
     } finally {
       this.merging = false;
     }
     if (this.destroyed) return false;
+    if (damaged.length > 0) {
+      // The other segments merge on the next pass.
+      this.dropDamaged(damaged, 'a merge could not read it');
+      return false;
+    }
     const merged = SegmentReader.open(path);
     const gone = new Set(pick.map((s) => s.id));
     this.segments = [...this.segments.filter((s) => !gone.has(s.id)), merged];
@@ -444,6 +474,89 @@ export class LogstoreIndex {
       unlinkSync(s.path);
     }
     return true;
+  }
+
+  /**
+   * Reads every segment whole (on the merge worker, with a runner) and moves the damaged ones aside; resolves with how
+   * many. A query that met damaged bytes asks for it (Indexer.suspectDamage): a segment at rest may never be merged
+   * again, and every query over it would fail.
+   */
+  async checkSegments(runner?: MergeRunner): Promise<number> {
+    if (this.merging) return 0;
+    this.merging = true;
+    let damaged: readonly string[];
+    try {
+      const paths = this.segments.map((s) => s.path);
+      damaged = runner ? await runner.verify(paths) : damagedSegments(paths);
+    } finally {
+      this.merging = false;
+    }
+    if (this.destroyed) return 0;
+    this.dropDamaged(damaged, 'a query met damaged bytes in it');
+    return damaged.length;
+  }
+
+  /**
+   * Closes the segments at `paths` and moves their files aside. What they held stays counted as indexed (catch-up
+   * would otherwise index records still in flight twice); in remote mode it is built again at once (refill), else the
+   * next start finds it missing and indexes it again.
+   */
+  private dropDamaged(paths: readonly string[], why: string): void {
+    const gone = new Set(paths);
+    const moved: SegmentReader[] = [];
+    for (const s of this.segments.filter((x) => gone.has(x.path))) {
+      s.close();
+      if (quarantine(s.path, why, this.log, this.remote ? 'now' : 'at the next start')) moved.push(s);
+    }
+    this.segments = this.segments.filter((s) => !gone.has(s.path));
+    if (this.remote && moved.length > 0) {
+      const remote = this.remote;
+      this.refill(moved.map((s) => s.footer.shards)).catch((err: unknown) =>
+        remote.log(`indexer: indexing again what a damaged segment held failed: ${String(err)}`),
+      );
+    }
+  }
+
+  /**
+   * Builds again, from the shard log, the records of damaged segments moved aside (remote mode: records are read
+   * again one by one, as a failed build's are). Each build holds records of one contiguous range of one shard log,
+   * at most REFILL_BYTES of them, so its recorded range claims no record it does not hold. None of these records is
+   * in any other segment or in flight (each record is built into one segment, and the damaged segment was in no
+   * merge), so nothing is indexed twice; if the process stops first, the next start finds them missing.
+   */
+  private async refill(held: readonly SegmentFooter['shards'][]): Promise<void> {
+    const remote = this.remote!;
+    for (const shards of held) {
+      for (const [shardKey, entry] of Object.entries(shards)) {
+        for (const [from, to] of rangesOf(entry)) {
+          let batch: (StoredRecord & { shardKey: string })[] = [];
+          let bytes = 0;
+          for (let seq = from; seq < to && !this.stopped; seq++) {
+            let record: StoredRecord | undefined;
+            try {
+              record = await remote.reread(shardKey, seq);
+            } catch (err) {
+              remote.log(`indexer: record ${shardKey}@${seq} could not be read again: ${String(err)}`);
+            }
+            if (record?.seq !== seq) {
+              // Gone from the shard log (or unreadable): a build after it starts a new range.
+              if (batch.length > 0) await this.buildRecords(batch, 0);
+              batch = [];
+              bytes = 0;
+              continue;
+            }
+            batch.push({ ...record, payload: ownCopy(record.payload), shardKey });
+            bytes += record.rawSize;
+            if (bytes >= REFILL_BYTES) {
+              await this.buildRecords(batch, 0);
+              batch = [];
+              bytes = 0;
+            }
+          }
+          if (batch.length > 0 && !this.stopped) await this.buildRecords(batch, 0);
+        }
+      }
+    }
   }
 
   /** Drops whole segments whose newest log is older than `beforeSec`. */
@@ -471,6 +584,7 @@ export class LogstoreIndex {
   }
 
   close(): void {
+    this.stopped = true;
     for (const s of this.segments) s.close();
     this.segments = [];
   }
@@ -497,6 +611,30 @@ export class LogstoreIndex {
  */
 export function mergeLevel(rows: number, maxSegmentRows: number): number | undefined {
   return rows >= maxSegmentRows / 2 ? REST_ZSTD_LEVEL : undefined;
+}
+
+/**
+ * Moves a damaged segment file aside (renamed `<id>.seg.damaged`, kept for whoever looks into why) so that the index
+ * goes on without it: queries and merges no longer read it, and the records it held are indexed again from the shard
+ * log: at once (at start by catch-up, at run time by a refill when builds run on workers), else by the next start.
+ */
+function quarantine(
+  path: string,
+  why: string,
+  log: (line: string) => void,
+  again: 'now' | 'at the next start',
+): boolean {
+  try {
+    renameSync(path, `${path}.damaged`);
+  } catch (err) {
+    // Left in place, and its records not indexed again: the next start would load it beside them.
+    log(`index: segment ${path} is damaged (${why}) and could not be moved aside: ${String(err)}`);
+    return false;
+  }
+  log(
+    `index: segment ${path} is damaged (${why}); moved aside as ${path}.damaged, its logs are indexed again ${again}`,
+  );
+  return true;
 }
 
 /**

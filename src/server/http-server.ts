@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { isSlsError, SlsError } from '../protocol/errors.js';
 import { parseQuery, queryToRecord } from '../protocol/query-string.js';
+import { DamagedBytesError } from '../storage/segment/bytes.js';
 import { authenticate } from './auth.js';
 import { type ConsoleFront, isConsolePath } from './console/console-front.js';
 import { projectFromHost } from './host.js';
@@ -235,6 +236,10 @@ function corsPreflight(): Record<string, string> {
 
 function toSlsError(err: unknown): SlsError {
   if (isSlsError(err)) return err;
+  // A damaged index file: say so rather than a bare internal error. The logs themselves are in the shard log; the
+  // route told the indexer, which moves the damaged file aside and indexes its logs again.
+  if (err instanceof DamagedBytesError)
+    return new SlsError('InternalServerError', `the index of this logstore is damaged: ${err.message}`, { cause: err });
   return new SlsError('InternalServerError', 'internal server error', { cause: err });
 }
 

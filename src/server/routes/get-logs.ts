@@ -4,6 +4,7 @@ import { SlsError } from '../../protocol/errors.js';
 import { histogram, listTopics, parseQuery, searchAsync } from '../../query/executor.js';
 import type { QueryNode } from '../../query/parser/ast.js';
 import type { SqlEngine } from '../../query/sql/sql-engine.js';
+import { DamagedBytesError } from '../../storage/segment/bytes.js';
 import type { StoredRow } from '../../storage/segment/part.js';
 import type { Handler, RequestContext, Router } from '../router.js';
 import type { RouteDeps } from './deps.js';
@@ -38,89 +39,97 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
     method: 'POST',
     pattern: '/logstores/:logstore/logs',
     maxBodyBytes: deps.limits.maxJsonBodyBytes,
-    async handle(ctx) {
+    handle(ctx) {
       const project = requireHostProject(ctx);
       const logstore = ctx.params['logstore']!;
-      deps.service.getLogstore(project, logstore);
-      const { raw } = decodeRequestBody(ctx.body, header(ctx, 'x-log-compresstype'), header(ctx, 'x-log-bodyrawsize'), {
-        maxRawBytes: deps.limits.maxJsonBodyBytes,
-      });
-      let body: Record<string, unknown> = {};
-      if (raw.length > 0) {
-        try {
-          body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-        } catch (err) {
-          throw new SlsError('PostBodyInvalid', `GetLogs body is not valid JSON: ${(err as Error).message}`);
-        }
-      }
-      const params = logsParams((k) => body[k]);
-      if (sql && analyticPart(params.query)) {
-        // `search | SQL`: the analytic engine (src/query/sql/) answers in the same envelope.
-        const r = await runAnalytic(sql, indexer, project, logstore, params, ctx.signal);
-        const rawSql = Buffer.from(JSON.stringify({ meta: v2Meta(r), data: rowObjects(r) }));
-        const enc = encodeResponseBody(rawSql, header(ctx, 'accept-encoding'));
-        const h: Record<string, string | number> = {
-          'content-type': 'application/json',
-          'x-log-bodyrawsize': rawSql.length,
-          'x-log-progress': 'Complete',
-          'x-log-count': r.rows.length,
-        };
-        if (enc.compressType !== undefined) h['x-log-compresstype'] = enc.compressType;
-        return { headers: h, body: enc.body };
-      }
-      const started = Date.now();
-      const cpu = process.cpuUsage();
-      const result = await runSearch(indexer, project, logstore, params, ctx.signal);
-      const data = result.rows.map(rowJson);
-      const keys = new Set<string>();
-      for (const r of result.rows)
-        for (let i = 0; i < r.fields.length; i++) {
-          const k = r.fields[i]![0];
-          if (!k.startsWith('__')) keys.add(k);
-        }
-      const used = process.cpuUsage(cpu);
-      const json = {
-        meta: {
-          progress: result.complete ? 'Complete' : 'Incomplete',
-          count: data.length,
-          processedRows: result.processedRows,
-          elapsedMillisecond: Date.now() - started,
-          hasSQL: false,
-          whereQuery: params.query,
-          aggQuery: '',
-          cpuSec: (used.user + used.system) / 1e6,
-          cpuCores: 1,
-          keys: [...keys],
-          terms: [],
-          mode: 0,
-          isAccurate: true,
-          columnTypes: [],
-          telementryType: 'logs',
-          powerSql: false,
-          insertedSQL: '',
-        },
-        data,
-      };
-      const rawBody = Buffer.from(JSON.stringify(json));
-      const encoded = encodeResponseBody(rawBody, header(ctx, 'accept-encoding'));
-      const headers: Record<string, string | number> = {
-        'content-type': 'application/json',
-        'x-log-progress': json.meta.progress,
-        'x-log-count': data.length,
-      };
-      // The Go SDK treats a positive x-log-bodyrawsize as "compressed" and then requires lz4 or zstd: send the raw
-      // size only with a compressed body.
-      if (encoded.compressType !== undefined) {
-        headers['x-log-compresstype'] = encoded.compressType;
-        headers['x-log-bodyrawsize'] = rawBody.length;
-      }
-      return { headers, body: encoded.body };
+      return reporting(indexer, project, logstore, () => getLogsV2(ctx, project, logstore));
     },
   });
 
-  return async (ctx) => {
+  async function getLogsV2(ctx: RequestContext, project: string, logstore: string) {
+    deps.service.getLogstore(project, logstore);
+    const { raw } = decodeRequestBody(ctx.body, header(ctx, 'x-log-compresstype'), header(ctx, 'x-log-bodyrawsize'), {
+      maxRawBytes: deps.limits.maxJsonBodyBytes,
+    });
+    let body: Record<string, unknown> = {};
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      } catch (err) {
+        throw new SlsError('PostBodyInvalid', `GetLogs body is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    const params = logsParams((k) => body[k]);
+    if (sql && analyticPart(params.query)) {
+      // `search | SQL`: the analytic engine (src/query/sql/) answers in the same envelope.
+      const r = await runAnalytic(sql, indexer, project, logstore, params, ctx.signal);
+      const rawSql = Buffer.from(JSON.stringify({ meta: v2Meta(r), data: rowObjects(r) }));
+      const enc = encodeResponseBody(rawSql, header(ctx, 'accept-encoding'));
+      const h: Record<string, string | number> = {
+        'content-type': 'application/json',
+        'x-log-bodyrawsize': rawSql.length,
+        'x-log-progress': 'Complete',
+        'x-log-count': r.rows.length,
+      };
+      if (enc.compressType !== undefined) h['x-log-compresstype'] = enc.compressType;
+      return { headers: h, body: enc.body };
+    }
+    const started = Date.now();
+    const cpu = process.cpuUsage();
+    const result = await runSearch(indexer, project, logstore, params, ctx.signal);
+    const data = result.rows.map(rowJson);
+    const keys = new Set<string>();
+    for (const r of result.rows)
+      for (let i = 0; i < r.fields.length; i++) {
+        const k = r.fields[i]![0];
+        if (!k.startsWith('__')) keys.add(k);
+      }
+    const used = process.cpuUsage(cpu);
+    const json = {
+      meta: {
+        progress: result.complete ? 'Complete' : 'Incomplete',
+        count: data.length,
+        processedRows: result.processedRows,
+        elapsedMillisecond: Date.now() - started,
+        hasSQL: false,
+        whereQuery: params.query,
+        aggQuery: '',
+        cpuSec: (used.user + used.system) / 1e6,
+        cpuCores: 1,
+        keys: [...keys],
+        terms: [],
+        mode: 0,
+        isAccurate: true,
+        columnTypes: [],
+        telementryType: 'logs',
+        powerSql: false,
+        insertedSQL: '',
+      },
+      data,
+    };
+    const rawBody = Buffer.from(JSON.stringify(json));
+    const encoded = encodeResponseBody(rawBody, header(ctx, 'accept-encoding'));
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'x-log-progress': json.meta.progress,
+      'x-log-count': data.length,
+    };
+    // The Go SDK treats a positive x-log-bodyrawsize as "compressed" and then requires lz4 or zstd: send the raw
+    // size only with a compressed body.
+    if (encoded.compressType !== undefined) {
+      headers['x-log-compresstype'] = encoded.compressType;
+      headers['x-log-bodyrawsize'] = rawBody.length;
+    }
+    return { headers, body: encoded.body };
+  }
+
+  return (ctx) => {
     const project = requireHostProject(ctx);
     const logstore = ctx.params['logstore']!;
+    return reporting(indexer, project, logstore, () => readLogs(ctx, project, logstore));
+  };
+
+  async function readLogs(ctx: RequestContext, project: string, logstore: string) {
     deps.service.getLogstore(project, logstore);
     const type = ctx.query['type'];
     if (type === 'log' && sql && analyticPart(ctx.query['query'] ?? '')) {
@@ -143,7 +152,20 @@ export function registerGetLogsRoutes(router: Router, deps: RouteDeps, indexer: 
       return { headers: { 'x-log-count': topics.length, 'x-log-progress': 'Complete' }, json: topics };
     }
     throw new SlsError('ParameterInvalid', `type must be log, histogram or topic, got ${JSON.stringify(type)}`);
-  };
+  }
+}
+
+/**
+ * Runs a read of `logstore`. Damaged segment bytes met on the way (DamagedBytesError) are reported to the indexer,
+ * which reads the logstore's segments whole and moves the damaged ones aside; the error still answers this request.
+ */
+async function reporting<T>(indexer: Indexer, project: string, logstore: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof DamagedBytesError) indexer.suspectDamage(project, logstore);
+    throw err;
+  }
 }
 
 async function getLogsV1(ctx: RequestContext, indexer: Indexer, project: string, logstore: string) {

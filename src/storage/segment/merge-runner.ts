@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { callWorker } from '../worker-call.js';
-import type { MergeRequest } from './merge-worker.js';
+import type { MergeReply, MergeRequest, VerifyRequest } from './merge-worker.js';
 
 const MERGE_HEAP_MB = 128;
 
@@ -33,8 +33,23 @@ export class MergeRunner {
    */
   constructor(private readonly beforeMerge: () => Promise<void> | void = () => {}) {}
 
-  /** `rows`: the rows the merge writes (a large merge stops the worker once the queue is empty). */
-  merge(req: MergeRequest, rows = 0): Promise<void> {
+  /**
+   * `rows`: the rows the merge writes (a large merge stops the worker once the queue is empty). Resolves with the
+   * inputs found damaged (then nothing was written), rejects on any other failure.
+   */
+  merge(req: MergeRequest, rows = 0): Promise<MergeReply> {
+    return this.enqueue(req, rows);
+  }
+
+  /**
+   * Reads the segment files `paths` whole (SegmentReader.verify) on the worker, in turn with merges; resolves with
+   * those that are damaged.
+   */
+  async verify(paths: readonly string[]): Promise<readonly string[]> {
+    return (await this.enqueue({ verify: paths }, STOP_AFTER_ROWS)).damaged;
+  }
+
+  private enqueue(req: MergeRequest | VerifyRequest, rows: number): Promise<MergeReply> {
     const before = Promise.resolve(this.beforeMerge()).catch(() => {});
     this.active++;
     if (this.idle) clearTimeout(this.idle);
@@ -43,7 +58,10 @@ export class MergeRunner {
       await before;
       return this.run(req);
     });
-    this.queue = run.catch(() => {});
+    this.queue = run.then(
+      () => {},
+      () => {},
+    );
     void this.queue.then(() => {
       if (--this.active > 0 || !this.worker) return;
       const worker = this.worker;
@@ -74,7 +92,7 @@ export class MergeRunner {
     this.worker = undefined;
   }
 
-  private run(req: MergeRequest): Promise<void> {
+  private run(req: MergeRequest | VerifyRequest): Promise<MergeReply> {
     if (!this.worker) {
       // Bounded so the merge collects garbage early; a merge streams its inputs (one column block and one token
       // block per input at a time) and holds ~17 bytes per output row.
@@ -84,8 +102,8 @@ export class MergeRunner {
       this.worker.unref();
     }
     const worker = this.worker;
-    return callWorker(worker, req, 'segment merge failed', () => {
+    return callWorker<MergeReply>(worker, req, 'segment merge failed', () => {
       if (this.worker === worker) this.worker = undefined;
-    }).then(() => undefined);
+    }).then((m) => ({ damaged: m.damaged }));
   }
 }

@@ -35,6 +35,12 @@ export interface DayOptions {
    * over the kept data instead of loading again (query experiments without a 5M reload). Delete DIR to reload.
    */
   keep?: string;
+  /**
+   * `--signature v4`: the loading clients sign with SLS4-HMAC-SHA256, which binds each body by its SHA-256 instead of
+   * v1's Content-MD5 (what `sluice agent` sends; the official SDKs default to v1, the default here). Both sides then
+   * hash the ~700 MB of LZ4 bodies with SHA-256 (CPU SHA extensions) instead of MD5.
+   */
+  signature?: 'v1' | 'v4';
 }
 
 export function parseDayOptions(argv: readonly string[]): DayOptions {
@@ -44,7 +50,11 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
       o.keep = argv[i + 1]!;
       continue;
     }
-    const key = argv[i]?.replace(/^--/, '') as Exclude<keyof DayOptions, 'keep'>;
+    if (argv[i] === '--signature' && (argv[i + 1] === 'v1' || argv[i + 1] === 'v4')) {
+      o.signature = argv[i + 1] as 'v1' | 'v4';
+      continue;
+    }
+    const key = argv[i]?.replace(/^--/, '') as Exclude<keyof DayOptions, 'keep' | 'signature'>;
     const value = Number(argv[i + 1]);
     if (!(key in o) || !Number.isFinite(value) || value < 0 || (value === 0 && key !== 'settle' && key !== 'quiet'))
       throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
@@ -187,6 +197,7 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
             'x-log-bodyrawsize': String(b.rawSize),
           },
           body: b.body,
+          ...(o.signature ? { signature: o.signature } : {}),
         });
       }
     };

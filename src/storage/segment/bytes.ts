@@ -23,6 +23,42 @@ export function zstdDecompress(data: Uint8Array): Buffer {
   }
 }
 
+const ZSTD_MAGIC = 0xfd2fb528;
+/** zstd's largest block (and so the largest raw block): 128 KB. */
+const ZSTD_MAX_BLOCK = 128 * 1024;
+
+/** Bytes `zstdStoredInto` writes for `n` bytes: a 9-byte frame header and a 3-byte header per 128 KB block. */
+export function zstdStoredSize(n: number): number {
+  return 9 + 3 * Math.max(1, Math.ceil(n / ZSTD_MAX_BLOCK)) + n;
+}
+
+/**
+ * `raw` as a zstd frame of raw (stored) blocks, written to `out` from 0; returns its length (zstdStoredSize). Any zstd
+ * decoder reads it, at the cost of a copy; the frame header states the content size, as zstd's own frames do.
+ */
+export function zstdStoredInto(raw: Uint8Array, out: Buffer): number {
+  const n = raw.length;
+  if (out.length < zstdStoredSize(n)) throw new RangeError('zstdStoredInto: output too small');
+  out.writeUInt32LE(ZSTD_MAGIC, 0);
+  // Frame header descriptor: a 4-byte content size, a single segment (no window descriptor), no checksum or dict id.
+  out[4] = 0xa0;
+  out.writeUInt32LE(n, 5);
+  let at = 9;
+  let from = 0;
+  do {
+    const len = Math.min(ZSTD_MAX_BLOCK, n - from);
+    // Block header: last-block bit, block type 0 (raw), size.
+    const header = len * 8 + (from + len === n ? 1 : 0);
+    out[at] = header & 0xff;
+    out[at + 1] = (header >>> 8) & 0xff;
+    out[at + 2] = header >>> 16;
+    out.set(raw.subarray(from, from + len), at + 3);
+    at += 3 + len;
+    from += len;
+  } while (from < n);
+  return at;
+}
+
 /**
  * Reads of a file walked front to back (merges reading their inputs' row groups and dictionary blocks): served from
  * one read of `chunk` bytes while they last; a read past it starts the next chunk at its own offset. A 24-input merge

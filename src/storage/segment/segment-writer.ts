@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import zstdBinding from 'zstd-napi/binding.js';
-import { ByteWriter, zstdCompress } from './bytes.js';
+import { ByteWriter, zstdCompress, zstdStoredInto, zstdStoredSize } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
 import { writeBitset, writePosting } from './postings.js';
 import {
@@ -86,14 +86,20 @@ export function writeSegment(path: string, src: SegmentSource, options: SegmentW
 }
 
 /**
- * zstd level of segments meant to be merged soon (the small segments builds write). Merges read them once and write
- * their rows again at level 3 or more, so these trade disk for the young files for less CPU. Level -50 (zstd's
- * `--fast=50`: little more than its literal copy and a few long matches) against level 1, on bench:search's logs
- * (`node dist/bench/build-ab.js --a dist --b dist --level-a 1 --level-b -50 --merge --arena`, rounds 3-6): builds
- * 3.80 -> 3.56 CPU µs per log, the merge of 8 such builds 5.1 -> 5.2 (the same), young files 114 -> 215 bytes per log
- * (protobuf: 424). Level 1 (until session 15) was chosen against level 3 (1.6x faster at ~1.1x the size).
+ * `level` meaning no compression: a zstd frame of raw blocks (the bytes as they are, behind a 3-byte header per 128
+ * KB), which every zstd decoder reads, at the cost of a copy.
  */
-export const YOUNG_ZSTD_LEVEL = -50;
+export const STORED_LEVEL = -1_000_000;
+
+/**
+ * zstd level of segments meant to be merged soon (the small segments builds write): none. Merges read them once and
+ * write their rows again at level 3 or more, so these trade disk for the young files for less CPU. Stored frames
+ * against level -50 (zstd's `--fast=50`), on bench:search's logs (`node dist/bench/build-ab.js --a dist --b dist
+ * --level-a -50 --level-b -1000000 --arena --rounds 10`, rounds 2-10): builds 2.53 -> 2.26 CPU µs per log (median),
+ * the merge of 8 such builds the same (4.9), young files 215 -> ~310 bytes per log (protobuf: 424). Level -50 (until
+ * session 18) was chosen the same way against level 1 (3.80 -> 3.56 µs, 114 -> 215 bytes), and level 1 against 3.
+ */
+export const YOUNG_ZSTD_LEVEL = STORED_LEVEL;
 
 /**
  * zstd level of the largest merges' row groups (logstore-index.ts `mergeLevel`): those segments stay until TTL drops
@@ -130,12 +136,20 @@ function compressInto(
   level: number,
   cdict?: InstanceType<typeof zstdBinding.CDict>,
 ): Buffer {
+  if (level === STORED_LEVEL && !cdict) return storedFrame(slot, raw);
   cctx ??= new zstdBinding.CCtx();
   const bound = zstdBinding.compressBound(raw.length);
   if (outs[slot]!.length < bound) outs[slot] = Buffer.allocUnsafe(Math.max(bound, outs[slot]!.length * 2));
   const out = outs[slot]!;
   const n = cdict ? cctx.compressUsingCDict(out, raw, cdict) : cctx.compress(out, raw, level);
   return out.subarray(0, n);
+}
+
+/** `raw` as a zstd frame of raw blocks (STORED_LEVEL) in output `slot`. */
+function storedFrame(slot: 0 | 1 | 2, raw: Uint8Array): Buffer {
+  const size = zstdStoredSize(raw.length);
+  if (outs[slot]!.length < size) outs[slot] = Buffer.allocUnsafe(Math.max(size, outs[slot]!.length * 2));
+  return outs[slot]!.subarray(0, zstdStoredInto(raw, outs[slot]!));
 }
 
 /** Bytes of a segment collected before one write: most sections are a few KB (row groups, token blocks). */

@@ -1081,10 +1081,7 @@ export class SegmentBuild implements IndexSink {
       const nums = [...r.num].sort((a, b) => compareTokens(a.name, b.name));
       for (const d of nums) {
         const nw = w.numbers(d.name);
-        for (let k = 0; k < d.values.length; k++) {
-          const t = d.toks[k]!;
-          nw.addEncoded(d.values[k]!, enc, encStart[t]!, encStart[t]! + encSize[t]!);
-        }
+        nw.addAllEncoded(d.values, d.toks, enc, encStart, encSize);
         nw.end();
       }
       return w.finish(this.footerMeta(id, configVersion));

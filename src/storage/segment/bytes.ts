@@ -33,17 +33,17 @@ export function zstdStoredSize(n: number): number {
 }
 
 /**
- * `raw` as a zstd frame of raw (stored) blocks, written to `out` from 0; returns its length (zstdStoredSize). Any zstd
+ * `raw` as a zstd frame of raw (stored) blocks, written to `out` from `offset`; returns its length (zstdStoredSize). Any zstd
  * decoder reads it, at the cost of a copy; the frame header states the content size, as zstd's own frames do.
  */
-export function zstdStoredInto(raw: Uint8Array, out: Buffer): number {
+export function zstdStoredInto(raw: Uint8Array, out: Buffer, offset = 0): number {
   const n = raw.length;
-  if (out.length < zstdStoredSize(n)) throw new RangeError('zstdStoredInto: output too small');
-  out.writeUInt32LE(ZSTD_MAGIC, 0);
+  if (out.length - offset < zstdStoredSize(n)) throw new RangeError('zstdStoredInto: output too small');
+  out.writeUInt32LE(ZSTD_MAGIC, offset);
   // Frame header descriptor: a 4-byte content size, a single segment (no window descriptor), no checksum or dict id.
-  out[4] = 0xa0;
-  out.writeUInt32LE(n, 5);
-  let at = 9;
+  out[offset + 4] = 0xa0;
+  out.writeUInt32LE(n, offset + 5);
+  let at = offset + 9;
   let from = 0;
   do {
     const len = Math.min(ZSTD_MAX_BLOCK, n - from);
@@ -56,7 +56,7 @@ export function zstdStoredInto(raw: Uint8Array, out: Buffer): number {
     at += 3 + len;
     from += len;
   } while (from < n);
-  return at;
+  return at - offset;
 }
 
 /**

@@ -1049,7 +1049,6 @@ export class SegmentBuild implements IndexSink {
       if (this.natLens.length < names.length) this.natLens = new Int32Array(names.length);
       const lens = this.natLens;
       if (this.natOut.length === 0) this.natOut = Buffer.allocUnsafe(1 << 18);
-      const cw = groups.out;
       for (let from = 0; from < n; from += groups.rows) {
         const to = Math.min(n, from + groups.rows);
         let len = nat.buildGroup(order, from, to, this.natOut, lens);
@@ -1057,16 +1056,7 @@ export class SegmentBuild implements IndexSink {
           this.natOut = Buffer.allocUnsafe(Math.max(-len, this.natOut.length * 2));
           len = nat.takeGroup(this.natOut, lens);
         }
-        let at = 0;
-        for (let c = 0; c < names.length; c++) {
-          const l = lens[c]!;
-          if (l >= 0) {
-            cw.bytesOf(this.natOut, at, at + l);
-            at += l;
-          }
-          groups.endColumn(l >= 0);
-        }
-        groups.endGroup();
+        groups.putCells(this.natOut, lens);
       }
       groups.end();
       this.kept.length = 0;

@@ -1,6 +1,15 @@
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import zstdBinding from 'zstd-napi/binding.js';
-import { ByteWriter, zstdCompress, zstdStoredInto, zstdStoredSize } from './bytes.js';
+import {
+  ByteWriter,
+  ZSTD_MAX_BLOCK,
+  zstdCompress,
+  zstdRawBlockHeader,
+  zstdStoredHeader,
+  zstdStoredInto,
+  zstdStoredSize,
+} from './bytes.js';
+
 import { DictWalk } from './dict-walk.js';
 import { writeBitset, writePosting } from './postings.js';
 import {
@@ -20,6 +29,10 @@ import {
   YOUNG_GROUP_ROWS,
 } from './segment-format.js';
 
+/** Bytes `l` bytes take as raw blocks of a stored frame: each block's 3-byte header and the bytes. */
+function zstdRawBlocks(l: number): number {
+  return 3 * Math.ceil(l / ZSTD_MAX_BLOCK) + l;
+}
 /** What a segment is built from: rows already in time order, with their dictionaries keyed by the new row ids. */
 export interface SegmentSource {
   readonly id: string;
@@ -183,6 +196,8 @@ export class SegmentFileWriter {
   private offset = 0;
   /** Bytes collected, not yet written: they belong at `offset - pending`. */
   private readonly buf = Buffer.allocUnsafeSlow(WRITE_BUFFER);
+  private readonly frameHead = Buffer.alloc(9);
+  private readonly blockHead = Buffer.alloc(3);
   private pending = 0;
   readonly level: number;
   readonly groupRows: number;
@@ -224,16 +239,33 @@ export class SegmentFileWriter {
     return r;
   }
 
-  /** `raw` as a stored zstd frame (STORED_LEVEL), written into the buffer as its blocks are framed. */
-  putStored(raw: Uint8Array): ByteRange {
-    const size = zstdStoredSize(raw.length);
-    if (size >= WRITE_BUFFER) return this.put(storedFrame(2, raw));
-    if (this.pending + size > WRITE_BUFFER) this.flush();
-    const r = { off: this.offset, len: size };
-    zstdStoredInto(raw, this.buf, this.pending);
-    this.pending += size;
-    this.offset += size;
-    return r;
+  /**
+   * One stored zstd frame (STORED_LEVEL) of src[start, start + len) for each (start, len) pair of `ranges`, in order
+   * (their total more than 0): raw blocks of at most 128 KB, each range copied once, into the write buffer.
+   */
+  putStored(src: Uint8Array, ranges: readonly number[]): void {
+    const from = Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.byteLength);
+    let total = 0;
+    for (let i = 1; i < ranges.length; i += 2) total += ranges[i]!;
+    if (total <= 0) throw new Error('putStored: an empty frame');
+    zstdStoredHeader(total, this.frameHead, 0);
+    this.put(this.frameHead);
+    let left = total;
+    for (let i = 0; i < ranges.length; i += 2) {
+      const start = ranges[i]!;
+      const len = ranges[i + 1]!;
+      for (let off = 0; off < len; off += ZSTD_MAX_BLOCK) {
+        const l = Math.min(ZSTD_MAX_BLOCK, len - off);
+        left -= l;
+        zstdRawBlockHeader(l, left === 0, this.blockHead, 0);
+        this.put(this.blockHead);
+        // A block is at most 128 KB: it fits the write buffer (put's copy without a view of it).
+        if (this.pending + l > WRITE_BUFFER) this.flush();
+        from.copy(this.buf, this.pending, start + off, start + off + l);
+        this.pending += l;
+        this.offset += l;
+      }
+    }
   }
 
   /** Bytes written so far: where the next `put` goes. */
@@ -437,10 +469,81 @@ export class GroupAppender {
     this.colStart = this.out.length;
   }
 
+  /**
+   * A whole group from cells laid out column after column in `src` (column c's lens[c] bytes; -1: no cell present),
+   * as endColumn for each column and then endGroup would write it. When the file stores its frames (STORED_LEVEL, no
+   * dictionary), the frames are made from `src` in the file's write buffer: the cells are not copied into `out` and
+   * into the frames first.
+   */
+  putCells(src: Uint8Array, lens: Int32Array): void {
+    const columns = this.columns;
+    if (this.file.level !== STORED_LEVEL || this.held !== undefined || this.cdict || this.lens.length > 0) {
+      let at = 0;
+      for (let c = 0; c < columns; c++) {
+        const l = lens[c]!;
+        if (l >= 0) {
+          this.out.bytesOf(src, at, at + l);
+          at += l;
+        }
+        this.endColumn(l >= 0);
+      }
+      this.endGroup();
+      return;
+    }
+    let any = false;
+    for (let c = 0; c < columns; c++) if (lens[c]! >= 0) any = true;
+    if (any) this.putStoredGroup(src, lens);
+    else this.groups.push(null);
+  }
+
+  /**
+   * A group of stored frames (STORED_LEVEL, no dictionary) from cells laid out column after column in `src` (column
+   * c's lens[c] bytes, none when 0 or less): the header, then each frame's blocks straight from `src`, a column's cells
+   * in blocks of their own (so the JS and native builds, which hold their cells differently, write the same bytes).
+   */
+  private putStoredGroup(src: Uint8Array, lens: ArrayLike<number>): void {
+    const columns = this.columns;
+    const head = this.head;
+    head.reset();
+    for (let c = 0; c < columns; c++) head.varint(Math.max(lens[c]!, 0));
+    const mask = head.length;
+    for (let i = 0; i < (columns + 7) >>> 3; i++) head.u8(0);
+    const hb = head.finish();
+    const wideOver = WIDE_BYTES_PER_ROW * this.rows;
+    const narrow: number[] = [];
+    const wide: number[] = [];
+    let narrowBytes = 0;
+    let wideBytes = 0;
+    let at = 0;
+    for (let c = 0; c < columns; c++) {
+      const l = lens[c]!;
+      if (l <= 0) continue;
+      if (l > wideOver) {
+        hb[mask + (c >>> 3)]! |= 1 << (c & 7);
+        wide.push(at, l);
+        wideBytes += zstdRawBlocks(l);
+      } else {
+        narrow.push(at, l);
+        narrowBytes += zstdRawBlocks(l);
+      }
+      at += l;
+    }
+    const r = this.file.put(hb);
+    head.reset();
+    head.varint(narrow.length > 0 ? 9 + narrowBytes : 0);
+    head.varint(wide.length > 0 ? 9 + wideBytes : 0);
+    this.file.put(head.finish());
+    if (narrow.length > 0) this.file.putStored(src, narrow);
+    if (wide.length > 0) this.file.putStored(src, wide);
+    this.groups.push({ off: r.off, len: this.file.position - r.off });
+  }
+
   endGroup(): void {
     const columns = this.columns;
     if (this.lens.length !== columns) throw new Error(`row group of ${this.lens.length} columns, expected ${columns}`);
-    if (this.any) {
+    if (this.any && this.file.level === STORED_LEVEL && this.held === undefined && !this.cdict) {
+      this.putStoredGroup(this.out.finish(), this.lens);
+    } else if (this.any) {
       // Header (see segment-format.ts), then the narrow frame, then the wide one.
       const cells = this.out.finish();
       const head = this.head;
@@ -509,8 +612,8 @@ export class GroupAppender {
       head.varint(wideRaw.length > 0 ? zstdStoredSize(wideRaw.length) : 0);
       const start = this.file.position;
       this.file.put(head.finish());
-      if (narrowRaw.length > 0) this.file.putStored(narrowRaw);
-      if (wideRaw.length > 0) this.file.putStored(wideRaw);
+      if (narrowRaw.length > 0) this.file.putStored(narrowRaw, [0, narrowRaw.length]);
+      if (wideRaw.length > 0) this.file.putStored(wideRaw, [0, wideRaw.length]);
       this.groups[slot] = { off: r.off, len: r.len + this.file.position - start };
       return;
     }

@@ -27,6 +27,7 @@ import { SegmentBuild } from '../../../src/index/segment-build.js';
 import { MAX_INDEXED_BYTES, Tokenizer } from '../../../src/index/tokenizer.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
+import { type SegmentWriterOptions, YOUNG_SEGMENT } from '../../../src/storage/segment/segment-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-native-build-'));
 // The footer records its creation time: one fixed clock makes two writes byte-comparable.
@@ -461,7 +462,8 @@ interface Case {
   readonly config: Record<string, unknown>;
   readonly ops: Op[];
   readonly scratch: Scratch;
-  readonly level: 1 | undefined;
+  /** zstd level 1, the default, or a young segment's (stored frames, 128-row groups, no dictionary). */
+  readonly level: 1 | 'young' | undefined;
 }
 
 function times(r: Rnd, n: number): () => number {
@@ -582,7 +584,7 @@ function genCase(seed: number, maxLogs = 2500, minLogs = 0): Case {
     config: s.config,
     ops,
     scratch: pick(r, ['none', 'large', 'small', 'unaligned']),
-    level: pick(r, [1, undefined]),
+    level: pick(r, [1, undefined, 'young'] as const),
   };
 }
 
@@ -613,9 +615,13 @@ function feed(build: SegmentBuild, ops: readonly Op[]): void {
   }
 }
 
+function writeOptions(level: Case['level']): SegmentWriterOptions {
+  return level === undefined ? {} : level === 'young' ? YOUNG_SEGMENT : { level };
+}
+
 function writeCase(build: SegmentBuild, c: Case, name: string): string {
   const path = join(dir, `${name}.seg`);
-  build.write(path, '0000000042', 7, scratchOf(c.scratch), c.level === undefined ? {} : { level: c.level });
+  build.write(path, '0000000042', 7, scratchOf(c.scratch), writeOptions(c.level));
   return path;
 }
 
@@ -743,7 +749,7 @@ test('native build = JS build: every scratch kind and zstd level on the same cas
   const base = genCase(101, 3000);
   const want = nativeEngine();
   for (const scratch of ['none', 'large', 'small', 'unaligned'] as const) {
-    for (const level of [undefined, 1] as const) {
+    for (const level of [undefined, 1, 'young'] as const) {
       const c: Case = { ...base, scratch, level };
       const name = `scratch-${scratch}-${level}`;
       const a = jsFile(c, `${name}-js`);
@@ -751,7 +757,7 @@ test('native build = JS build: every scratch kind and zstd level on the same cas
       feed(build, c.ops);
       const big = scratchOf(scratch);
       const b = join(dir, `${name}-default.seg`);
-      build.write(b, '0000000042', 7, big, level === undefined ? {} : { level });
+      build.write(b, '0000000042', 7, big, writeOptions(level));
       assert.equal(build.engine, want);
       assertSame(a, b, `seed 101, scratch ${scratch}, level ${level}`);
     }
@@ -867,7 +873,7 @@ test('one build per config reused across segments with reset(), both engines, fa
         config: s.config,
         ops: toOps(r, genGroups(r, s, k === 1 ? 0 : int(r, 1, 2000))), // 1: one group without logs
         scratch: pick(r, ['none', 'large', 'small'] as const),
-        level: pick(r, [1, undefined] as const),
+        level: pick(r, [1, undefined, 'young'] as const),
       };
       // Segment 2 falls back to JS: the next one must be native again, with nothing left behind.
       const fallback = k === 2;

@@ -130,6 +130,7 @@ export const YOUNG_SEGMENT: SegmentWriterOptions = {
   level: YOUNG_ZSTD_LEVEL,
   groupRows: YOUNG_GROUP_ROWS,
   groupDict: 0,
+  fsync: false,
 };
 
 /** One zstd context per thread for everything a segment file compresses (times, column blocks, row-group frames). */
@@ -181,6 +182,14 @@ export interface SegmentWriterOptions {
    * and builds do not (a head seal or a build is merged within seconds), unless asked.
    */
   readonly packDicts?: boolean;
+  /**
+   * fsync the file before it is renamed into place (default true). Young segments skip it: like a search engine's
+   * refresh, they live in the page cache until a merge writes their rows durably, and the shard log (fsynced before
+   * each acknowledgement) is what a crash recovers from. A young file the crash cut short does not open, is moved
+   * aside, and its records are indexed again; one the rename never reached leaves its records uncovered, and catch-up
+   * indexes them.
+   */
+  readonly fsync?: boolean;
 }
 
 /**
@@ -211,6 +220,7 @@ export class SegmentFileWriter {
   private groups: (ByteRange | null)[] = [];
   private readonly dicts: DictFooter[] = [];
   private readonly numberFooters: NumberFooter[] = [];
+  private readonly fsync: boolean;
 
   constructor(
     readonly path: string,
@@ -221,6 +231,7 @@ export class SegmentFileWriter {
     if (BLOCK_ROWS % this.groupRows !== 0 || this.groupRows > MAX_GROUP_ROWS)
       throw new Error(`${this.groupRows} rows per group: must divide ${BLOCK_ROWS} and be at most ${MAX_GROUP_ROWS}`);
     this.groupDictBytes = options.groupDict ?? GROUP_DICT_BYTES;
+    this.fsync = options.fsync ?? true;
     this.tmp = `${path}.tmp`;
     // Read as well as written: a shared dictionary reads back the dictionaries written before it (`dict`).
     this.fd = openSync(this.tmp, 'w+');
@@ -373,7 +384,7 @@ export class SegmentFileWriter {
     this.put(len);
     this.put(MAGIC);
     this.flush();
-    fsyncSync(this.fd);
+    if (this.fsync) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = -1;
     renameSync(this.tmp, this.path);

@@ -493,6 +493,9 @@ class Build {
   std::vector<uint8_t> outEnc;
   /** finish()'s bitsets of the dense tokens (see Finish), one after the other. */
   std::vector<uint8_t> denseBits;
+  /** The token sort's buckets (by a token's first two bytes) and its output (see Finish). */
+  std::vector<uint32_t> sortStart, sortAt;
+  std::vector<KeyedToken> sortOut;
   int row = 0;
   /** The caller's buffer last given huge pages (see hugeBacking). */
   void* advisedBase = nullptr;
@@ -1721,9 +1724,26 @@ napi_value Finish(napi_env env, napi_callback_info info) {
       }
       return tx.len < ty.len;
     };
-    std::sort(keyed.begin(), keyed.end(), [&](const KeyedToken& x, const KeyedToken& y) {
-      return x.key != y.key ? x.key < y.key : tie(x, y);
-    });
+    auto less = [&](const KeyedToken& x, const KeyedToken& y) { return x.key != y.key ? x.key < y.key : tie(x, y); };
+    if (keyed.size() < 4096)
+      std::sort(keyed.begin(), keyed.end(), less);
+    else {
+      // Into buckets by the key's top 16 bits (a token's first two bytes) with one counting pass and one scatter,
+      // then each bucket sorted alone: the big dictionaries (100k+ tokens) sort in a fraction of std::sort's time
+      // over the whole of them, which was ~3 % of a build.
+      std::vector<uint32_t>& start = b->sortStart;
+      std::vector<uint32_t>& at = b->sortAt;
+      std::vector<KeyedToken>& out = b->sortOut;
+      start.assign(65537, 0);
+      for (const KeyedToken& k : keyed) start[(k.key >> 48) + 1]++;
+      for (size_t i = 1; i < start.size(); i++) start[i] += start[i - 1];
+      at.assign(start.begin(), start.end() - 1);
+      out.resize(keyed.size());
+      for (const KeyedToken& k : keyed) out[at[k.key >> 48]++] = k;
+      for (size_t i = 0; i + 1 < start.size(); i++)
+        if (start[i + 1] - start[i] > 1) std::sort(out.begin() + start[i], out.begin() + start[i + 1], less);
+      keyed.swap(out);
+    }
     for (size_t q = 0; q < list.size(); q++) list[q] = keyed[q].tok;
     for (size_t k = 0; k < list.size(); k += DICT_BLOCK) {
       uint32_t off = 0;

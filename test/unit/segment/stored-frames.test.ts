@@ -10,6 +10,9 @@ import { after, test } from 'node:test';
 import zstdBinding from 'zstd-napi/binding.js';
 import { HeadPart } from '../../../src/index/head-part.js';
 import { compileIndex, DEFAULT_TOKENS } from '../../../src/index/index-config.js';
+import { nativeBuildAvailable } from '../../../src/index/native-build.js';
+import { SegmentBuild } from '../../../src/index/segment-build.js';
+import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { zstdDecompress, zstdStoredInto, zstdStoredSize } from '../../../src/storage/segment/bytes.js';
 import { nativeRows, setNativeRows } from '../../../src/storage/segment/native-rows.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
@@ -87,5 +90,56 @@ test('a young segment is written with stored row groups and reads back the same 
   } finally {
     setNativeRows(true);
     seg.close();
+  }
+});
+
+test('young segments built natively and in JS frame columns over 128 KB in several blocks', async () => {
+  const compiled = compileIndex(
+    { config: { line: { token: [...DEFAULT_TOKENS], caseSensitive: false } }, version: 1, lastModifyTime: 0 },
+    30,
+  );
+  const groups = [];
+  const expect: { time: number; fields: [string, string][] }[] = [];
+  for (let g = 0; g < 3; g++) {
+    const logs = [];
+    for (let i = g * 200; i < (g + 1) * 200; i++) {
+      // ~3 KB a value: a 128-row group's column holds ~390 KB, three raw blocks and a part.
+      const contents = [
+        { key: 'msg', value: `row ${i} ${'abcdefghij'.repeat(300)} ${i % 97}` },
+        { key: 'n', value: String(i) },
+      ];
+      logs.push({ time: 1_767_225_600 + i, contents });
+      expect.push({ time: 1_767_225_600 + i, fields: contents.map((c) => [c.key, c.value]) });
+    }
+    groups.push(encodeLogGroup({ logs, tags: [] }));
+  }
+  const paths: string[] = [];
+  for (const native of [true, false]) {
+    const build = new SegmentBuild(compiled, { native });
+    for (const [seq, bytes] of groups.entries()) build.addGroup('0-0', seq, bytes);
+    const path = join(dir, `built-${native}.seg`);
+    build.write(path, '0000000007', 1, undefined, YOUNG_SEGMENT);
+    if (native && nativeBuildAvailable()) assert.equal(build.engine, 'native');
+    paths.push(path);
+  }
+  const ids = [0, 127, 128, 255, 256, 383, 384, 599];
+  const want = ids.map((i) => expect[i]);
+  const norm = (rows: readonly { time: number; fields: readonly (readonly [string, string])[] }[]) =>
+    rows.map((r) => ({ time: r.time, fields: r.fields.map(([k, v]) => [k, v]) }));
+  for (const path of paths) {
+    const seg = SegmentReader.open(path);
+    try {
+      assert.ok(readFileSync(path).includes(Buffer.from('abcdefghij'.repeat(300))), `${path}: stored`);
+      assert.deepEqual(norm(seg.rows(ids)), want);
+      setNativeRows(false);
+      assert.deepEqual(norm(await seg.rowsAsync(ids)), want);
+      if (nativeRows() !== undefined) {
+        setNativeRows(true);
+        assert.deepEqual(norm(await seg.rowsAsync(ids)), want);
+      }
+    } finally {
+      setNativeRows(true);
+      seg.close();
+    }
   }
 });

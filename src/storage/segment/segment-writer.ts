@@ -9,7 +9,6 @@ import {
   zstdStoredInto,
   zstdStoredSize,
 } from './bytes.js';
-
 import { DictWalk } from './dict-walk.js';
 import { writeBitset, writePosting } from './postings.js';
 import {
@@ -33,6 +32,7 @@ import {
 function zstdRawBlocks(l: number): number {
   return 3 * Math.ceil(l / ZSTD_MAX_BLOCK) + l;
 }
+
 /** What a segment is built from: rows already in time order, with their dictionaries keyed by the new row ids. */
 export interface SegmentSource {
   readonly id: string;

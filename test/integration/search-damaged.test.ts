@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import type { SlsClient } from '../../src/client/sls-client.js';
 import { encodeLogGroup } from '../../src/protocol/log-group.js';
 import { SegmentReader } from '../../src/storage/segment/segment-reader.js';
+import { createLogstore, createProject } from '../helpers/crash-sls.js';
 import { removeDir, startServerProcess } from '../helpers/server-process.js';
 import { assertSlsError, jsonOf, testClient } from '../helpers/sls-kit.js';
 
@@ -100,17 +101,8 @@ test('a segment damaged under a running server: a clear error, moved aside, inde
   const dataDir = server.dataDir;
   let client = testClient(server.url);
   try {
-    await client.call({
-      method: 'POST',
-      path: '/',
-      body: Buffer.from(JSON.stringify({ projectName: 'dproj', description: '' })),
-    });
-    await client.call({
-      method: 'POST',
-      project: 'dproj',
-      path: '/logstores',
-      body: Buffer.from(JSON.stringify({ logstoreName: 'dstore', ttl: 3650, shardCount: 1 })),
-    });
+    await createProject(client, 'dproj');
+    await createLogstore(client, 'dproj', 'dstore', 1);
     await client.call({
       method: 'POST',
       project: 'dproj',

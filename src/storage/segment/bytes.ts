@@ -56,14 +56,14 @@ export function zstdRawBlockHeader(len: number, last: boolean, out: Uint8Array, 
 }
 
 /**
- * `raw` as a zstd frame of raw (stored) blocks, written to `out` from `offset`; returns its length (zstdStoredSize).
- * Any zstd decoder reads it, at the cost of a copy; the frame header states the content size, as zstd's own frames do.
+ * `raw` as a zstd frame of raw (stored) blocks, written to `out` from 0; returns its length (zstdStoredSize). Any
+ * zstd decoder reads it, at the cost of a copy; the frame header states the content size, as zstd's own frames do.
  */
-export function zstdStoredInto(raw: Uint8Array, out: Buffer, offset = 0): number {
+export function zstdStoredInto(raw: Uint8Array, out: Buffer): number {
   const n = raw.length;
-  if (out.length - offset < zstdStoredSize(n)) throw new RangeError('zstdStoredInto: output too small');
-  zstdStoredHeader(n, out, offset);
-  let at = offset + 9;
+  if (out.length < zstdStoredSize(n)) throw new RangeError('zstdStoredInto: output too small');
+  zstdStoredHeader(n, out, 0);
+  let at = 9;
   let from = 0;
   do {
     const len = Math.min(ZSTD_MAX_BLOCK, n - from);
@@ -72,7 +72,7 @@ export function zstdStoredInto(raw: Uint8Array, out: Buffer, offset = 0): number
     at += 3 + len;
     from += len;
   } while (from < n);
-  return at - offset;
+  return at;
 }
 
 /**

@@ -614,20 +614,6 @@ export class GroupAppender {
 
   /** Writes a group: `head` (the section lengths and mask), the frame lengths, the compressed frames. */
   private putGroup(hb: Uint8Array, narrowRaw: Uint8Array, wideRaw: Uint8Array, slot: number): void {
-    if (this.file.level === STORED_LEVEL && !this.cdict) {
-      // Stored frames go into the file's buffer straight from the raw frames (no frame assembled first).
-      const r = this.file.put(hb);
-      const head = this.head;
-      head.reset();
-      head.varint(narrowRaw.length > 0 ? zstdStoredSize(narrowRaw.length) : 0);
-      head.varint(wideRaw.length > 0 ? zstdStoredSize(wideRaw.length) : 0);
-      const start = this.file.position;
-      this.file.put(head.finish());
-      if (narrowRaw.length > 0) this.file.putStored(narrowRaw, [0, narrowRaw.length]);
-      if (wideRaw.length > 0) this.file.putStored(wideRaw, [0, wideRaw.length]);
-      this.groups[slot] = { off: r.off, len: r.len + this.file.position - start };
-      return;
-    }
     const narrow = narrowRaw.length > 0 ? this.compressFrame(narrowRaw, 0) : EMPTY;
     const wide = wideRaw.length > 0 ? this.compressFrame(wideRaw, 1) : EMPTY;
     const r = this.file.put(hb);

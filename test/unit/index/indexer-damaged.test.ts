@@ -79,6 +79,26 @@ async function setUp(): Promise<{ dir: string; meta: FileMetaStore; doc: StoredI
 
 const ALL = Array.from({ length: 150 }, (_, i) => i);
 
+/** The 15 records every test's logstore holds (150 logs). */
+const RECORDS = Array.from({ length: 15 }, (_, s) => record(s, 10));
+
+type IndexerOptions = ConstructorParameters<typeof Indexer>[3];
+
+/** An indexer over RECORDS, started, once all 150 logs are searchable, each once. */
+async function indexAll(
+  meta: FileMetaStore,
+  dir: string,
+  options: IndexerOptions,
+  log?: (l: string) => void,
+): Promise<Indexer> {
+  const indexer = new Indexer(meta, source(RECORDS), join(dir, 'index'), options, log);
+  indexer.start();
+  await waitRows(indexer, 150);
+  const s = indexer.searchable('p', 'ls');
+  assert.deepEqual(allN(s.config, s.parts), ALL);
+  return indexer;
+}
+
 // Young segments are not fsynced (the shard log is what a crash recovers from): after a crash one may be cut short,
 // empty (its pages never reached the disk), or gone (the rename never did). Each time its logs come back, once.
 const CRASH_CASES = [
@@ -98,12 +118,7 @@ for (const [worker, kind] of CRASH_CASES) {
     else rmSync(damaged);
     const lines: string[] = [];
     const options = { ...MANUAL_SEALS, pollMs: 5, batchRecords: 4, worker, flushBytes: 1, flushMs: 1e12 };
-    const records = Array.from({ length: 15 }, (_, s) => record(s, 10));
-    const indexer = new Indexer(meta, source(records), join(dir, 'index'), options, (l) => lines.push(l));
-    indexer.start();
-    await waitRows(indexer, 150);
-    const s = indexer.searchable('p', 'ls');
-    assert.deepEqual(allN(s.config, s.parts), ALL);
+    const indexer = await indexAll(meta, dir, options, (l) => lines.push(l));
     assert.deepEqual(await indexer.progress('p', 'ls'), { indexedRecords: 15, totalRecords: 15 });
     if (kind !== 'missing') {
       assert.ok(existsSync(`${damaged}.damaged`) && !existsSync(damaged), 'the damaged file is kept aside');
@@ -141,12 +156,7 @@ for (const runner of [undefined, new MergeRunner()]) {
 
     // The next start indexes the records the damaged segment held, once.
     const options = { ...MANUAL_SEALS, pollMs: 5, batchRecords: 4, worker: false, flushBytes: 1, flushMs: 1e12 };
-    const records = Array.from({ length: 15 }, (_, s) => record(s, 10));
-    const indexer = new Indexer(meta, source(records), join(dir, 'index'), options);
-    indexer.start();
-    await waitRows(indexer, 150);
-    const s = indexer.searchable('p', 'ls');
-    assert.deepEqual(allN(s.config, s.parts), ALL);
+    const indexer = await indexAll(meta, dir, options);
     await indexer.stop();
     await meta.close();
   });
@@ -168,8 +178,7 @@ test('with builds on the workers, a damaged segment a merge moved aside is built
     flushBytes: 1,
     flushMs: 1e12,
   };
-  const records = Array.from({ length: 15 }, (_, s) => record(s, 10));
-  const indexer = new Indexer(meta, source(records), join(dir, 'index'), options, (l) => lines.push(l));
+  const indexer = new Indexer(meta, source(RECORDS), join(dir, 'index'), options, (l) => lines.push(l));
   indexer.start();
   let found: number[] = [];
   for (let i = 0; i < 500; i++) {
@@ -189,11 +198,7 @@ test('with builds on the workers, a damaged segment a merge moved aside is built
   await indexer.stop();
 
   // And a restart finds them all, once: the rebuilt segment records what it holds.
-  const again = new Indexer(meta, source(records), join(dir, 'index'), { ...options, maxSegments: 100 });
-  again.start();
-  await waitRows(again, 150);
-  const t = again.searchable('p', 'ls');
-  assert.deepEqual(allN(t.config, t.parts), ALL);
+  const again = await indexAll(meta, dir, { ...options, maxSegments: 100 });
   await again.stop();
   await meta.close();
 });

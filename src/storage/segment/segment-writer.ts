@@ -105,14 +105,22 @@ export function writeSegment(path: string, src: SegmentSource, options: SegmentW
 export const STORED_LEVEL = -1_000_000;
 
 /**
- * zstd level of segments meant to be merged soon (the small segments builds write): none. Merges read them once and
- * write their rows again at level 3 or more, so these trade disk for the young files for less CPU. Stored frames
- * against level -50 (zstd's `--fast=50`), on bench:search's logs (`node dist/bench/build-ab.js --a dist --b dist
- * --level-a -50 --level-b -1000000 --arena --rounds 10`, rounds 2-10): builds 2.53 -> 2.26 CPU µs per log (median),
- * the merge of 8 such builds the same (4.9), young files 215 -> ~310 bytes per log (protobuf: 424). Level -50 (until
- * session 18) was chosen the same way against level 1 (3.80 -> 3.56 µs, 114 -> 215 bytes), and level 1 against 3.
+ * zstd level of segments meant to be merged soon (the small segments builds write). Merges read them once and write
+ * their rows again at level 3 or more, so the choice is between a build's CPU and the bytes it writes:
+ * - Session 19 measured level 1 against stored frames (STORED_LEVEL, session 18's choice) in fresh 5M loads of
+ *   bench:search, alternated (`SLUICE_BENCH_ONLY=needle node dist/bench/search.js --runs 3 --settle 0 --quiet 0`):
+ *   searchable after 8.9-9.2 s with 16.0-16.4 server CPU s, against 9.7 s with 17.3 s. Young files weigh 114
+ *   bytes per log instead of 312.
+ * - The bytes cost more than a build's compression here. On this VM, a page the guest touches for the first time
+ *   costs a fault on the host: writing 12 MB into a new file took ~31 ms of CPU, against ~2 ms into pages just
+ *   freed. A load writes its young files into new pages, and the kernel's copy into them was 17 % of the server's
+ *   CPU with stored frames (`perf record` of a load).
+ * - build-ab (`--level-a 1 --level-b -1000000`) does not show this: it deletes its files every round, so its writes
+ *   reuse freed pages, and there stored frames cost less (`--arena --rounds 8`, rounds 2-8: 1.76-1.95 against
+ *   2.15-2.26 µs per log).
+ * - Levels -1, -5 and 2 loaded within the noise of level 1, with larger young files at -1 and -5.
  */
-export const YOUNG_ZSTD_LEVEL = STORED_LEVEL;
+export const YOUNG_ZSTD_LEVEL = 1;
 
 /**
  * zstd level of the largest merges' row groups (logstore-index.ts `mergeLevel`): those segments stay until TTL drops

@@ -1,6 +1,7 @@
 /**
- * Stored zstd frames (segment-writer's STORED_LEVEL, which young segments use): raw blocks any zstd decoder reads, and
- * young segments written with them read back the same rows through every row path (sync, async in JS, the addon).
+ * Stored zstd frames (segment-writer's STORED_LEVEL, a young segment's layout without compression): raw blocks any
+ * zstd decoder reads, and young segments written with them read back the same rows through every row path (sync,
+ * async in JS, the addon).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +17,15 @@ import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { zstdDecompress, zstdStoredInto, zstdStoredSize } from '../../../src/storage/segment/bytes.js';
 import { nativeRows, setNativeRows } from '../../../src/storage/segment/native-rows.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
-import { writeSegment, YOUNG_SEGMENT } from '../../../src/storage/segment/segment-writer.js';
+import {
+  type SegmentWriterOptions,
+  STORED_LEVEL,
+  writeSegment,
+  YOUNG_SEGMENT,
+} from '../../../src/storage/segment/segment-writer.js';
+
+/** A young segment's layout (128-row groups, no dictionary) with its frames stored. */
+const STORED: SegmentWriterOptions = { ...YOUNG_SEGMENT, level: STORED_LEVEL };
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-stored-frames-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +58,7 @@ test('a stored frame decodes to its bytes, with one block per 128 KB and its con
   assert.throws(() => zstdStoredInto(bytes(10, 1), Buffer.alloc(20)), RangeError);
 });
 
-test('a young segment is written with stored row groups and reads back the same rows on every path', async () => {
+test('a young segment written with stored row groups and reads back the same rows on every path', async () => {
   const compiled = compileIndex(
     { config: { line: { token: [...DEFAULT_TOKENS], caseSensitive: false } }, version: 1, lastModifyTime: 0 },
     30,
@@ -71,7 +80,7 @@ test('a young segment is written with stored row groups and reads back the same 
     head.addGroup('0-0', g, rows, '', '', []);
   }
   const path = join(dir, 'young.seg');
-  writeSegment(path, head.toSource('0000000001', 1), YOUNG_SEGMENT);
+  writeSegment(path, head.toSource('0000000001', 1), STORED);
   // Stored: the repeated run is in the file as it is (zstd at any level would have shrunk it to a few bytes).
   assert.ok(readFileSync(path).includes(Buffer.from(long)), 'row groups are stored, not compressed');
   const seg = SegmentReader.open(path);
@@ -93,7 +102,7 @@ test('a young segment is written with stored row groups and reads back the same 
   }
 });
 
-test('young segments built natively and in JS frame columns over 128 KB in several blocks', async () => {
+test('stored young segments built natively and in JS frame columns over 128 KB in several blocks', async () => {
   const compiled = compileIndex(
     { config: { line: { token: [...DEFAULT_TOKENS], caseSensitive: false } }, version: 1, lastModifyTime: 0 },
     30,
@@ -118,7 +127,7 @@ test('young segments built natively and in JS frame columns over 128 KB in sever
     const build = new SegmentBuild(compiled, { native });
     for (const [seq, bytes] of groups.entries()) build.addGroup('0-0', seq, bytes);
     const path = join(dir, `built-${native}.seg`);
-    build.write(path, '0000000007', 1, undefined, YOUNG_SEGMENT);
+    build.write(path, '0000000007', 1, undefined, STORED);
     if (native && nativeBuildAvailable()) assert.equal(build.engine, 'native');
     paths.push(path);
   }

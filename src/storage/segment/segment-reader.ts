@@ -1484,7 +1484,8 @@ class RowGroup {
       this.spans.push(at, at + clens[f]!);
       at += clens[f]!;
     }
-    if (at !== buf.length) throw new Error(`segment ${path}: row group of ${buf.length} bytes, frames end at ${at}`);
+    if (at !== buf.length)
+      throw new DamagedBytesError(`segment ${path}: row group of ${buf.length} bytes, frames end at ${at}`);
     this.frames = new Array(frames).fill(undefined);
   }
 
@@ -1562,14 +1563,15 @@ export interface CellSpan {
 function sectionStarts(buf: Buffer, len: number, columns: number, path: string): Uint32Array {
   const starts = new Uint32Array(columns + 1);
   const trailer = len - 4 * columns;
-  if (trailer < 0) throw new Error(`segment ${path}: row group of ${len} bytes for ${columns} columns`);
+  if (trailer < 0) throw new DamagedBytesError(`segment ${path}: row group of ${len} bytes for ${columns} columns`);
   let at = 0;
   for (let c = 0; c < columns; c++) {
     starts[c] = at;
     at += buf.readUInt32LE(trailer + 4 * c);
   }
   starts[columns] = at;
-  if (at !== trailer) throw new Error(`segment ${path}: row group sections of ${at} bytes, expected ${trailer}`);
+  if (at !== trailer)
+    throw new DamagedBytesError(`segment ${path}: row group sections of ${at} bytes, expected ${trailer}`);
   return starts;
 }
 

@@ -6,7 +6,7 @@ import type { SearchPart } from '../storage/segment/part.js';
 import type { SegmentFooter } from '../storage/segment/segment-format.js';
 import { mergeSegments } from '../storage/segment/segment-merge.js';
 import { damagedSegments, isSystemError, SegmentReader } from '../storage/segment/segment-reader.js';
-import { REST_ZSTD_LEVEL, writeSegment } from '../storage/segment/segment-writer.js';
+import { writeSegment } from '../storage/segment/segment-writer.js';
 import type { StoredRecord } from '../storage/shard-log/shard-log.js';
 import { Coverage, rangesOf } from './coverage.js';
 import { HeadPart } from './head-part.js';
@@ -64,8 +64,8 @@ interface RemoteBuild {
  * Most segments one merge reads: enough that the young segments of a bulk load (40,960 rows each for bench:search's
  * nginx logs: one 16 MB flush) reach maxSegmentRows in one merge, so each row is rewritten once on its way to the
  * segment it stays in. With 8, a 5M-log day went through two levels: 8 young into 327,680 rows at zstd 3 (7.0 µs of
- * merge CPU per row), then 3 of those into 983,040 at REST_ZSTD_LEVEL (9.0 µs per row). 24 young segments merged
- * straight into 983,040 rows at REST_ZSTD_LEVEL took 7.8 µs per row, with the same bytes (74.8 against 75.1 per row)
+ * merge CPU per row), then 3 of those into 983,040 at zstd 6 (9.0 µs per row). 24 young segments merged
+ * straight into 983,040 rows at zstd 6 took 7.8 µs per row, with the same bytes (74.8 against 75.1 per row)
  * and the same peak memory (a merge holds one block of each input at a time; docs/benchmarks.md, session 16).
  */
 export const MAX_MERGE_INPUTS = 32;
@@ -442,16 +442,14 @@ export class LogstoreIndex {
     let damaged: readonly string[] = [];
     try {
       const rows = pick.reduce((a, s) => a + s.n, 0);
-      const level = mergeLevel(rows, this.options.maxSegmentRows);
-      const how = level === undefined ? {} : { level };
       if (runner) {
         ({ damaged } = await runner.merge(
-          { inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version, ...how },
+          { inputs: pick.map((s) => s.path), output: path, id, configVersion: this.compiled.version },
           rows,
         ));
       } else {
         try {
-          mergeSegments(pick, path, id, this.compiled.version, how);
+          mergeSegments(pick, path, id, this.compiled.version);
         } catch (err) {
           damaged = damagedSegments(pick.map((s) => s.path));
           if (damaged.length === 0) throw err;
@@ -603,14 +601,6 @@ export class LogstoreIndex {
   private newSegmentId(): string {
     return String(this.nextSeq++).padStart(10, '0');
   }
-}
-
-/**
- * The zstd level of a merge writing `rows` rows: REST_ZSTD_LEVEL once they reach half the largest segment (the last
- * merge its rows go through before TTL drops them: the extra CPU is paid once), the writer's default before.
- */
-export function mergeLevel(rows: number, maxSegmentRows: number): number | undefined {
-  return rows >= maxSegmentRows / 2 ? REST_ZSTD_LEVEL : undefined;
 }
 
 /**

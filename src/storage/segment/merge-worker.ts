@@ -12,8 +12,6 @@ export interface MergeRequest {
   readonly output: string;
   readonly id: string;
   readonly configVersion: number;
-  /** zstd level of the output's times and row groups (default: the writer's, 3). */
-  readonly level?: number;
 }
 
 /** Which of these segment files are damaged (damagedSegments): a query met damaged bytes in their logstore. */
@@ -39,7 +37,7 @@ parentPort?.on('message', (req: MergeRequest | VerifyRequest) => {
   let failure: unknown;
   try {
     for (const path of req.inputs) readers.push(SegmentReader.open(path));
-    mergeSegments(readers, req.output, req.id, req.configVersion, req.level === undefined ? {} : { level: req.level });
+    mergeSegments(readers, req.output, req.id, req.configVersion);
   } catch (err) {
     failure = err;
   } finally {

@@ -46,12 +46,17 @@ export const MAGIC_V1 = Buffer.from('SLUSEG01', 'latin1');
 export const BLOCK_ROWS = 1024;
 /**
  * Rows per group of segments at rest (merges, head seals, reindexing), written at zstd level 3 against the segment's
- * dictionary: a page row decodes one 16-row group. Young segments (builds, merged within seconds) keep
- * YOUNG_GROUP_ROWS without a dictionary: at their fast level, per-frame costs dominate small frames. 32 rows (until
- * 2026-11-23) took ~7 % fewer bytes of segments, but a rare IP's page, one group per row, cost ~10 % more CPU in all
- * (docs/benchmarks.md, session 9); pages of frequent terms, whose rows share groups, cost the same.
+ * dictionary: a page row decodes one 32-row group. Young segments (builds, merged within seconds) keep
+ * YOUNG_GROUP_ROWS without a dictionary: at their fast level, per-frame costs dominate small frames.
+ * - From session 9 to 18, groups held 16 rows, and the merges that made segments at rest compressed them at level 6:
+ *   as many bytes as 32 rows at level 3, for a rare IP's page ~10 % cheaper (session 9).
+ * - Session 19 measured a merge of 24 young segments (983,040 rows of the bench day; scratch script): 16 rows at
+ *   level 6 took 5.3-5.4 µs of CPU per row for 71.3 bytes per row, 32 rows at level 3 took 3.6-3.9 µs for 71.6
+ *   bytes. 79 random rows of the output cost 0.44-0.47 ms against 0.60 ms to read. Merges are what the server does
+ *   most after a load (~45 CPU s for 5M logs, against ~16 s to make them searchable), so they won.
+ * - 64 rows at level 3: 3.5-3.7 µs, 68.1 bytes, 0.83 ms for the 79 rows.
  */
-export const GROUP_ROWS = 16;
+export const GROUP_ROWS = 32;
 export const YOUNG_GROUP_ROWS = 128;
 /** Most rows a group may hold (builders size per-group arrays by it); groupRows must divide BLOCK_ROWS. */
 export const MAX_GROUP_ROWS = 128;

@@ -123,14 +123,6 @@ export const STORED_LEVEL = -1_000_000;
 export const YOUNG_ZSTD_LEVEL = 1;
 
 /**
- * zstd level of the largest merges' row groups (logstore-index.ts `mergeLevel`): those segments stay until TTL drops
- * them, so they are compressed harder once. On a 1M-row merge of the nginx day, row groups 48.2 -> 41.6 MB and the
- * file 86.6 -> 80.0 MB, for ~2.5 CPU s more (8-10 s instead of 6-8; level 5: 45.5 MB for ~2 s more). Decoding is no
- * slower (docs/benchmarks.md, sessions 13 and 14).
- */
-export const REST_ZSTD_LEVEL = 6;
-
-/**
  * How builder workers write young segments: the fast level, YOUNG_GROUP_ROWS rows per group, no dictionary (small
  * frames cost more CPU per row; these files live seconds before a merge rewrites them).
  */

@@ -14,7 +14,6 @@ import { SegmentBuild } from '../../../src/index/segment-build.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { MergeRunner, STOP_AFTER_ROWS } from '../../../src/storage/segment/merge-runner.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
-import { REST_ZSTD_LEVEL } from '../../../src/storage/segment/segment-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-merge-runner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,27 +109,5 @@ test('after a large merge the worker stops as soon as no merge is queued; after 
     assert.equal(runner.running, false, 'the worker is stopped right after a large merge');
   } finally {
     await runner.close();
-  }
-});
-
-test("a merge request's level reaches the writer: the same inputs merge smaller at REST_ZSTD_LEVEL", async () => {
-  const runner = new MergeRunner();
-  const inputs = segments(new NginxLogGenerator(9), 300, 4);
-  const paths = [join(dir, '0000000400.seg'), join(dir, '0000000401.seg')];
-  try {
-    // Two merges of the same inputs (a merge reads them and does not remove them).
-    await runner.merge({ inputs, output: paths[0]!, id: '0000000400', configVersion: 1 });
-    await runner.merge({ inputs, output: paths[1]!, id: '0000000401', configVersion: 1, level: REST_ZSTD_LEVEL });
-  } finally {
-    await runner.close();
-  }
-  const [plain, rest] = paths.map((p) => SegmentReader.open(p));
-  try {
-    assert.equal(rest!.n, plain!.n);
-    assert.deepEqual(rest!.rows([0, 411, rest!.n - 1]), plain!.rows([0, 411, plain!.n - 1]));
-    assert.ok(rest!.bytes < plain!.bytes, `level ${REST_ZSTD_LEVEL}: ${rest!.bytes} bytes, default ${plain!.bytes}`);
-  } finally {
-    plain!.close();
-    rest!.close();
   }
 });

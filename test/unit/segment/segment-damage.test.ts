@@ -135,8 +135,8 @@ for (const [name, options] of [
     }
     other.close();
     assert.deepEqual(misreported, [], 'every failed read names the damage (DamagedBytesError)');
-    // Without checksums some flips change only a cell or a time and read back as such (most of a young segment's
-    // rows are stored as they are); the rest land in compressed or checked bytes and must be noticed.
+    // Without checksums some flips change only a cell or a time and read back as such (a literal in a zstd block, a
+    // time); the rest land in compressed or checked bytes and must be noticed.
     assert.ok(failing > MUTATIONS / 10, `${failing} of ${MUTATIONS} damaged files were noticed`);
   });
 }

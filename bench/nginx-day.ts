@@ -28,6 +28,8 @@ export interface DayOptions {
    * work such as a last merge, SQL copies and value tables of new segments done). 0 = do not wait. Default 120: the
    * settle above only sees merges that finish, and one merge can run longer than its 15 s of a steady count (merges
    * wait for the builds, so after a bulk load they run back to back for ~25 s), leaving queries timed beside it.
+   * A fresh load also waits so before measuring disk: the shard logs' compaction to zstd runs at the lowest priority
+   * and may finish after the merges (disk is measured at rest).
    */
   quiet: number;
   /**
@@ -239,6 +241,13 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
         `(the last change ${(12 + settled.lastChangeMs / 1000).toFixed(0)} s after all were searchable; ` +
         `server ${(proc(pid).cpuSec - cpu0 - cpuIngest).toFixed(1)} CPU s since then)`,
     );
+    if (o.quiet > 0) {
+      const waited = await waitQuiet(pid, o.quiet * 1000);
+      console.log(
+        `quiet:        waited ${(waited / 1000).toFixed(0)} s more for background work before measuring disk ` +
+          `(server ${(proc(pid).cpuSec - cpu0 - cpuIngest).toFixed(1)} CPU s since all were searchable)`,
+      );
+    }
     const shardBytes = du(join(dataDir, 'shards'));
     const indexBytes = du(join(dataDir, 'index'));
     const total = du(dataDir);

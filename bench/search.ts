@@ -21,7 +21,8 @@
  * Options (bench/nginx-day.ts): `--keep DIR` loads once into DIR and later runs restart a server over it (delete DIR
  * to reload); `--settle S` waits at most S seconds (default 300, 0 = not at all) for background merges to stop
  * changing the segment count before the queries; `--quiet S` waits at most S seconds (default 120, 0 = not at all)
- * for the server to go idle (its background work on new segments done) before the queries; `--runs R`. Each query
+ * for the server to go idle (its background work on new segments and the shard logs' compaction done) before
+ * measuring disk and again before the queries; `--runs R`. Each query
  * prints its median, its first run and the server's CPU per run. `SLUICE_BENCH_ONLY=needle,status` times only the queries whose label starts so (a profile of
  * one kind); `SLUICE_BENCH_SERVER_ARGS` passes node flags to the server (bench/nginx-day.ts).
  */

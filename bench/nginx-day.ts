@@ -43,10 +43,26 @@ export interface DayOptions {
    * hash the ~700 MB of LZ4 bodies with SHA-256 (CPU SHA extensions) instead of MD5.
    */
   signature?: 'v1' | 'v4';
+  /**
+   * `--rate R`: send at most R MB/s of raw (protobuf) bytes, paced, instead of as fast as the server acknowledges
+   * (0, the default). A paced load shows a sustained rate: the builds keep up between flushes, so merges run during
+   * the load instead of after it, and the time from the last acknowledgement to all searchable is the index's lag at
+   * that rate.
+   */
+  rate: number;
 }
 
 export function parseDayOptions(argv: readonly string[]): DayOptions {
-  const o: DayOptions = { logs: 5_000_000, batch: 4096, clients: 4, shards: 2, runs: 21, settle: 300, quiet: 120 };
+  const o: DayOptions = {
+    logs: 5_000_000,
+    batch: 4096,
+    clients: 4,
+    shards: 2,
+    runs: 21,
+    settle: 300,
+    quiet: 120,
+    rate: 0,
+  };
   for (let i = 0; i < argv.length; i += 2) {
     if (argv[i] === '--keep' && argv[i + 1]) {
       o.keep = argv[i + 1]!;
@@ -58,7 +74,12 @@ export function parseDayOptions(argv: readonly string[]): DayOptions {
     }
     const key = argv[i]?.replace(/^--/, '') as Exclude<keyof DayOptions, 'keep' | 'signature'>;
     const value = Number(argv[i + 1]);
-    if (!(key in o) || !Number.isFinite(value) || value < 0 || (value === 0 && key !== 'settle' && key !== 'quiet'))
+    if (
+      !(key in o) ||
+      !Number.isFinite(value) ||
+      value < 0 ||
+      (value === 0 && key !== 'settle' && key !== 'quiet' && key !== 'rate')
+    )
       throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
     o[key] = value;
   }
@@ -190,9 +211,18 @@ export async function loadNginxDay(o: DayOptions, gen: NginxLogGenerator, label:
     const clientCpu0 = process.cpuUsage();
     const start = performance.now();
     let next = 0;
+    let sentRaw = 0;
     const worker = async (): Promise<void> => {
       while (next < bodies.length) {
+        if (o.rate > 0) {
+          const ahead = sentRaw / (o.rate * 1e3) - (performance.now() - start);
+          if (ahead > 0) {
+            await new Promise((r) => setTimeout(r, ahead));
+            continue;
+          }
+        }
         const b = bodies[next++]!;
+        sentRaw += b.rawSize;
         await call({
           method: 'POST',
           path: '/logstores/nginx/shards/lb',

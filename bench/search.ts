@@ -22,7 +22,8 @@
  * to reload); `--settle S` waits at most S seconds (default 300, 0 = not at all) for background merges to stop
  * changing the segment count before the queries; `--quiet S` waits at most S seconds (default 120, 0 = not at all)
  * for the server to go idle (its background work on new segments and the shard logs' compaction done) before
- * measuring disk and again before the queries; `--runs R`. Each query
+ * measuring disk and again before the queries; `--rate R` sends at most R MB/s of protobuf, paced (a sustained load:
+ * merges then run during it); `--runs R`. Each query
  * prints its median, its first run and the server's CPU per run. `SLUICE_BENCH_ONLY=needle,status` times only the queries whose label starts so (a profile of
  * one kind); `SLUICE_BENCH_SERVER_ARGS` passes node flags to the server (bench/nginx-day.ts).
  */

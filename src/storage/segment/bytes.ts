@@ -78,7 +78,8 @@ export function zstdStoredInto(raw: Uint8Array, out: Buffer): number {
 /**
  * Reads of a file walked front to back (merges reading their inputs' row groups and dictionary blocks): served from
  * one read of `chunk` bytes while they last; a read past it starts the next chunk at its own offset. A 24-input merge
- * otherwise made ~84,000 preads of 1-16 KB (one per 16-row group, as groups were then, and per 64-token block), ~5,500 with 256 KB chunks.
+ * otherwise made ~84,000 preads of 1-16 KB (one per 16-row group, as groups were then, and per 64-token block),
+ * ~5,500 with 256 KB chunks.
  */
 export class ChunkedReads {
   private buf: Buffer | undefined;

@@ -54,7 +54,7 @@ export const BLOCK_ROWS = 1024;
  *   level 6 took 5.3-5.4 µs of CPU per row for 71.3 bytes per row, 32 rows at level 3 took 3.6-3.9 µs for 71.6
  *   bytes. 79 random rows of the output cost 0.44-0.47 ms against 0.60 ms to read. Merges are what the server does
  *   most after a load (~45 CPU s for 5M logs, against ~16 s to make them searchable), so they won.
- * - 64 rows at level 3: 3.5-3.7 µs, 68.1 bytes, 0.83 ms for the 79 rows.
+ * - 64 rows at level 3: 3.4-3.7 µs, 68.1 bytes, 0.83 ms for the 79 rows.
  */
 export const GROUP_ROWS = 32;
 export const YOUNG_GROUP_ROWS = 128;

@@ -109,7 +109,7 @@ export const STORED_LEVEL = -1_000_000;
  * their rows again at level 3 or more, so the choice is between a build's CPU and the bytes it writes:
  * - Session 19 measured level 1 against stored frames (STORED_LEVEL, session 18's choice) in fresh 5M loads of
  *   bench:search, alternated (`SLUICE_BENCH_ONLY=needle node dist/bench/search.js --runs 3 --settle 0 --quiet 0`):
- *   searchable after 8.9-9.2 s with 16.0-16.4 server CPU s, against 9.7 s with 17.3 s. Young files weigh 114
+ *   searchable after 8.9-9.4 s with 16.0-16.9 server CPU s, against 9.7 s with 17.3 s. Young files weigh 114
  *   bytes per log instead of 312.
  * - The bytes cost more than a build's compression here. On this VM, a page the guest touches for the first time
  *   costs a fault on the host: writing 12 MB into a new file took ~31 ms of CPU, against ~2 ms into pages just

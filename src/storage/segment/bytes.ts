@@ -23,58 +23,6 @@ export function zstdDecompress(data: Uint8Array): Buffer {
   }
 }
 
-/** zstd's largest block (and so the largest raw block): 128 KB. */
-export const ZSTD_MAX_BLOCK = 128 * 1024;
-
-/** Bytes `zstdStoredInto` writes for `n` bytes: a 9-byte frame header and a 3-byte header per 128 KB block. */
-export function zstdStoredSize(n: number): number {
-  return 9 + 3 * Math.max(1, Math.ceil(n / ZSTD_MAX_BLOCK)) + n;
-}
-
-/** Writes the 9-byte header of a stored frame of `n` bytes at `out[at]`. */
-export function zstdStoredHeader(n: number, out: Uint8Array, at: number): void {
-  // Magic, then the frame header descriptor: a 4-byte content size, a single segment (no window descriptor), no
-  // checksum or dict id; then the content size.
-  out[at] = 0x28;
-  out[at + 1] = 0xb5;
-  out[at + 2] = 0x2f;
-  out[at + 3] = 0xfd;
-  out[at + 4] = 0xa0;
-  out[at + 5] = n & 0xff;
-  out[at + 6] = (n >>> 8) & 0xff;
-  out[at + 7] = (n >>> 16) & 0xff;
-  out[at + 8] = n >>> 24;
-}
-
-/** Writes the 3-byte header of a raw block of `len` bytes (at most 128 KB) at `out[at]`. */
-export function zstdRawBlockHeader(len: number, last: boolean, out: Uint8Array, at: number): void {
-  // Last-block bit, block type 0 (raw), size.
-  const header = len * 8 + (last ? 1 : 0);
-  out[at] = header & 0xff;
-  out[at + 1] = (header >>> 8) & 0xff;
-  out[at + 2] = header >>> 16;
-}
-
-/**
- * `raw` as a zstd frame of raw (stored) blocks, written to `out` from 0; returns its length (zstdStoredSize). Any
- * zstd decoder reads it, at the cost of a copy; the frame header states the content size, as zstd's own frames do.
- */
-export function zstdStoredInto(raw: Uint8Array, out: Buffer): number {
-  const n = raw.length;
-  if (out.length < zstdStoredSize(n)) throw new RangeError('zstdStoredInto: output too small');
-  zstdStoredHeader(n, out, 0);
-  let at = 9;
-  let from = 0;
-  do {
-    const len = Math.min(ZSTD_MAX_BLOCK, n - from);
-    zstdRawBlockHeader(len, from + len === n, out, at);
-    out.set(raw.subarray(from, from + len), at + 3);
-    at += 3 + len;
-    from += len;
-  } while (from < n);
-  return at;
-}
-
 /**
  * Reads of a file walked front to back (merges reading their inputs' row groups and dictionary blocks): served from
  * one read of `chunk` bytes while they last; a read past it starts the next chunk at its own offset. A 24-input merge

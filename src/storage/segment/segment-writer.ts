@@ -1,14 +1,6 @@
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import zstdBinding from 'zstd-napi/binding.js';
-import {
-  ByteWriter,
-  ZSTD_MAX_BLOCK,
-  zstdCompress,
-  zstdRawBlockHeader,
-  zstdStoredHeader,
-  zstdStoredInto,
-  zstdStoredSize,
-} from './bytes.js';
+import { ByteWriter, zstdCompress } from './bytes.js';
 import { DictWalk } from './dict-walk.js';
 import { writeBitset, writePosting } from './postings.js';
 import {
@@ -27,11 +19,6 @@ import {
   type SegmentFooter,
   YOUNG_GROUP_ROWS,
 } from './segment-format.js';
-
-/** Bytes `l` bytes take as raw blocks of a stored frame: each block's 3-byte header and the bytes. */
-function zstdRawBlocks(l: number): number {
-  return 3 * Math.ceil(l / ZSTD_MAX_BLOCK) + l;
-}
 
 /** What a segment is built from: rows already in time order, with their dictionaries keyed by the new row ids. */
 export interface SegmentSource {
@@ -99,15 +86,10 @@ export function writeSegment(path: string, src: SegmentSource, options: SegmentW
 }
 
 /**
- * `level` meaning no compression: a zstd frame of raw blocks (the bytes as they are, behind a 3-byte header per 128
- * KB), which every zstd decoder reads, at the cost of a copy.
- */
-export const STORED_LEVEL = -1_000_000;
-
-/**
  * zstd level of segments meant to be merged soon (the small segments builds write). Merges read them once and write
  * their rows again at level 3 or more, so the choice is between a build's CPU and the bytes it writes:
- * - Session 19 measured level 1 against stored frames (STORED_LEVEL, session 18's choice) in fresh 5M loads of
+ * - Session 19 measured level 1 against stored frames (zstd frames of raw blocks: session 18's choice, removed in
+ *   session 19) in fresh 5M loads of
  *   bench:search, alternated (`SLUICE_BENCH_ONLY=needle node dist/bench/search.js --runs 3 --settle 0 --quiet 0`):
  *   searchable after 8.9-9.4 s with 16.0-16.9 server CPU s, against 9.7 s with 17.3 s. Young files weigh 114
  *   bytes per log instead of 312.
@@ -115,9 +97,8 @@ export const STORED_LEVEL = -1_000_000;
  *   costs a fault on the host: writing 12 MB into a new file took ~31 ms of CPU, against ~2 ms into pages just
  *   freed. A load writes its young files into new pages, and the kernel's copy into them was 17 % of the server's
  *   CPU with stored frames (`perf record` of a load).
- * - build-ab (`--level-a 1 --level-b -1000000`) does not show this: it deletes its files every round, so its writes
- *   reuse freed pages, and there stored frames cost less (`--arena --rounds 8`, rounds 2-8: 1.76-1.95 against
- *   2.15-2.26 µs per log).
+ * - build-ab does not show this: it deletes its files every round, so its writes reuse freed pages, and there stored
+ *   frames cost less (rounds 2-8 of 8: 1.76-1.95 against 2.15-2.26 µs per log).
  * - Levels -1, -5 and 2 loaded within the noise of level 1, with larger young files at -1 and -5.
  */
 export const YOUNG_ZSTD_LEVEL = 1;
@@ -150,20 +131,12 @@ function compressInto(
   level: number,
   cdict?: InstanceType<typeof zstdBinding.CDict>,
 ): Buffer {
-  if (level === STORED_LEVEL && !cdict) return storedFrame(slot, raw);
   cctx ??= new zstdBinding.CCtx();
   const bound = zstdBinding.compressBound(raw.length);
   if (outs[slot]!.length < bound) outs[slot] = Buffer.allocUnsafe(Math.max(bound, outs[slot]!.length * 2));
   const out = outs[slot]!;
   const n = cdict ? cctx.compressUsingCDict(out, raw, cdict) : cctx.compress(out, raw, level);
   return out.subarray(0, n);
-}
-
-/** `raw` as a zstd frame of raw blocks (STORED_LEVEL) in output `slot`. */
-function storedFrame(slot: 0 | 1 | 2, raw: Uint8Array): Buffer {
-  const size = zstdStoredSize(raw.length);
-  if (outs[slot]!.length < size) outs[slot] = Buffer.allocUnsafe(Math.max(size, outs[slot]!.length * 2));
-  return outs[slot]!.subarray(0, zstdStoredInto(raw, outs[slot]!));
 }
 
 /** Bytes of a segment collected before one write: most sections are a few KB (row groups, token blocks). */
@@ -205,8 +178,6 @@ export class SegmentFileWriter {
   private offset = 0;
   /** Bytes collected, not yet written: they belong at `offset - pending`. */
   private readonly buf = Buffer.allocUnsafeSlow(WRITE_BUFFER);
-  private readonly frameHead = Buffer.alloc(9);
-  private readonly blockHead = Buffer.alloc(3);
   private pending = 0;
   readonly level: number;
   readonly groupRows: number;
@@ -248,35 +219,6 @@ export class SegmentFileWriter {
     }
     this.offset += b.length;
     return r;
-  }
-
-  /**
-   * One stored zstd frame (STORED_LEVEL) of src[start, start + len) for each (start, len) pair of `ranges`, in order
-   * (their total more than 0): raw blocks of at most 128 KB, each range copied once, into the write buffer.
-   */
-  putStored(src: Uint8Array, ranges: readonly number[]): void {
-    const from = Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.byteLength);
-    let total = 0;
-    for (let i = 1; i < ranges.length; i += 2) total += ranges[i]!;
-    if (total <= 0) throw new Error('putStored: an empty frame');
-    zstdStoredHeader(total, this.frameHead, 0);
-    this.put(this.frameHead);
-    let left = total;
-    for (let i = 0; i < ranges.length; i += 2) {
-      const start = ranges[i]!;
-      const len = ranges[i + 1]!;
-      for (let off = 0; off < len; off += ZSTD_MAX_BLOCK) {
-        const l = Math.min(ZSTD_MAX_BLOCK, len - off);
-        left -= l;
-        zstdRawBlockHeader(l, left === 0, this.blockHead, 0);
-        this.put(this.blockHead);
-        // A block is at most 128 KB: it fits the write buffer (put's copy without a view of it).
-        if (this.pending + l > WRITE_BUFFER) this.flush();
-        from.copy(this.buf, this.pending, start + off, start + off + l);
-        this.pending += l;
-        this.offset += l;
-      }
-    }
   }
 
   /** Bytes written so far: where the next `put` goes. */
@@ -482,79 +424,25 @@ export class GroupAppender {
 
   /**
    * A whole group from cells laid out column after column in `src` (column c's lens[c] bytes; -1: no cell present),
-   * as endColumn for each column and then endGroup would write it. When the file stores its frames (STORED_LEVEL, no
-   * dictionary), the frames are made from `src` in the file's write buffer: the cells are not copied into `out` and
-   * into the frames first.
+   * as endColumn for each column and then endGroup would write it (the native build's groups).
    */
   putCells(src: Uint8Array, lens: Int32Array): void {
-    const columns = this.columns;
-    if (this.file.level !== STORED_LEVEL || this.held !== undefined || this.cdict || this.lens.length > 0) {
-      let at = 0;
-      for (let c = 0; c < columns; c++) {
-        const l = lens[c]!;
-        if (l >= 0) {
-          this.out.bytesOf(src, at, at + l);
-          at += l;
-        }
-        this.endColumn(l >= 0);
-      }
-      this.endGroup();
-      return;
-    }
-    let any = false;
-    for (let c = 0; c < columns; c++) if (lens[c]! >= 0) any = true;
-    if (any) this.putStoredGroup(src, lens);
-    else this.groups.push(null);
-  }
-
-  /**
-   * A group of stored frames (STORED_LEVEL, no dictionary) from cells laid out column after column in `src` (column
-   * c's lens[c] bytes, none when 0 or less): the header, then each frame's blocks straight from `src`, a column's cells
-   * in blocks of their own (so the JS and native builds, which hold their cells differently, write the same bytes).
-   */
-  private putStoredGroup(src: Uint8Array, lens: ArrayLike<number>): void {
-    const columns = this.columns;
-    const head = this.head;
-    head.reset();
-    for (let c = 0; c < columns; c++) head.varint(Math.max(lens[c]!, 0));
-    const mask = head.length;
-    for (let i = 0; i < (columns + 7) >>> 3; i++) head.u8(0);
-    const hb = head.finish();
-    const wideOver = WIDE_BYTES_PER_ROW * this.rows;
-    const narrow: number[] = [];
-    const wide: number[] = [];
-    let narrowBytes = 0;
-    let wideBytes = 0;
     let at = 0;
-    for (let c = 0; c < columns; c++) {
+    for (let c = 0; c < this.columns; c++) {
       const l = lens[c]!;
-      if (l <= 0) continue;
-      if (l > wideOver) {
-        hb[mask + (c >>> 3)]! |= 1 << (c & 7);
-        wide.push(at, l);
-        wideBytes += zstdRawBlocks(l);
-      } else {
-        narrow.push(at, l);
-        narrowBytes += zstdRawBlocks(l);
+      if (l >= 0) {
+        this.out.bytesOf(src, at, at + l);
+        at += l;
       }
-      at += l;
+      this.endColumn(l >= 0);
     }
-    const r = this.file.put(hb);
-    head.reset();
-    head.varint(narrow.length > 0 ? 9 + narrowBytes : 0);
-    head.varint(wide.length > 0 ? 9 + wideBytes : 0);
-    this.file.put(head.finish());
-    if (narrow.length > 0) this.file.putStored(src, narrow);
-    if (wide.length > 0) this.file.putStored(src, wide);
-    this.groups.push({ off: r.off, len: this.file.position - r.off });
+    this.endGroup();
   }
 
   endGroup(): void {
     const columns = this.columns;
     if (this.lens.length !== columns) throw new Error(`row group of ${this.lens.length} columns, expected ${columns}`);
-    if (this.any && this.file.level === STORED_LEVEL && this.held === undefined && !this.cdict) {
-      this.putStoredGroup(this.out.finish(), this.lens);
-    } else if (this.any) {
+    if (this.any) {
       // Header (see segment-format.ts), then the narrow frame, then the wide one.
       const cells = this.out.finish();
       const head = this.head;

@@ -27,7 +27,7 @@ import { SegmentBuild } from '../../../src/index/segment-build.js';
 import { MAX_INDEXED_BYTES, Tokenizer } from '../../../src/index/tokenizer.js';
 import { encodeLogGroup } from '../../../src/protocol/log-group.js';
 import { SegmentReader } from '../../../src/storage/segment/segment-reader.js';
-import { type SegmentWriterOptions, STORED_LEVEL, YOUNG_SEGMENT } from '../../../src/storage/segment/segment-writer.js';
+import { type SegmentWriterOptions, YOUNG_SEGMENT } from '../../../src/storage/segment/segment-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-native-build-'));
 // The footer records its creation time: one fixed clock makes two writes byte-comparable.
@@ -462,11 +462,8 @@ interface Case {
   readonly config: Record<string, unknown>;
   readonly ops: Op[];
   readonly scratch: Scratch;
-  /**
-   * zstd level 1, the default, a young segment's (128-row groups, no dictionary), or a young segment's layout with
-   * stored frames (STORED_LEVEL: each column's cells copied as raw blocks).
-   */
-  readonly level: 1 | 'young' | 'stored' | undefined;
+  /** zstd level 1, the default, or a young segment's (YOUNG_SEGMENT: 128-row groups, no dictionary, no fsync). */
+  readonly level: 1 | 'young' | undefined;
 }
 
 function times(r: Rnd, n: number): () => number {
@@ -587,7 +584,7 @@ function genCase(seed: number, maxLogs = 2500, minLogs = 0): Case {
     config: s.config,
     ops,
     scratch: pick(r, ['none', 'large', 'small', 'unaligned']),
-    level: pick(r, [1, undefined, 'young', 'stored'] as const),
+    level: pick(r, [1, undefined, 'young'] as const),
   };
 }
 
@@ -620,7 +617,6 @@ function feed(build: SegmentBuild, ops: readonly Op[]): void {
 
 function writeOptions(level: Case['level']): SegmentWriterOptions {
   if (level === 'young') return YOUNG_SEGMENT;
-  if (level === 'stored') return { ...YOUNG_SEGMENT, level: STORED_LEVEL };
   return level === undefined ? {} : { level };
 }
 
@@ -754,7 +750,7 @@ test('native build = JS build: every scratch kind and zstd level on the same cas
   const base = genCase(101, 3000);
   const want = nativeEngine();
   for (const scratch of ['none', 'large', 'small', 'unaligned'] as const) {
-    for (const level of [undefined, 1, 'young', 'stored'] as const) {
+    for (const level of [undefined, 1, 'young'] as const) {
       const c: Case = { ...base, scratch, level };
       const name = `scratch-${scratch}-${level}`;
       const a = jsFile(c, `${name}-js`);
@@ -878,7 +874,7 @@ test('one build per config reused across segments with reset(), both engines, fa
         config: s.config,
         ops: toOps(r, genGroups(r, s, k === 1 ? 0 : int(r, 1, 2000))), // 1: one group without logs
         scratch: pick(r, ['none', 'large', 'small'] as const),
-        level: pick(r, [1, undefined, 'young', 'stored'] as const),
+        level: pick(r, [1, undefined, 'young'] as const),
       };
       // Segment 2 falls back to JS: the next one must be native again, with nothing left behind.
       const fallback = k === 2;
